@@ -1,0 +1,110 @@
+// Config: how libmediastore is set up, filled explicitly or from the
+// service's environment variables.
+//
+// Variables read by Config::from_environment (names are the service's own):
+//   MEDIA_STORAGE_BACKEND   local | minio | s3                 Default: local
+//   MEDIA_ROOT              local backend root folder          Default: ./media
+//   MEDIA_URL               public URL prefix of local media   Default: /media/
+//   MEDIA_URL_SIGNING_KEY   if set, local get_url() signs expiring URLs
+//   MAX_UPLOAD_SIZE         bytes                              Default: 104857600
+//   MINIO_ENDPOINT          host:port or http(s)://host:port   (minio)
+//   MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MINIO_BUCKET_NAME      (minio)
+//   MINIO_USE_SSL           true|false                         Default: false
+//   MINIO_REGION            Default: us-east-1
+//   AWS_STORAGE_BUCKET_NAME, AWS_DEFAULT_REGION (Default us-east-1),
+//   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN  (s3)
+//   AWS_S3_ENDPOINT_URL     endpoint override for other S3-compatible stores
+//   AWS_S3_ADDRESSING_STYLE virtual | path       Default: virtual (s3), path (minio)
+//   AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE     shared credentials file lookup
+//   AWS_CA_BUNDLE           CA file for TLS verification
+//   AWS_MAX_ATTEMPTS        Default: 3
+//   MEDIA_AUTO_CREATE_BUCKET  true|false  Default: false
+//   MEDIA_QUEUE_BACKEND     memory | sqlite | redis            Default: memory
+//   MEDIA_QUEUE_URL         sqlite file path or redis://host:port/db
+//   MEDIA_SPOOL_DIR         where accepted uploads are spooled Default: MEDIA_ROOT/.spool
+//
+// A bad value is invalid_argument naming the variable. Secrets are never part
+// of a message; describe() masks them.
+//
+// Thread-safety: a Config is a plain value.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mediastore/export.hpp"
+#include "mediastore/status.hpp"
+
+namespace mediastore {
+
+enum class BackendKind { local, minio, s3 };
+enum class QueueKind { memory, sqlite, redis };
+
+MS_API const char* backend_kind_name(BackendKind kind) noexcept;
+MS_API const char* queue_kind_name(QueueKind kind) noexcept;
+
+// Settings of the S3 client, resolved from either the MINIO_* or the AWS_*
+// variables. Empty credentials mean: look them up in the credential chain.
+struct S3Settings {
+  std::string endpoint;        // "https://s3.us-east-1.amazonaws.com" or "http://127.0.0.1:7480"
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string access_key;      // secret-adjacent: only a prefix is ever shown
+  std::string secret_key;      // secret
+  std::string session_token;   // secret
+  std::string profile;         // AWS_PROFILE; Default: "default"
+  std::string credentials_file;  // AWS_SHARED_CREDENTIALS_FILE; Default: ~/.aws/credentials
+  bool path_style = false;     // Default: false for s3, true for minio
+  std::string ca_file;         // Default: system CA store
+  bool verify_tls = true;      // Default: true
+  std::chrono::milliseconds connect_timeout{5000};     // Default: 5 s
+  std::chrono::milliseconds low_speed_timeout{30000};  // no byte for this long fails. Default: 30 s
+  int max_attempts = 3;        // Default: 3 (1 = no retries)
+  std::uint64_t multipart_threshold = 16ull << 20;  // Default: 16 MiB
+  std::uint64_t part_size = 8ull << 20;              // Default: 8 MiB
+  int parts_in_flight = 4;     // Default: 4
+  bool auto_create_bucket = false;  // Default: false
+};
+
+struct MS_API Config {
+  BackendKind backend = BackendKind::local;
+  std::string media_root = "./media";
+  std::string media_url = "/media/";
+  std::string url_signing_key;  // secret; empty = plain MEDIA_URL + key
+  std::uint64_t max_upload_size = 104857600;  // Default: 100 MiB
+  S3Settings s3;
+  QueueKind queue = QueueKind::memory;
+  std::string queue_url;
+  std::string spool_dir;  // empty = media_root + "/.spool"
+
+  // Looks a variable up; returns nullopt when it is not set.
+  using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+  // Reads the process environment.
+  static Result<Config> from_environment();
+  // Reads variables through `lookup` (tests, a second configuration for
+  // migration: e.g. a lookup that adds a prefix).
+  static Result<Config> from_lookup(const Lookup& lookup);
+
+  // Checks consistency (bucket present for minio/s3, sizes > 0, ...).
+  Status validate() const;
+
+  // The spool folder actually used.
+  std::string effective_spool_dir() const;
+
+  // Human-readable effective configuration, one "NAME=value" per line, with
+  // every secret masked ("****") and access keys cut to a 4-character prefix.
+  std::string describe() const;
+  // Same content as describe() as (name, value) pairs.
+  std::vector<std::pair<std::string, std::string>> describe_pairs() const;
+};
+
+// Masks a credential for display: first 4 characters then "****".
+MS_API std::string mask_secret(std::string_view value, std::size_t keep_prefix = 0);
+
+}  // namespace mediastore

@@ -1,0 +1,9 @@
+// Umbrella header of the libmediastore C++ API.
+#pragma once
+
+#include "mediastore/config.hpp"
+#include "mediastore/export.hpp"
+#include "mediastore/log.hpp"
+#include "mediastore/status.hpp"
+#include "mediastore/storage.hpp"
+#include "mediastore/version.hpp"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages libmediastore needs, and only those missing.
+# Idempotent; runs `apt-get update` only when something must be installed.
+# Usage (as root): scripts/install-deps.sh [demo|test]   Default: test
+set -euo pipefail
+what=${1:-test}
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  libcurl4-openssl-dev libssl-dev libtinyxml2-dev libfmt-dev libstb-dev
+  libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libheif-dev
+  libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev
+)
+test_pkgs=(
+  clang libclang-rt-14-dev llvm clang-format curl ca-certificates
+  python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
+  redis-server ceph-mon ceph-osd radosgw ceph-common libimage-exiftool-perl
+)
+
+pkgs=("${build_pkgs[@]}")
+if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root or install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

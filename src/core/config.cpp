@@ -1,0 +1,204 @@
+#include "mediastore/config.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace mediastore {
+
+const char* backend_kind_name(BackendKind kind) noexcept {
+  switch (kind) {
+    case BackendKind::local: return "local";
+    case BackendKind::minio: return "minio";
+    case BackendKind::s3: return "s3";
+  }
+  return "unknown";
+}
+
+const char* queue_kind_name(QueueKind kind) noexcept {
+  switch (kind) {
+    case QueueKind::memory: return "memory";
+    case QueueKind::sqlite: return "sqlite";
+    case QueueKind::redis: return "redis";
+  }
+  return "unknown";
+}
+
+std::string mask_secret(std::string_view value, std::size_t keep_prefix) {
+  if (value.empty()) return "";
+  if (keep_prefix == 0 || value.size() <= keep_prefix * 2) return "****";
+  return std::string(value.substr(0, keep_prefix)) + "****";
+}
+
+namespace {
+
+// Reads one variable; empty values count as unset.
+std::optional<std::string> get(const Config::Lookup& lookup, std::string_view name) {
+  auto v = lookup(name);
+  if (v && v->empty()) return std::nullopt;
+  return v;
+}
+
+Status parse_u64(std::string_view name, const std::string& text, std::uint64_t& out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19)
+    return Status::InvalidArgument(fmt::format("{} must be a non-negative integer, got '{}'", name, text));
+  out = std::strtoull(text.c_str(), nullptr, 10);
+  return Status::Ok();
+}
+
+Status parse_bool(std::string_view name, const std::string& text, bool& out) {
+  std::string t;
+  for (char c : text) t += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (t == "1" || t == "true" || t == "yes" || t == "on") {
+    out = true;
+  } else if (t == "0" || t == "false" || t == "no" || t == "off") {
+    out = false;
+  } else {
+    return Status::InvalidArgument(fmt::format("{} must be true or false, got '{}'", name, text));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> Config::from_environment() {
+  return from_lookup([](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  });
+}
+
+Result<Config> Config::from_lookup(const Lookup& lookup) {
+  Config c;
+  if (auto v = get(lookup, "MEDIA_STORAGE_BACKEND")) {
+    if (*v == "local") c.backend = BackendKind::local;
+    else if (*v == "minio") c.backend = BackendKind::minio;
+    else if (*v == "s3") c.backend = BackendKind::s3;
+    else
+      return Status::InvalidArgument(
+          fmt::format("MEDIA_STORAGE_BACKEND must be local, minio or s3, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_ROOT")) c.media_root = *v;
+  if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
+  if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
+  if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
+  if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
+  if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
+    if (*v == "memory") c.queue = QueueKind::memory;
+    else if (*v == "sqlite") c.queue = QueueKind::sqlite;
+    else if (*v == "redis") c.queue = QueueKind::redis;
+    else
+      return Status::InvalidArgument(
+          fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
+
+  S3Settings& s = c.s3;
+  // Settings common to both S3 flavours.
+  if (auto v = get(lookup, "AWS_PROFILE")) s.profile = *v;
+  if (auto v = get(lookup, "AWS_SHARED_CREDENTIALS_FILE")) s.credentials_file = *v;
+  if (auto v = get(lookup, "AWS_CA_BUNDLE")) s.ca_file = *v;
+  if (auto v = get(lookup, "AWS_MAX_ATTEMPTS")) {
+    std::uint64_t n = 0;
+    MS_RETURN_IF_ERROR(parse_u64("AWS_MAX_ATTEMPTS", *v, n));
+    if (n < 1 || n > 20) return Status::InvalidArgument(fmt::format("AWS_MAX_ATTEMPTS must be 1..20, got '{}'", *v));
+    s.max_attempts = static_cast<int>(n);
+  }
+  if (auto v = get(lookup, "MEDIA_AUTO_CREATE_BUCKET"))
+    MS_RETURN_IF_ERROR(parse_bool("MEDIA_AUTO_CREATE_BUCKET", *v, s.auto_create_bucket));
+  if (auto v = get(lookup, "MEDIA_S3_CONNECT_TIMEOUT_MS")) {
+    std::uint64_t n = 0;
+    MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_CONNECT_TIMEOUT_MS", *v, n));
+    s.connect_timeout = std::chrono::milliseconds(n);
+  }
+  if (auto v = get(lookup, "MEDIA_S3_MULTIPART_THRESHOLD"))
+    MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_MULTIPART_THRESHOLD", *v, s.multipart_threshold));
+  if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
+
+  if (c.backend == BackendKind::minio) {
+    s.path_style = true;
+    bool use_ssl = false;
+    if (auto v = get(lookup, "MINIO_USE_SSL")) MS_RETURN_IF_ERROR(parse_bool("MINIO_USE_SSL", *v, use_ssl));
+    auto ep = get(lookup, "MINIO_ENDPOINT");
+    if (!ep) return Status::InvalidArgument("MINIO_ENDPOINT is required when MEDIA_STORAGE_BACKEND=minio");
+    s.endpoint = ep->find("://") == std::string::npos ? (use_ssl ? "https://" : "http://") + *ep : *ep;
+    if (auto v = get(lookup, "MINIO_ACCESS_KEY")) s.access_key = *v;
+    if (auto v = get(lookup, "MINIO_SECRET_KEY")) s.secret_key = *v;
+    if (auto v = get(lookup, "MINIO_BUCKET_NAME")) s.bucket = *v;
+    if (auto v = get(lookup, "MINIO_REGION")) s.region = *v;
+    if (s.bucket.empty()) return Status::InvalidArgument("MINIO_BUCKET_NAME is required when MEDIA_STORAGE_BACKEND=minio");
+  } else if (c.backend == BackendKind::s3) {
+    if (auto v = get(lookup, "AWS_STORAGE_BUCKET_NAME")) s.bucket = *v;
+    if (s.bucket.empty())
+      return Status::InvalidArgument("AWS_STORAGE_BUCKET_NAME is required when MEDIA_STORAGE_BACKEND=s3");
+    if (auto v = get(lookup, "AWS_DEFAULT_REGION")) s.region = *v;
+    if (auto v = get(lookup, "AWS_ACCESS_KEY_ID")) s.access_key = *v;
+    if (auto v = get(lookup, "AWS_SECRET_ACCESS_KEY")) s.secret_key = *v;
+    if (auto v = get(lookup, "AWS_SESSION_TOKEN")) s.session_token = *v;
+    if (auto v = get(lookup, "AWS_S3_ENDPOINT_URL")) s.endpoint = *v;
+    else s.endpoint = "https://s3." + s.region + ".amazonaws.com";
+  }
+  if (auto v = get(lookup, "AWS_S3_ADDRESSING_STYLE")) {
+    if (*v == "path") s.path_style = true;
+    else if (*v == "virtual") s.path_style = false;
+    else
+      return Status::InvalidArgument(fmt::format("AWS_S3_ADDRESSING_STYLE must be path or virtual, got '{}'", *v));
+  }
+  MS_RETURN_IF_ERROR(c.validate());
+  return c;
+}
+
+Status Config::validate() const {
+  if (backend == BackendKind::local && media_root.empty()) return Status::InvalidArgument("MEDIA_ROOT must not be empty");
+  if (backend != BackendKind::local) {
+    const char* bucket_var = backend == BackendKind::minio ? "MINIO_BUCKET_NAME" : "AWS_STORAGE_BUCKET_NAME";
+    if (s3.bucket.empty()) return Status::InvalidArgument(fmt::format("{} must not be empty", bucket_var));
+    if (s3.endpoint.rfind("http://", 0) != 0 && s3.endpoint.rfind("https://", 0) != 0)
+      return Status::InvalidArgument(fmt::format("S3 endpoint must start with http:// or https://, got '{}'", s3.endpoint));
+    if (s3.part_size < (5ull << 20)) return Status::InvalidArgument("MEDIA_S3_PART_SIZE must be at least 5 MiB");
+  }
+  if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");
+  if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
+    return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
+  return Status::Ok();
+}
+
+std::string Config::effective_spool_dir() const {
+  if (!spool_dir.empty()) return spool_dir;
+  return media_root + "/.spool";
+}
+
+std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("MEDIA_STORAGE_BACKEND", backend_kind_name(backend));
+  out.emplace_back("MEDIA_ROOT", media_root);
+  out.emplace_back("MEDIA_URL", media_url);
+  out.emplace_back("MEDIA_URL_SIGNING_KEY", url_signing_key.empty() ? "(unset)" : mask_secret(url_signing_key));
+  out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
+  if (backend != BackendKind::local) {
+    out.emplace_back("endpoint", s3.endpoint);
+    out.emplace_back("bucket", s3.bucket);
+    out.emplace_back("region", s3.region);
+    out.emplace_back("addressing", s3.path_style ? "path" : "virtual");
+    out.emplace_back("access_key", s3.access_key.empty() ? "(credential chain)" : mask_secret(s3.access_key, 4));
+    out.emplace_back("secret_key", s3.secret_key.empty() ? "(credential chain)" : mask_secret(s3.secret_key));
+    if (!s3.session_token.empty()) out.emplace_back("session_token", mask_secret(s3.session_token));
+    out.emplace_back("max_attempts", std::to_string(s3.max_attempts));
+    out.emplace_back("multipart_threshold", std::to_string(s3.multipart_threshold));
+    out.emplace_back("part_size", std::to_string(s3.part_size));
+  }
+  out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
+  if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
+  out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
+  return out;
+}
+
+std::string Config::describe() const {
+  std::string s;
+  for (auto& [k, v] : describe_pairs()) s += k + "=" + v + "\n";
+  return s;
+}
+
+}  // namespace mediastore
