@@ -11,13 +11,16 @@ build_pkgs=(
   libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libheif-dev
   libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev
 )
+# Real photographs for the demo and the benchmarks (Debian wallpapers), and
+# exiftool to make EXIF-rotated copies.
+demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
 test_pkgs=(
   clang libclang-rt-14-dev llvm clang-format curl ca-certificates
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
-  redis-server ceph-mon ceph-osd radosgw ceph-common libimage-exiftool-perl
+  redis-server ceph-mon ceph-osd radosgw ceph-common
 )
 
-pkgs=("${build_pkgs[@]}")
+pkgs=("${build_pkgs[@]}" "${demo_pkgs[@]}")
 if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
 
 missing=()
