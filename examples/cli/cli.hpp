@@ -24,8 +24,8 @@ inline constexpr int kExitUsage = 1;
 inline int exit_status_for(ErrorCode code) { return code == ErrorCode::ok ? 0 : 10 + static_cast<int>(code); }
 
 struct Context {
-  bool json = false;   // --json: machine-readable output on stdout
-  int verbosity = 0;   // -v / -vv
+  bool json = false;            // --json: machine-readable output on stdout
+  int verbosity = 0;            // -v / -vv
   std::function<int()> action;  // set by the chosen subcommand
 
   // The configuration from the environment and the backend it selects,

@@ -51,31 +51,31 @@ MS_API const char* queue_kind_name(QueueKind kind) noexcept;
 // Settings of the S3 client, resolved from either the MINIO_* or the AWS_*
 // variables. Empty credentials mean: look them up in the credential chain.
 struct S3Settings {
-  std::string endpoint;        // "https://s3.us-east-1.amazonaws.com" or "http://127.0.0.1:7480"
+  std::string endpoint;  // "https://s3.us-east-1.amazonaws.com" or "http://127.0.0.1:7480"
   std::string region = "us-east-1";
   std::string bucket;
-  std::string access_key;      // secret-adjacent: only a prefix is ever shown
-  std::string secret_key;      // secret
-  std::string session_token;   // secret
-  std::string profile;         // AWS_PROFILE; Default: "default"
-  std::string credentials_file;  // AWS_SHARED_CREDENTIALS_FILE; Default: ~/.aws/credentials
-  bool path_style = false;     // Default: false for s3, true for minio
-  std::string ca_file;         // Default: system CA store
-  bool verify_tls = true;      // Default: true
+  std::string access_key;                              // secret-adjacent: only a prefix is ever shown
+  std::string secret_key;                              // secret
+  std::string session_token;                           // secret
+  std::string profile;                                 // AWS_PROFILE; Default: "default"
+  std::string credentials_file;                        // AWS_SHARED_CREDENTIALS_FILE; Default: ~/.aws/credentials
+  bool path_style = false;                             // Default: false for s3, true for minio
+  std::string ca_file;                                 // Default: system CA store
+  bool verify_tls = true;                              // Default: true
   std::chrono::milliseconds connect_timeout{5000};     // Default: 5 s
   std::chrono::milliseconds low_speed_timeout{30000};  // no byte for this long fails. Default: 30 s
-  int max_attempts = 3;        // Default: 3 (1 = no retries)
-  std::uint64_t multipart_threshold = 16ull << 20;  // Default: 16 MiB
-  std::uint64_t part_size = 8ull << 20;              // Default: 8 MiB
-  int parts_in_flight = 4;     // Default: 4
-  bool auto_create_bucket = false;  // Default: false
+  int max_attempts = 3;                                // Default: 3 (1 = no retries)
+  std::uint64_t multipart_threshold = 16ull << 20;     // Default: 16 MiB
+  std::uint64_t part_size = 8ull << 20;                // Default: 8 MiB
+  int parts_in_flight = 4;                             // Default: 4
+  bool auto_create_bucket = false;                     // Default: false
 };
 
 struct MS_API Config {
   BackendKind backend = BackendKind::local;
   std::string media_root = "./media";
   std::string media_url = "/media/";
-  std::string url_signing_key;  // secret; empty = plain MEDIA_URL + key
+  std::string url_signing_key;                // secret; empty = plain MEDIA_URL + key
   std::uint64_t max_upload_size = 104857600;  // Default: 100 MiB
   S3Settings s3;
   QueueKind queue = QueueKind::memory;

@@ -35,8 +35,8 @@ struct LogField {
 
 struct LogRecord {
   LogLevel level;
-  std::string_view component;  // "s3", "storage", "media", "queue", "upload", "worker"
-  std::string_view message;    // already formatted and redacted
+  std::string_view component;           // "s3", "storage", "media", "queue", "upload", "worker"
+  std::string_view message;             // already formatted and redacted
   const std::vector<LogField>* fields;  // never null; may be empty
 };
 

@@ -97,8 +97,8 @@ class MS_API Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {   // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result constructed from an ok Status without a value");
     if (status_.ok()) status_ = Status::Internal("Result built from ok status without value");
   }
@@ -107,9 +107,18 @@ class Result {
   explicit operator bool() const noexcept { return ok(); }
   const Status& status() const noexcept { return status_; }
 
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -125,8 +134,8 @@ class Result {
 }  // namespace mediastore
 
 // Internal convenience: return early from a Status-returning function.
-#define MS_RETURN_IF_ERROR(expr)                     \
-  do {                                               \
-    ::mediastore::Status ms_status_ = (expr);        \
-    if (!ms_status_.ok()) return ms_status_;         \
+#define MS_RETURN_IF_ERROR(expr)              \
+  do {                                        \
+    ::mediastore::Status ms_status_ = (expr); \
+    if (!ms_status_.ok()) return ms_status_;  \
   } while (0)

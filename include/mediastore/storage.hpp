@@ -66,9 +66,13 @@ class MS_API MemorySource final : public ByteSource {
   explicit MemorySource(std::string_view data) : data_(data) {}
   Result<std::size_t> read(void* buf, std::size_t n) override;
   std::optional<std::uint64_t> size() const override { return data_.size(); }
-  Status rewind() override { pos_ = 0; return Status::Ok(); }
+  Status rewind() override {
+    pos_ = 0;
+    return Status::Ok();
+  }
   Result<std::size_t> read_at(std::uint64_t offset, void* buf, std::size_t n) override;
   bool random_access() const override { return true; }
+
  private:
   std::string_view data_;
   std::size_t pos_ = 0;
@@ -85,6 +89,7 @@ class MS_API FileSource final : public ByteSource {
   Status rewind() override;
   Result<std::size_t> read_at(std::uint64_t offset, void* buf, std::size_t n) override;
   bool random_access() const override { return true; }
+
  private:
   FileSource(int fd, std::uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
   int fd_;
@@ -98,7 +103,11 @@ class MS_API StringSink final : public ByteSink {
  public:
   explicit StringSink(std::string& out) : out_(out) {}
   Status write(const void* data, std::size_t n) override;
-  Status reset() override { out_.clear(); return Status::Ok(); }
+  Status reset() override {
+    out_.clear();
+    return Status::Ok();
+  }
+
  private:
   std::string& out_;
 };
@@ -107,8 +116,8 @@ class MS_API StringSink final : public ByteSink {
 struct ObjectInfo {
   std::string key;
   std::uint64_t size = 0;
-  std::string content_type;         // Default when none stored: application/octet-stream
-  std::string etag;                 // without quotes
+  std::string content_type;  // Default when none stored: application/octet-stream
+  std::string etag;          // without quotes
   std::chrono::system_clock::time_point last_modified{};
   std::string cache_control;        // may be empty
   std::string content_disposition;  // may be empty
@@ -138,9 +147,9 @@ struct ListOptions {
 };
 
 struct ListPage {
-  std::vector<ObjectInfo> objects;          // sorted by key
-  std::vector<std::string> common_prefixes; // with delimiter only, sorted
-  std::string next_page_token;              // "" when this is the last page
+  std::vector<ObjectInfo> objects;           // sorted by key
+  std::vector<std::string> common_prefixes;  // with delimiter only, sorted
+  std::string next_page_token;               // "" when this is the last page
 };
 
 class MS_API StorageBackend {

@@ -73,12 +73,14 @@ Result<Config> Config::from_environment() {
 Result<Config> Config::from_lookup(const Lookup& lookup) {
   Config c;
   if (auto v = get(lookup, "MEDIA_STORAGE_BACKEND")) {
-    if (*v == "local") c.backend = BackendKind::local;
-    else if (*v == "minio") c.backend = BackendKind::minio;
-    else if (*v == "s3") c.backend = BackendKind::s3;
+    if (*v == "local")
+      c.backend = BackendKind::local;
+    else if (*v == "minio")
+      c.backend = BackendKind::minio;
+    else if (*v == "s3")
+      c.backend = BackendKind::s3;
     else
-      return Status::InvalidArgument(
-          fmt::format("MEDIA_STORAGE_BACKEND must be local, minio or s3, got '{}'", *v));
+      return Status::InvalidArgument(fmt::format("MEDIA_STORAGE_BACKEND must be local, minio or s3, got '{}'", *v));
   }
   if (auto v = get(lookup, "MEDIA_ROOT")) c.media_root = *v;
   if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
@@ -86,12 +88,14 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
-    if (*v == "memory") c.queue = QueueKind::memory;
-    else if (*v == "sqlite") c.queue = QueueKind::sqlite;
-    else if (*v == "redis") c.queue = QueueKind::redis;
+    if (*v == "memory")
+      c.queue = QueueKind::memory;
+    else if (*v == "sqlite")
+      c.queue = QueueKind::sqlite;
+    else if (*v == "redis")
+      c.queue = QueueKind::redis;
     else
-      return Status::InvalidArgument(
-          fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
+      return Status::InvalidArgument(fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
   }
   if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
 
@@ -128,7 +132,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
     if (auto v = get(lookup, "MINIO_SECRET_KEY")) s.secret_key = *v;
     if (auto v = get(lookup, "MINIO_BUCKET_NAME")) s.bucket = *v;
     if (auto v = get(lookup, "MINIO_REGION")) s.region = *v;
-    if (s.bucket.empty()) return Status::InvalidArgument("MINIO_BUCKET_NAME is required when MEDIA_STORAGE_BACKEND=minio");
+    if (s.bucket.empty())
+      return Status::InvalidArgument("MINIO_BUCKET_NAME is required when MEDIA_STORAGE_BACKEND=minio");
   } else if (c.backend == BackendKind::s3) {
     if (auto v = get(lookup, "AWS_STORAGE_BUCKET_NAME")) s.bucket = *v;
     if (s.bucket.empty())
@@ -137,12 +142,16 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
     if (auto v = get(lookup, "AWS_ACCESS_KEY_ID")) s.access_key = *v;
     if (auto v = get(lookup, "AWS_SECRET_ACCESS_KEY")) s.secret_key = *v;
     if (auto v = get(lookup, "AWS_SESSION_TOKEN")) s.session_token = *v;
-    if (auto v = get(lookup, "AWS_S3_ENDPOINT_URL")) s.endpoint = *v;
-    else s.endpoint = "https://s3." + s.region + ".amazonaws.com";
+    if (auto v = get(lookup, "AWS_S3_ENDPOINT_URL"))
+      s.endpoint = *v;
+    else
+      s.endpoint = "https://s3." + s.region + ".amazonaws.com";
   }
   if (auto v = get(lookup, "AWS_S3_ADDRESSING_STYLE")) {
-    if (*v == "path") s.path_style = true;
-    else if (*v == "virtual") s.path_style = false;
+    if (*v == "path")
+      s.path_style = true;
+    else if (*v == "virtual")
+      s.path_style = false;
     else
       return Status::InvalidArgument(fmt::format("AWS_S3_ADDRESSING_STYLE must be path or virtual, got '{}'", *v));
   }
@@ -151,12 +160,14 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
 }
 
 Status Config::validate() const {
-  if (backend == BackendKind::local && media_root.empty()) return Status::InvalidArgument("MEDIA_ROOT must not be empty");
+  if (backend == BackendKind::local && media_root.empty())
+    return Status::InvalidArgument("MEDIA_ROOT must not be empty");
   if (backend != BackendKind::local) {
     const char* bucket_var = backend == BackendKind::minio ? "MINIO_BUCKET_NAME" : "AWS_STORAGE_BUCKET_NAME";
     if (s3.bucket.empty()) return Status::InvalidArgument(fmt::format("{} must not be empty", bucket_var));
     if (s3.endpoint.rfind("http://", 0) != 0 && s3.endpoint.rfind("https://", 0) != 0)
-      return Status::InvalidArgument(fmt::format("S3 endpoint must start with http:// or https://, got '{}'", s3.endpoint));
+      return Status::InvalidArgument(
+          fmt::format("S3 endpoint must start with http:// or https://, got '{}'", s3.endpoint));
     if (s3.part_size < (5ull << 20)) return Status::InvalidArgument("MEDIA_S3_PART_SIZE must be at least 5 MiB");
   }
   if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");

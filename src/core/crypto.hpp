@@ -35,7 +35,9 @@ class Hasher {
 
 std::string hex_lower(const unsigned char* data, std::size_t n);
 template <std::size_t N>
-std::string hex_lower(const std::array<unsigned char, N>& a) { return hex_lower(a.data(), N); }
+std::string hex_lower(const std::array<unsigned char, N>& a) {
+  return hex_lower(a.data(), N);
+}
 std::string hex_lower(std::string_view raw);
 std::string base64_encode(std::string_view raw);
 // Returns false on malformed input.

@@ -35,9 +35,15 @@ void redact_after(std::string& s, std::string_view marker, bool case_insensitive
           char a = s[i + j], b = marker[j];
           if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
           if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-          if (a != b) { match = false; break; }
+          if (a != b) {
+            match = false;
+            break;
+          }
         }
-        if (match) { at = i; break; }
+        if (match) {
+          at = i;
+          break;
+        }
       }
     } else {
       at = s.find(marker, pos);

@@ -22,9 +22,9 @@ void log_emit(LogLevel level, std::string_view component, std::string message, s
 
 // MS_LOGF(level, component, fields, format, args...): fields is a
 // std::vector<LogField> initializer ({} for none).
-#define MS_LOGF(level, component, fields, ...)                                                                     \
-  do {                                                                                                             \
-    if (::mediastore::log_enabled(::mediastore::LogLevel::level))                                                  \
+#define MS_LOGF(level, component, fields, ...)                                                                      \
+  do {                                                                                                              \
+    if (::mediastore::log_enabled(::mediastore::LogLevel::level))                                                   \
       ::mediastore::detail::log_emit(::mediastore::LogLevel::level, component, ::fmt::format(__VA_ARGS__), fields); \
   } while (0)
 

@@ -42,10 +42,17 @@ struct SignableRequest {
 };
 
 struct SigningParams {
-  std::string region;             // "us-east-1"
-  std::string service = "s3";     // "s3" (or "service" in the AWS vectors)
+  std::string region;                          // "us-east-1"
+  std::string service = "s3";                  // "s3" (or "service" in the AWS vectors)
   std::chrono::system_clock::time_point time;  // request time (UTC)
-  bool s3_rules = true;           // see the file comment
+  bool s3_rules = true;                        // see the file comment
+  // Generic mode only (ignored under s3_rules): remove "." and ".." segments
+  // and collapse "//" before encoding. Default true (the AWS vectors'
+  // "normalize": false cases turn it off).
+  bool normalize_path = true;
+  // false: the session token is still sent (header or query) but left out of
+  // the signature, as some STS-style services expect. Default true.
+  bool sign_session_token = true;
 };
 
 // Every intermediate product, for tests and debugging (never logged: the
@@ -53,10 +60,10 @@ struct SigningParams {
 struct SigningResult {
   std::string canonical_request;
   std::string string_to_sign;
-  std::string signature;      // hex
-  std::string authorization;  // the Authorization header's value
-  std::string signed_headers; // "host;x-amz-date"
-  std::string amz_date;       // "20150830T123600Z"
+  std::string signature;       // hex
+  std::string authorization;   // the Authorization header's value
+  std::string signed_headers;  // "host;x-amz-date"
+  std::string amz_date;        // "20150830T123600Z"
 };
 
 // Signs with the Authorization header. The request must already carry the

@@ -1,0 +1,173 @@
+// JobQueue: one interface over an in-process queue, a durable SQLite file and
+// Redis, with leases, heartbeats, retries and a dead-letter list.
+//
+// Delivery is at least once: a leased job that is neither acknowledged nor
+// heartbeated before its lease runs out goes back to the queue (its attempt
+// counter stays incremented) and is leased again; work must be idempotent.
+// Every lease carries a token; ack/nack/heartbeat with the token of an older
+// lease of the same job are refused (conflict), so a worker whose lease was
+// taken over cannot finish a job a second time.
+//
+// Besides jobs, every backend keeps a small record store (id -> state, time,
+// body) that any process sharing the backend can read: the upload workflow
+// keeps its status there.
+//
+// Time: backends use the wall clock (system_clock, milliseconds) so that
+// several processes (sqlite) or machines (redis; Redis' own clock) agree.
+//
+// Thread-safety: every JobQueue implementation is safe to call from many
+// threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mediastore/config.hpp"
+#include "mediastore/export.hpp"
+#include "mediastore/status.hpp"
+
+namespace mediastore {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+struct QueueOptions {
+  // How long a lease lasts when lease() is called with lease_for = 0.
+  // Default: 30 s.
+  std::chrono::milliseconds lease_duration{30000};
+  // A job leased this many times without ack goes to the dead-letter list
+  // (on nack, or when its last lease expires). Default: 5.
+  int max_attempts = 5;
+  // Namespace of the backend's tables / keys, so that several queues can share
+  // one file or one Redis database. Letters, digits, '_' and '-' only.
+  // Default: "mediastore".
+  std::string name = "mediastore";
+};
+
+// A job handed out by lease(). Plain value; the caller owns it.
+struct LeasedJob {
+  std::string id;
+  std::string payload;
+  int attempt = 0;          // 1 on the first lease, 2 on the second, ...
+  std::string lease_token;  // identifies this lease
+  SystemTime lease_expires{};
+  std::string last_error;  // from the previous nack, "" if none
+};
+
+// A job that exhausted its attempts.
+struct DeadJob {
+  std::string id;
+  std::string payload;
+  int attempts = 0;
+  std::string last_error;
+  SystemTime died_at{};
+};
+
+struct QueueStats {
+  std::uint64_t ready = 0;      // may be leased now
+  std::uint64_t delayed = 0;    // waiting for a retry time
+  std::uint64_t in_flight = 0;  // leased (including leases that ran out but were not yet reclaimed)
+  std::uint64_t dead = 0;       // in the dead-letter list
+};
+
+// One entry of the record store.
+struct JobRecord {
+  std::string id;
+  std::string state;  // free text chosen by the user ("pending", "failed", ...)
+  SystemTime updated_at{};
+  std::string body;  // opaque to the queue
+};
+
+// What nack() did with the job.
+enum class NackOutcome { retry_scheduled, dead_lettered };
+
+class MS_API JobQueue {
+ public:
+  JobQueue() = default;
+  JobQueue(const JobQueue&) = delete;
+  JobQueue& operator=(const JobQueue&) = delete;
+  virtual ~JobQueue();
+
+  // "memory", "sqlite", "redis".
+  virtual std::string backend_name() const = 0;
+  virtual const QueueOptions& options() const = 0;
+
+  // Adds a job that becomes leasable at not_before (default: now). ids are
+  // unique: already_exists if a job with this id is queued, leased or dead.
+  virtual Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before = {}) = 0;
+
+  // Leases up to max_jobs ready jobs for lease_for (0 = options().lease_duration),
+  // waiting up to `wait` for the first one. Returns an empty vector when none
+  // came. Reclaims expired leases first.
+  virtual Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                               std::chrono::milliseconds wait) = 0;
+
+  // Extends job's lease to now + extend_by (0 = options().lease_duration) and
+  // updates job.lease_expires. conflict if the lease was lost (expired and
+  // taken over, cancelled, acked).
+  virtual Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) = 0;
+
+  // Removes a finished job. Idempotent: acking a job that is gone is ok;
+  // conflict if the job is now held under another lease.
+  virtual Status ack(const LeasedJob& job) = 0;
+
+  // Gives a job back to run again at retry_at, remembering error; once the job
+  // has used options().max_attempts attempts it goes to the dead-letter list
+  // instead. conflict if the lease was lost.
+  virtual Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error) = 0;
+
+  // Removes a job in any state (queued, leased or dead); ok if absent.
+  virtual Status remove(std::string_view id) = 0;
+
+  // Puts jobs whose lease ran out back in the queue (or in the dead-letter
+  // list once their attempts are used up). Returns how many were moved. Called
+  // by lease(); callable by maintenance.
+  virtual Result<std::size_t> requeue_expired() = 0;
+
+  // Up to limit dead jobs, oldest first.
+  virtual Result<std::vector<DeadJob>> dead_letters(std::size_t limit) = 0;
+
+  virtual Result<QueueStats> stats() = 0;
+
+  // ---- record store ----
+
+  // Creates or replaces the record with record.id (updated_at as given; the
+  // default-constructed time means now).
+  virtual Status put_record(const JobRecord& record) = 0;
+  // not_found naming the id if there is no such record.
+  virtual Result<JobRecord> get_record(std::string_view id) = 0;
+  // Records in `state` last updated before `updated_before`, oldest first, at
+  // most limit.
+  virtual Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
+                                                      std::size_t limit) = 0;
+  // Number of records per state.
+  virtual Result<std::map<std::string, std::uint64_t>> count_records() = 0;
+  // ok if absent.
+  virtual Status remove_record(std::string_view id) = 0;
+};
+
+// An in-process queue (mutex + condition variable). Nothing survives the
+// process. The returned object is thread-safe.
+MS_API std::shared_ptr<JobQueue> make_memory_queue(QueueOptions options = {});
+
+// A queue in an SQLite file in WAL mode that several processes on one machine
+// may open at once; every change is one transaction, so a process killed at
+// any instant loses nothing. `path` may be prefixed with "sqlite://".
+MS_API Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path, QueueOptions options = {});
+
+// A queue in Redis ("redis://host:port/db", optional "redis://:password@...")
+// shared by workers on many machines; every operation is one Lua script, so
+// it is atomic. Reconnects by itself after a Redis restart; calls made while
+// Redis is down fail with unavailable.
+MS_API Result<std::shared_ptr<JobQueue>> make_redis_queue(const std::string& url, QueueOptions options = {});
+
+// The queue config selects (MEDIA_QUEUE_BACKEND, MEDIA_QUEUE_URL). sqlite
+// without a URL uses "<media_root>/.queue.sqlite3".
+MS_API Result<std::shared_ptr<JobQueue>> make_queue(const Config& config, QueueOptions options = {});
+
+}  // namespace mediastore

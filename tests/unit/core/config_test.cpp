@@ -1,0 +1,132 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "core/log_internal.hpp"
+#include "mediastore/config.hpp"
+#include "mediastore/log.hpp"
+
+using namespace mediastore;
+
+namespace {
+
+Config::Lookup env(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the service's") {
+  auto c = Config::from_lookup(env({}));
+  REQUIRE(c.ok());
+  CHECK(c->backend == BackendKind::local);
+  CHECK(c->max_upload_size == 104857600u);
+  CHECK(c->queue == QueueKind::memory);
+  CHECK(c->effective_spool_dir() == c->media_root + "/.spool");
+}
+
+TEST_CASE("bad values are invalid_argument naming the variable") {
+  auto r = Config::from_lookup(env({{"MEDIA_STORAGE_BACKEND", "ftp"}}));
+  CHECK(r.status().is(ErrorCode::invalid_argument));
+  CHECK(r.status().message().find("MEDIA_STORAGE_BACKEND") != std::string::npos);
+
+  r = Config::from_lookup(env({{"MAX_UPLOAD_SIZE", "10MB"}}));
+  CHECK(r.status().is(ErrorCode::invalid_argument));
+  CHECK(r.status().message().find("MAX_UPLOAD_SIZE") != std::string::npos);
+
+  r = Config::from_lookup(env({{"MEDIA_STORAGE_BACKEND", "s3"}}));
+  CHECK(r.status().is(ErrorCode::invalid_argument));
+  CHECK(r.status().message().find("AWS_STORAGE_BUCKET_NAME") != std::string::npos);
+
+  r = Config::from_lookup(env({{"MEDIA_STORAGE_BACKEND", "minio"}, {"MINIO_ENDPOINT", "localhost:9000"}}));
+  CHECK(r.status().message().find("MINIO_BUCKET_NAME") != std::string::npos);
+
+  r = Config::from_lookup(env({{"MEDIA_QUEUE_BACKEND", "rabbit"}}));
+  CHECK(r.status().message().find("MEDIA_QUEUE_BACKEND") != std::string::npos);
+
+  r = Config::from_lookup(env({{"MEDIA_AUTO_CREATE_BUCKET", "perhaps"}}));
+  CHECK(r.status().message().find("MEDIA_AUTO_CREATE_BUCKET") != std::string::npos);
+}
+
+TEST_CASE("minio and s3 settings come from their own variables") {
+  auto m = Config::from_lookup(env({{"MEDIA_STORAGE_BACKEND", "minio"},
+                                    {"MINIO_ENDPOINT", "minio:9000"},
+                                    {"MINIO_ACCESS_KEY", "AKIAMINIO"},
+                                    {"MINIO_SECRET_KEY", "minio-secret-value"},
+                                    {"MINIO_BUCKET_NAME", "keeps"}}));
+  REQUIRE(m.ok());
+  CHECK(m->s3.endpoint == "http://minio:9000");
+  CHECK(m->s3.path_style);
+  CHECK(m->s3.bucket == "keeps");
+
+  auto s = Config::from_lookup(env({{"MEDIA_STORAGE_BACKEND", "s3"},
+                                    {"AWS_STORAGE_BUCKET_NAME", "family-media"},
+                                    {"AWS_DEFAULT_REGION", "eu-west-1"},
+                                    {"AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1234"},
+                                    {"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+                                    {"AWS_SESSION_TOKEN", "session-token-value"}}));
+  REQUIRE(s.ok());
+  CHECK(s->s3.endpoint == "https://s3.eu-west-1.amazonaws.com");
+  CHECK_FALSE(s->s3.path_style);
+  CHECK(s->s3.region == "eu-west-1");
+
+  std::string d = s->describe();
+  CHECK(d.find("wJalrXUtnFEMI") == std::string::npos);
+  CHECK(d.find("session-token-value") == std::string::npos);
+  CHECK(d.find("AKIAEXAMPLE1234") == std::string::npos);
+  CHECK(d.find("AKIA****") != std::string::npos);
+  CHECK(d.find("family-media") != std::string::npos);
+}
+
+TEST_CASE("redact removes signatures, credentials and authorization values") {
+  std::string url =
+      "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAX%2F20250101%2Fus-east-1"
+      "&X-Amz-Signature=abcdef0123&X-Amz-Security-Token=tok123";
+  std::string r = redact(url);
+  CHECK(r.find("abcdef0123") == std::string::npos);
+  CHECK(r.find("tok123") == std::string::npos);
+  CHECK(r.find("AKIAX") == std::string::npos);
+  CHECK(r.find("X-Amz-Algorithm=AWS4-HMAC-SHA256") != std::string::npos);
+  CHECK(redact("Authorization: AWS4-HMAC-SHA256 Credential=AK/x, Signature=ff").find("ff") == std::string::npos);
+  CHECK(redact("/media/a.jpg?expires=1&sig=deadbeef").find("deadbeef") == std::string::npos);
+}
+
+TEST_CASE("log sink receives records at or above its level only") {
+  std::vector<std::string> seen;
+  set_log_sink([&](const LogRecord& r) { seen.emplace_back(r.message); }, LogLevel::info);
+  CHECK(log_enabled(LogLevel::error));
+  CHECK_FALSE(log_enabled(LogLevel::debug));
+  set_log_sink(nullptr, LogLevel::trace);
+  CHECK_FALSE(log_enabled(LogLevel::error));  // no sink, nothing enabled
+  set_log_sink(nullptr, LogLevel::warn);
+}
+
+TEST_CASE("MS_LOG formats only when enabled and redacts what it delivers") {
+  std::vector<std::string> seen;
+  std::vector<std::string> fields;
+  set_log_sink(
+      [&](const LogRecord& r) {
+        seen.emplace_back(r.message);
+        for (const auto& f : *r.fields) fields.push_back(f.name + "=" + f.value);
+      },
+      LogLevel::info);
+  int formatted = 0;
+  auto count = [&] {
+    ++formatted;
+    return 1;
+  };
+  MS_LOG(debug, "test", "not delivered {}", count());
+  CHECK(formatted == 0);
+  MS_LOGF(info, "test", (std::vector<LogField>{{"url", "/k?X-Amz-Signature=secretsig"}}), "GET {} {}", "/k",
+          "Authorization: AWS4-HMAC-SHA256 Signature=secretsig");
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].find("secretsig") == std::string::npos);
+  REQUIRE(fields.size() == 1);
+  CHECK(fields[0].find("secretsig") == std::string::npos);
+  set_log_sink(nullptr, LogLevel::warn);
+}
