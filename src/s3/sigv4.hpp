@@ -37,7 +37,9 @@ struct SignableRequest {
   // spaces collapsed for signing.
   std::vector<std::pair<std::string, std::string>> headers;
   // Hex SHA-256 of the body, or "UNSIGNED-PAYLOAD". Used as the last line of
-  // the canonical request.
+  // the canonical request. Empty: the hash of an empty body (and
+  // UNSIGNED-PAYLOAD for presign_query under s3_rules); add_signing_headers
+  // fills it in.
   std::string payload_hash;
 };
 
@@ -70,6 +72,9 @@ struct SigningResult {
 // headers to sign, including "X-Amz-Date" (= amz_date(params.time)) and, when
 // credentials have a session token, "X-Amz-Security-Token"; add_signing_headers
 // adds both (and x-amz-content-sha256 under s3_rules) if they are missing.
+// Headers never signed (proxies or curl may change them, or they carry the
+// signature): Authorization, User-Agent, Expect, Connection,
+// Transfer-Encoding, X-Amzn-Trace-Id. Every other header present is signed.
 void add_signing_headers(SignableRequest& request, const Credentials& creds, const SigningParams& params);
 SigningResult sign_request(const SignableRequest& request, const Credentials& creds, const SigningParams& params);
 
