@@ -25,5 +25,14 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/mediastoreConfigVersion.cma
 install(FILES ${CMAKE_BINARY_DIR}/mediastoreConfig.cmake ${CMAKE_BINARY_DIR}/mediastoreConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/mediastore)
 
+# The .pc file finds its prefix relative to itself, so that an install to
+# another prefix (cmake --install --prefix DIR, packaging) stays correct.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(MEDIASTORE_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH ms_pc_up "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" ms_pc_up "${ms_pc_up}")
+  set(MEDIASTORE_PC_PREFIX "\${pcfiledir}/${ms_pc_up}")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/mediastore.pc.in ${CMAKE_BINARY_DIR}/mediastore.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/mediastore.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages libmediastore needs, and only those missing.
 # Idempotent; runs `apt-get update` only when something must be installed.
-# Usage (as root): scripts/install-deps.sh [demo|test]   Default: test
+# Usage (as root): scripts/install-deps.sh [demo|test|bench]   Default: test
+# (bench = test plus the peers the benchmarks compare with)
 set -euo pipefail
 what=${1:-test}
 
@@ -20,8 +21,12 @@ test_pkgs=(
   redis-server ceph-mon ceph-osd radosgw ceph-common
 )
 
+# The S3 benchmark's peers (bench/s3/run.sh): AWS CLI v2 and rclone.
+bench_pkgs=(awscli rclone)
+
 pkgs=("${build_pkgs[@]}" "${demo_pkgs[@]}")
-if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
+if [ "$what" = test ] || [ "$what" = bench ]; then pkgs+=("${test_pkgs[@]}"); fi
+if [ "$what" = bench ]; then pkgs+=("${bench_pkgs[@]}"); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

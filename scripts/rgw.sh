@@ -64,7 +64,9 @@ stop_daemons() {
 # A signed S3 ListBuckets request; succeeds on HTTP 200.
 s3_ok() {
   local port=$1 ak=$2 sk=$3 code
+  # RGW requires the payload hash header (here: of the empty body).
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --aws-sigv4 "aws:amz:us-east-1:s3" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
     --user "$ak:$sk" "http://127.0.0.1:$port/" 2>/dev/null) || return 1
   [ "$code" = 200 ]
 }
@@ -144,6 +146,10 @@ err to stderr = false
 log to syslog = false
 debug ms = 0
 mon data = $dir/mon/\$name
+# Commit map changes at once rather than batching them for a second: each of
+# the pool commands below is one map change.
+paxos propose interval = 0.01
+paxos min wait = 0.01
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
@@ -163,7 +169,7 @@ osd data = $dir/osd/\$name
 osd objectstore = $store
 osd journal size = 0
 memstore device bytes = 17179869184
-bluestore block path = $dir/osd/\$name/block
+bluestore block path = $dir/osd/\$name.block
 bluestore block create = true
 bluestore block size = 21474836480
 bluestore block db create = false
@@ -176,7 +182,9 @@ osd op num threads per shard = 1
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$port
 rgw data = $dir/rgw
-rgw dns name =
+# Virtual-hosted addressing for http://localhost:PORT (curl resolves
+# BUCKET.localhost to loopback); path style keeps working on 127.0.0.1.
+rgw dns name = localhost
 rgw gc obj min wait = 30
 rgw gc processor period = 30
 rgw gc processor max time = 30

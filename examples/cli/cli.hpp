@@ -9,9 +9,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "mediastore/mediastore.hpp"
 
@@ -27,6 +30,8 @@ struct Context {
   bool json = false;            // --json: machine-readable output on stdout
   int verbosity = 0;            // -v / -vv
   std::function<int()> action;  // set by the chosen subcommand
+  // Exit status of the last failure config()/storage()/fail() reported.
+  int failure_status = 0;
 
   // The configuration from the environment and the backend it selects,
   // built on first use. On failure they print the error and return null.
@@ -50,6 +55,21 @@ using RegisterFn = void (*)(CLI::App& app, Context& ctx);
 struct Registration {
   explicit Registration(RegisterFn fn);
 };
+
+// Every registered function, in registration order.
+const std::vector<RegisterFn>& registrations();
+
+// The whole tool: parses argv, sets up logging (-v/-vv), runs the chosen
+// command and returns the exit status. main() only calls this.
+int run(int argc, char** argv);
+
+// An object's description for --json output (keys: key, size, content_type,
+// etag, last_modified (ISO 8601 UTC), cache_control, content_disposition,
+// metadata).
+nlohmann::json object_info_json(const ObjectInfo& info);
+
+// "2024-05-01T12:00:00Z"
+std::string iso8601(std::chrono::system_clock::time_point t);
 
 // Whether stdout/stderr is a terminal (progress bars only there).
 bool stderr_is_tty();

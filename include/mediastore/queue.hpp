@@ -121,6 +121,9 @@ class MS_API JobQueue {
   // instead. conflict if the lease was lost.
   virtual Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error) = 0;
 
+  // True if a job with this id is queued, leased or dead.
+  virtual Result<bool> contains(std::string_view id) = 0;
+
   // Removes a job in any state (queued, leased or dead); ok if absent.
   virtual Status remove(std::string_view id) = 0;
 

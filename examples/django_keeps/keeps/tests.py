@@ -1,0 +1,167 @@
+"""The keeps API with Django's test client, a real worker and the backend the
+environment selects (local, or RGW under the ctest fixture)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+import urllib.request
+import uuid
+
+from django.contrib.auth.models import User
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
+
+import mediastore
+
+from . import services
+from .models import ApiToken, Circle, CircleMembership, Keep, KeepMedia, MediaUpload
+
+
+def make_jpeg(width: int = 640, height: int = 480) -> bytes:
+    """A real JPEG, from a hand-made BMP through the library's encoder."""
+    row = (width * 3 + 3) & ~3
+    pixels = bytearray()
+    for y in range(height):
+        line = bytearray()
+        for x in range(width):
+            line += bytes(((x * 3) & 0xFF, (y * 3) & 0xFF, 90))
+        pixels += line + b"\0" * (row - width * 3)
+    bmp = (
+        struct.pack("<2sIHHI", b"BM", 54 + len(pixels), 0, 0, 54)
+        + struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+        + bytes(pixels)
+    )
+    return mediastore.make_thumbnails(bmp, [mediastore.ThumbnailSpec("img", width, height, quality=90)])[0].jpeg
+
+
+HOSTILE = b"<!DOCTYPE html><html><body><script>document.location='http://evil'</script></body></html>"
+
+
+class UploadApiTests(TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.worker = services.start_worker(threads=2)
+        cls.jpeg = make_jpeg()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        services.stop_worker()
+        super().tearDownClass()
+
+    def setUp(self) -> None:
+        self.alice = User.objects.create_user("alice")
+        self.mallory = User.objects.create_user("mallory")
+        self.circle = Circle.objects.create(name="Family")
+        CircleMembership.objects.create(circle=self.circle, user=self.alice)
+        self.keep = Keep.objects.create(circle=self.circle, title="Summer", created_by=self.alice)
+        self.alice_token = ApiToken.objects.create(user=self.alice).key
+        self.mallory_token = ApiToken.objects.create(user=self.mallory).key
+
+    def post(self, token: str, data: bytes, name: str = "IMG_1.jpg", **extra) -> dict:
+        form = {
+            "keep_id": str(self.keep.pk),
+            "media_type": "photo",
+            "caption": "At the beach",
+            "file": SimpleUploadedFile(name, data, content_type="image/jpeg"),
+        }
+        form.update(extra)
+        return self.client.post("/api/keeps/upload/", form, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def status(self, upload_id: str, token: str = None):
+        return self.client.get(
+            f"/api/keeps/upload/{upload_id}/status/", HTTP_AUTHORIZATION=f"Bearer {token or self.alice_token}"
+        )
+
+    def wait_final(self, upload_id: str) -> dict:
+        for _ in range(600):  # the test's own limit (60 s), not a timing threshold
+            r = self.status(upload_id)
+            self.assertEqual(r.status_code, 200, r.content)
+            body = r.json()
+            if body["status"] in ("completed", "failed"):
+                return body
+            self.assertIn(body["status"], ("pending", "processing"))
+            time.sleep(0.1)
+        self.fail(f"upload {upload_id} did not finish")
+
+    def test_member_upload_completes_with_three_thumbnails(self) -> None:
+        r = self.post(self.alice_token, self.jpeg)
+        self.assertEqual(r.status_code, 202, r.content)
+        body = r.json()
+        self.assertEqual(body["status"], "pending")
+        uuid.UUID(body["id"])
+        final = self.wait_final(body["id"])
+        self.assertEqual(final["status"], "completed", final)
+        self.assertEqual(final["progress_percentage"], 100)
+        self.assertIsNone(final["error"])
+        self.assertTrue(final["media_file_url"])
+        thumbs = final["thumbnail_urls"]
+        self.assertEqual(set(thumbs), {"small", "medium", "large"})
+        self.assertTrue(all(thumbs.values()), thumbs)
+        media = KeepMedia.objects.get(upload_id=body["id"])
+        self.assertEqual((media.keep, media.caption, media.width, media.height), (self.keep, "At the beach", 640, 480))
+        self.assertEqual(media.size, len(self.jpeg))
+        for f in (media.file, media.thumbnail_small, media.thumbnail_medium, media.thumbnail_large):
+            self.assertTrue(default_storage.exists(f.name), f.name)
+        with default_storage.open(media.file.name) as f:
+            self.assertEqual(f.read(), self.jpeg)
+        with default_storage.open(media.thumbnail_small.name) as f:
+            small = f.read()
+        self.assertEqual(mediastore.validate(small, "s.jpg").width, 150)
+        if os.environ.get("MEDIA_STORAGE_BACKEND") in ("minio", "s3"):
+            # Private bucket: presigned URLs that work.
+            self.assertIn("X-Amz-Signature=", final["media_file_url"])
+            with urllib.request.urlopen(final["media_file_url"], timeout=30) as resp:
+                self.assertEqual(resp.read(), self.jpeg)
+        # Asking again does not make a second KeepMedia.
+        self.assertEqual(self.status(body["id"]).json()["keep_media_id"], media.pk)
+        self.assertEqual(KeepMedia.objects.filter(upload_id=body["id"]).count(), 1)
+
+    def test_non_member_is_refused(self) -> None:
+        before = services.uploads().stats()["submitted"]
+        r = self.post(self.mallory_token, self.jpeg)
+        self.assertEqual(r.status_code, 403, r.content)
+        self.assertEqual(MediaUpload.objects.count(), 0)
+        self.assertEqual(services.uploads().stats()["submitted"], before)
+        # Without or with a bad token: 401.
+        self.assertEqual(self.client.post("/api/keeps/upload/", {"keep_id": self.keep.pk}).status_code, 401)
+        self.assertEqual(self.post("not-a-token", self.jpeg).status_code, 401)
+
+    def test_file_over_max_upload_size_is_refused_before_processing(self) -> None:
+        limit = services.max_upload_size()
+        self.assertLess(limit, 50 << 20, "the test expects a small MAX_UPLOAD_SIZE from the environment")
+        before = services.uploads().stats()["submitted"]
+        r = self.post(self.alice_token, b"\xff\xd8" + b"\0" * limit, name="huge.jpg")
+        self.assertEqual(r.status_code, 413, r.content)
+        self.assertIn("huge.jpg", r.json()["error"])
+        self.assertEqual(MediaUpload.objects.count(), 0)
+        self.assertEqual(services.uploads().stats()["submitted"], before)
+
+    def test_hostile_file_ends_failed_with_reason(self) -> None:
+        r = self.post(self.alice_token, HOSTILE, name="innocent.jpg")
+        self.assertEqual(r.status_code, 202, r.content)
+        final = self.wait_final(r.json()["id"])
+        self.assertEqual(final["status"], "failed")
+        self.assertIn("HTML", final["error"])
+        self.assertIsNone(final["media_file_url"])
+        self.assertFalse(KeepMedia.objects.exists())
+
+    def test_unknown_id_is_404(self) -> None:
+        self.assertEqual(self.status(str(uuid.uuid4())).status_code, 404)
+        self.assertEqual(self.client.get("/api/keeps/upload/not-a-uuid/status/").status_code, 404)
+        # Someone else's upload is not visible either.
+        r = self.post(self.alice_token, self.jpeg)
+        self.assertEqual(self.status(r.json()["id"], token=self.mallory_token).status_code, 404)
+
+    def test_bad_requests(self) -> None:
+        self.assertEqual(self.post(self.alice_token, self.jpeg, keep_id="").status_code, 400)
+        self.assertEqual(self.post(self.alice_token, self.jpeg, keep_id="999999").status_code, 404)
+        self.assertEqual(self.post(self.alice_token, self.jpeg, media_type="hologram").status_code, 400)
+        r = self.client.post(
+            "/api/keeps/upload/", {"keep_id": self.keep.pk}, HTTP_AUTHORIZATION=f"Bearer {self.alice_token}"
+        )
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(self.post(self.alice_token, b"", name="empty.jpg").status_code, 400)

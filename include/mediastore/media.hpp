@@ -1,0 +1,201 @@
+// Media: type detection by content, validation against a policy, metadata,
+// thumbnails and lossless metadata stripping.
+//
+//   auto info = mediastore::validate_media_file("/spool/abc", "IMG_1.jpg", MediaKind::photo, policy);
+//   if (!info) refuse(info.status());          // code + a message naming the file
+//   auto thumbs = mediastore::make_thumbnails_file("/spool/abc", mediastore::default_thumbnail_specs());
+//
+// Types are always detected from content, never from the file name. Images
+// are decoded with libjpeg-turbo (JPEG, DCT-domain scaled), stb_image (PNG,
+// GIF first frame, BMP), libwebp (WebP) and libheif (HEIC/HEIF/AVIF). Videos
+// are recognised by their container only and never decoded.
+//
+// Thread-safety: every function here is reentrant; distinct calls may run on
+// distinct threads at once. Nothing here prints or keeps global state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mediastore/config.hpp"
+#include "mediastore/export.hpp"
+#include "mediastore/status.hpp"
+
+namespace mediastore {
+
+// What the content really is (decided from its bytes).
+enum class MediaType {
+  unknown = 0,
+  // images
+  jpeg,
+  png,
+  gif,
+  webp,
+  bmp,
+  heic,
+  heif,
+  avif,
+  // videos
+  mp4,
+  quicktime,
+  webm,
+  matroska,
+  // dangerous look-alikes: always refused
+  html,
+  svg,
+  php,
+  zip,
+  pdf,
+  elf,
+  pe,
+};
+
+// "image/jpeg", "video/mp4", "text/html", ...; "application/octet-stream" for unknown.
+MS_API const char* media_type_mime(MediaType type) noexcept;
+// Short human name: "JPEG image", "PNG image", "MP4 video", "HTML document", ...
+MS_API const char* media_type_description(MediaType type) noexcept;
+// Canonical file extension without the dot: "jpg", "png", "mp4"; "" for unknown
+// and for the dangerous types.
+MS_API const char* media_type_extension(MediaType type) noexcept;
+MS_API bool media_type_is_image(MediaType type) noexcept;
+MS_API bool media_type_is_video(MediaType type) noexcept;
+// HTML, SVG, PHP, ZIP, PDF, ELF, PE.
+MS_API bool media_type_is_dangerous(MediaType type) noexcept;
+
+// Detects the type from the first bytes of a file (at least 64 are needed for
+// a confident answer; 4096 are plenty). Never reads past `head`.
+MS_API MediaType sniff_media_type(std::string_view head) noexcept;
+
+// What the caller says the upload is.
+enum class MediaKind { photo, video };
+MS_API const char* media_kind_name(MediaKind kind) noexcept;
+
+// The rules a validation applies. Defaults are the service's.
+struct MS_API ValidationPolicy {
+  // Allowed MIME types per kind.
+  // Default photo: image/jpeg image/png image/gif image/webp image/heic image/heif
+  std::vector<std::string> photo_mime_types;
+  // Default video: video/mp4 video/quicktime video/webm
+  std::vector<std::string> video_mime_types;
+  // Files larger than this are refused (too_large). Default: 100 MiB
+  // (Config::max_upload_size).
+  std::uint64_t max_upload_size = 104857600;
+  // width*height above this is refused from the header, before decoding. Default: 100 MP.
+  std::uint64_t max_pixels = 100'000'000;
+  // When the extension names another accepted media type than the content
+  // (".jpg" that is a PNG), accept and relabel (true) or refuse (false). Default: true.
+  bool relabel_mismatched_extension = true;
+  // Decode images completely to prove they are valid. Default: true.
+  bool decode_images = true;
+
+  ValidationPolicy();
+  // The defaults with max_upload_size taken from the configuration.
+  static ValidationPolicy from_config(const Config& config);
+};
+
+// Why a validation refused a file. Each maps to one ErrorCode (see
+// refusal_reason_code).
+enum class RefusalReason {
+  none = 0,            // accepted
+  empty,               // zero bytes                                  -> invalid_argument
+  file_too_large,      // over max_upload_size                        -> too_large
+  too_many_pixels,     // width*height over max_pixels (from header)  -> too_large
+  unknown_type,        // not a recognised image or video             -> unsupported_media
+  dangerous_content,   // HTML/SVG/PHP/ZIP/PDF/ELF/PE, or such content
+                       // hidden inside an image (polyglot)           -> unsupported_media
+  type_not_allowed,    // a real media type the policy does not accept -> unsupported_media
+  extension_mismatch,  // the file name's extension disagrees with the content
+                       // and cannot be relabelled                    -> invalid_argument
+  corrupt,             // truncated or undecodable                    -> corrupt_media
+  unsupported_codec,   // a container we recognise but cannot decode  -> unsupported_media
+  unreadable,          // the file cannot be read                     -> io_error
+};
+MS_API const char* refusal_reason_name(RefusalReason reason) noexcept;
+MS_API ErrorCode refusal_reason_code(RefusalReason reason) noexcept;
+
+// What validation learned about an accepted file.
+struct MediaInfo {
+  MediaType type = MediaType::unknown;
+  std::string mime;  // media_type_mime(type)
+  MediaKind kind = MediaKind::photo;
+  std::uint64_t byte_size = 0;
+  std::string sha256;  // lower-case hex of the whole content
+  int width = 0;       // stored pixel size (before orientation); 0 for videos
+  int height = 0;
+  int orientation = 1;    // EXIF orientation 1..8; 1 when absent
+  int display_width = 0;  // size once the orientation is applied
+  int display_height = 0;
+  std::string capture_time;  // EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS"; "" when absent
+  bool has_gps = false;      // an EXIF GPS block with at least one entry
+  bool relabelled = false;   // the extension disagreed with the content
+  std::string filename;      // the name to store: the given one, or with the
+                             // extension corrected when relabelled
+  std::string note;          // e.g. "photo.jpg is a PNG image; relabelled photo.png"
+};
+
+// Validates a file on disk. `filename` is the name the user gave (used for the
+// extension check and in messages); `kind` what the upload claims to be.
+// On refusal the Status carries refusal_reason_code(reason) and a message
+// such as "file.gif is a PNG image" or "x.png: 12000x12000 = 144 MP exceeds the
+// 100 MP limit"; *reason (if given) receives the reason (none on success).
+// Reads the file in bounded chunks; image decoding of a JPEG is DCT-scaled.
+MS_API Result<MediaInfo> validate_media_file(const std::string& path, std::string_view filename, MediaKind kind,
+                                             const ValidationPolicy& policy = ValidationPolicy(),
+                                             RefusalReason* reason = nullptr);
+// Same for content in memory (not copied; must outlive the call).
+MS_API Result<MediaInfo> validate_media(std::string_view bytes, std::string_view filename, MediaKind kind,
+                                        const ValidationPolicy& policy = ValidationPolicy(),
+                                        RefusalReason* reason = nullptr);
+
+// How a thumbnail fills its box.
+enum class FitMode {
+  inside,  // scaled to fit entirely inside the box, aspect kept
+  cover,   // scaled to cover the box, then centre-cropped to it
+};
+
+struct ThumbnailSpec {
+  std::string name;  // "small", "medium", "large"
+  int width = 0;     // the box, > 0
+  int height = 0;
+  FitMode fit = FitMode::inside;  // Default: inside
+  int quality = 85;               // JPEG quality 1..100. Default: 85
+  bool progressive = false;       // progressive JPEG. Default: false
+};
+
+// small 150x150, medium 300x300, large 800x600; fit inside, quality 85, baseline.
+MS_API std::vector<ThumbnailSpec> default_thumbnail_specs();
+
+struct Thumbnail {
+  std::string name;  // the spec's name
+  int width = 0;     // actual pixel size of the JPEG
+  int height = 0;
+  std::string jpeg;  // encoded JPEG: sRGB (YCbCr), JFIF header only, no EXIF/XMP/ICC/comments
+};
+
+// Makes one thumbnail per spec from an image, decoding it once: EXIF
+// orientation applied, never upscaled, alpha composited onto white, the
+// first frame of an animation. A JPEG is decoded by libjpeg-turbo at the
+// smallest DCT scale still at least twice the largest thumbnail (never the
+// full raster when a scaled decode serves), then resampled with a Lanczos-3
+// filter. Images over `max_pixels` are refused (too_large) from the header.
+// Videos and non-images give unsupported_media; undecodable data corrupt_media.
+MS_API Result<std::vector<Thumbnail>> make_thumbnails_file(const std::string& path,
+                                                           const std::vector<ThumbnailSpec>& specs,
+                                                           std::uint64_t max_pixels = 100'000'000);
+MS_API Result<std::vector<Thumbnail>> make_thumbnails(std::string_view bytes, const std::vector<ThumbnailSpec>& specs,
+                                                      std::uint64_t max_pixels = 100'000'000);
+
+enum class StripMode {
+  gps,  // empty the EXIF GPS block (in place, same length) and drop XMP that holds GPS
+  all,  // drop EXIF, XMP, IPTC/Photoshop, comments and every other APPn except
+        // JFIF (APP0), ICC profile (APP2) and Adobe (APP14), which decoding needs
+};
+
+// Removes metadata from a JPEG without re-encoding: the entropy-coded data is
+// copied byte for byte. invalid_argument if `jpeg` is not a JPEG,
+// corrupt_media if its segment structure is broken.
+MS_API Result<std::string> strip_jpeg_metadata(std::string_view jpeg, StripMode mode);
+
+}  // namespace mediastore

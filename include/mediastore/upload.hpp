@@ -1,0 +1,253 @@
+// The upload workflow: accept an upload durably, process it in a worker
+// (validate -> store original -> thumbnails -> store thumbnails), track its
+// status, retry transient failures, clean up after failures.
+//
+//   auto svc = mediastore::UploadService::open(config).value();
+//   auto id = svc->submit_upload({.source_path = "/tmp/IMG_1.jpg", .original_filename = "IMG_1.jpg"});
+//   mediastore::Worker worker(svc, {.threads = 2});
+//   worker.start();
+//   auto st = svc->status(*id);   // pending, processing(stage, progress), retrying, completed, failed
+//
+// Delivery is at least once and the work idempotent: every object key derives
+// from the upload id ("uploads/<id>/original.jpg", "uploads/<id>/thumb_small.jpg"),
+// so a re-run after a crash overwrites the same objects.
+//
+// Status lives in the queue backend's record store: any process sharing the
+// backend (sqlite file, Redis) can query an upload by id.
+//
+// Thread-safety: UploadService and Worker are safe to use from many threads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mediastore/config.hpp"
+#include "mediastore/export.hpp"
+#include "mediastore/media.hpp"
+#include "mediastore/queue.hpp"
+#include "mediastore/status.hpp"
+#include "mediastore/storage.hpp"
+
+namespace mediastore {
+
+enum class UploadState { pending, processing, retrying, completed, failed };
+// "pending", "processing", "retrying", "completed", "failed".
+MS_API const char* upload_state_name(UploadState state) noexcept;
+
+// Where processing is; progress_percentage rises through them.
+enum class UploadStage { queued, validating, storing_original, making_thumbnails, storing_thumbnails, done };
+// "queued", "validating", "storing_original", "making_thumbnails", "storing_thumbnails", "done".
+MS_API const char* upload_stage_name(UploadStage stage) noexcept;
+
+struct UploadRequest {
+  // The file to upload (copied into the spool); when empty, `data` is used.
+  std::string source_path;
+  std::string data;
+  // The name the user gave ("IMG_1.jpg"); used for the extension check.
+  std::string original_filename;
+  // What the client declared; informational (types are decided by content).
+  std::string content_type;
+  MediaKind media_kind = MediaKind::photo;  // Default: photo
+  // Caller context kept with the status (e.g. "keep_id", "caption").
+  std::map<std::string, std::string> context;
+};
+
+// One stored object of a completed upload.
+struct StoredObject {
+  std::string name;  // "original", "small", "medium", "large"
+  std::string key;
+  std::string url;  // StorageBackend::get_url() at completion time
+  int width = 0;    // 0 for videos
+  int height = 0;
+  std::uint64_t bytes = 0;
+  std::string content_type;
+};
+
+struct UploadResult {
+  StoredObject original;
+  std::vector<StoredObject> thumbnails;  // one per spec; none for videos
+  // The media metadata: "media_type", "mime", "sha256", "width", "height",
+  // "display_width", "display_height", "orientation", "capture_time",
+  // "has_gps", "filename", "note" (when non-empty).
+  std::map<std::string, std::string> metadata;
+};
+
+struct UploadStatus {
+  std::string id;
+  UploadState state = UploadState::pending;
+  UploadStage stage = UploadStage::queued;
+  int progress_percentage = 0;           // 0..100, never decreases
+  int attempt = 0;                       // attempts started so far
+  SystemTime next_try{};                 // retrying: when the next attempt may start
+  std::string last_error;                // retrying: why the last attempt failed ("timeout: ...")
+  ErrorCode error_code = ErrorCode::ok;  // failed: the code
+  std::string error_message;             // failed: for a person
+  std::optional<UploadResult> result;    // completed
+  std::string original_filename;
+  std::string content_type;
+  MediaKind media_kind = MediaKind::photo;
+  std::map<std::string, std::string> context;
+  SystemTime created_at{};
+  SystemTime updated_at{};
+};
+
+// Histogram bounds of processing time in seconds (the last bucket is +Inf).
+inline constexpr std::array<double, 10> kUploadTimeBuckets{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+struct UploadMetrics {
+  // Counted by this process since it started.
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t in_flight = 0;  // jobs this process's workers hold now
+  // Processing time of jobs this process finished: counts per bucket
+  // (cumulative like Prometheus: bucket i counts jobs <= kUploadTimeBuckets[i];
+  // the last entry is +Inf), sum in seconds.
+  std::array<std::uint64_t, kUploadTimeBuckets.size() + 1> time_buckets{};
+  double time_sum_seconds = 0;
+  std::uint64_t time_count = 0;
+  // Shared by every process on the backend.
+  QueueStats queue;                             // ready, delayed, in flight, dead
+  std::map<std::string, std::uint64_t> states;  // uploads per state ("completed": 12, ...)
+};
+
+// The Prometheus text exposition (version 0.0.4) of metrics, names prefixed
+// "mediastore_".
+MS_API std::string to_prometheus(const UploadMetrics& metrics);
+
+struct CleanupReport {
+  std::uint64_t failed_uploads = 0;     // failed uploads whose leftovers were removed
+  std::uint64_t abandoned_uploads = 0;  // unfinished uploads without a job, marked failed
+  std::uint64_t dead_lettered = 0;      // uploads whose job exhausted its attempts, marked failed
+  std::uint64_t spool_files_removed = 0;
+  std::uint64_t objects_removed = 0;
+};
+
+struct UploadOptions {
+  // Attempts per upload before it fails (transient errors only). Default: 5.
+  int max_attempts = 5;
+  // Retry delay: base * 2^(attempt-1), capped at backoff_max, then scaled by a
+  // random factor in [0.5, 1]. Defaults: 1 s, 5 min.
+  std::chrono::milliseconds backoff_base{1000};
+  std::chrono::milliseconds backoff_max{300000};
+  // Lease of a job and how often workers extend it. Defaults: 30 s, 10 s.
+  std::chrono::milliseconds lease_duration{30000};
+  std::chrono::milliseconds heartbeat_interval{10000};
+  // Thumbnails made of images. Default: default_thumbnail_specs().
+  std::vector<ThumbnailSpec> thumbnails = default_thumbnail_specs();
+  // Validation rules. Default: ValidationPolicy::from_config(config).
+  std::optional<ValidationPolicy> policy;
+  // Prefix of every object key. Default: "uploads/".
+  std::string key_prefix = "uploads/";
+  // Lifetime of the URLs in results (where the backend signs). Default: 7 days.
+  std::chrono::seconds url_expiry{7 * 24 * 3600};
+  // Queue namespace (QueueOptions::name). Default: "uploads".
+  std::string queue_name = "uploads";
+};
+
+class MS_API UploadService {
+ public:
+  // The storage and queue config selects (make_storage, make_queue).
+  static Result<std::shared_ptr<UploadService>> open(const Config& config, UploadOptions options = {});
+  // Given storage and queue (tests, decorators). The queue's own options
+  // (lease, attempts) are used as they are.
+  static Result<std::shared_ptr<UploadService>> create(const Config& config, std::shared_ptr<StorageBackend> storage,
+                                                       std::shared_ptr<JobQueue> queue, UploadOptions options = {});
+  virtual ~UploadService();
+  UploadService(const UploadService&) = delete;
+  UploadService& operator=(const UploadService&) = delete;
+
+  // Spools the source (written and fsynced under config.effective_spool_dir()),
+  // records it as pending and queues it; returns the new upload id (UUID).
+  // Fails at once (nothing kept) with invalid_argument (no name, empty
+  // source), not_found/permission_denied (source file), too_large (over
+  // max_upload_size) or the queue's error.
+  Result<std::string> submit_upload(const UploadRequest& request);
+
+  // The current status; not_found for an id never submitted.
+  Result<UploadStatus> status(std::string_view id);
+
+  // Cancels an upload that has not finished: it becomes failed (cancelled),
+  // its job is dropped and its spool and objects are removed. conflict if it
+  // already completed or failed; not_found for unknown ids.
+  Status cancel(std::string_view id);
+
+  // Removes the spool files and partial objects of uploads that failed, and
+  // marks failed (then cleans) unfinished uploads whose job is gone or
+  // dead-lettered, when last updated more than older_than ago; also removes
+  // spool files of no upload older than that.
+  Result<CleanupReport> cleanup_failed_uploads(std::chrono::seconds older_than);
+
+  // Jobs that exhausted their attempts, oldest first.
+  Result<std::vector<DeadJob>> dead_letters(std::size_t limit = 100);
+
+  Result<UploadMetrics> metrics();
+
+  // Leases and processes up to max_jobs jobs in the calling thread, waiting
+  // up to `wait` for the first; returns how many were processed. Worker uses
+  // this; handy in tests.
+  Result<std::size_t> process_next(std::size_t max_jobs, std::chrono::milliseconds wait);
+
+  const Config& config() const;
+  StorageBackend& storage();
+  JobQueue& queue();
+  const UploadOptions& options() const;
+
+  struct Impl;
+
+ private:
+  explicit UploadService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  friend class Worker;
+};
+
+struct WorkerOptions {
+  int threads = 2;  // Default: 2
+  // How long one lease call waits for work before checking for stop. Default: 500 ms.
+  std::chrono::milliseconds poll_wait{500};
+  // Maintenance (expired leases, cleanup_failed_uploads) period. Default: 60 s.
+  std::chrono::milliseconds maintenance_interval{60000};
+  // cleanup_failed_uploads threshold used by maintenance. Default: 1 hour.
+  std::chrono::seconds cleanup_older_than{3600};
+};
+
+// How Worker::stop treats jobs in flight.
+enum class StopMode {
+  finish,   // finish them (then ack)
+  release,  // give them back to the queue at the next stage boundary
+};
+
+// Threads that lease and process upload jobs, a heartbeat thread that keeps
+// their leases, and periodic maintenance.
+class MS_API Worker {
+ public:
+  Worker(std::shared_ptr<UploadService> service, WorkerOptions options = {});
+  ~Worker();  // stop(StopMode::finish) + wait()
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the threads; invalid_argument if already started or threads < 1.
+  Status start();
+  // Asks the threads to stop leasing; in-flight jobs are finished or
+  // released. Returns at once; async-signal-unsafe (call from a normal
+  // thread; a signal handler should only set a flag).
+  void stop(StopMode mode = StopMode::finish);
+  // Waits until every thread has ended.
+  void wait();
+  bool running() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mediastore

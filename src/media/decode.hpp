@@ -1,0 +1,65 @@
+// Image decoders behind one interface (internal). Every decoder produces
+// 8-bit RGB with any alpha already composited onto white.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "media/exif.hpp"
+#include "media/input.hpp"
+#include "mediastore/media.hpp"
+
+namespace mediastore::detail {
+
+struct Raster {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> rgb;  // width*height*3, rows packed
+};
+
+struct DecodeOptions {
+  // Refuse (too_large) when width*height of the header exceeds this, before
+  // any pixel memory is allocated.
+  std::uint64_t max_pixels = 100'000'000;
+  // Given the full stored size and the EXIF orientation, the smallest decoded
+  // size wanted, in stored (unrotated) pixels. A decoder that can scale while
+  // decoding picks the smallest scale at or above it; others decode at full
+  // size. Empty: full size.
+  std::function<std::pair<int, int>(int width, int height, int orientation)> min_size;
+  // Decode for validation only: the caller discards the pixels, so the
+  // decoder may use its cheapest complete decode (every byte still parsed).
+  bool validate_only = false;
+};
+
+struct DecodedImage {
+  Raster raster;       // possibly scaled (see DecodeOptions::min_size)
+  int full_width = 0;  // the stored size from the header
+  int full_height = 0;
+  ExifData exif;
+  bool apply_orientation = true;  // false when the decoder applied it already (HEIF)
+  std::uint64_t end_offset = 0;   // where the image data ended (after JPEG EOI / PNG IEND), 0 unknown
+  std::string metadata_text;      // validate_only: comment/metadata payloads a browser could read as text
+};
+
+// Reads just the header: stored width and height.
+Result<std::pair<int, int>> probe_image(MediaType type, const Input& in);
+Result<DecodedImage> decode_image(MediaType type, const Input& in, const DecodeOptions& opt);
+
+Result<DecodedImage> decode_jpeg(const Input& in, const DecodeOptions& opt);
+Result<std::pair<int, int>> probe_jpeg(const Input& in);
+Result<DecodedImage> decode_stb(const Input& in, const DecodeOptions& opt);  // PNG, GIF, BMP
+Result<std::pair<int, int>> probe_stb(const Input& in);
+Result<DecodedImage> decode_webp(const Input& in, const DecodeOptions& opt);
+Result<std::pair<int, int>> probe_webp(const Input& in);
+Result<DecodedImage> decode_heif(const Input& in, const DecodeOptions& opt);  // HEIC, HEIF, AVIF
+Result<std::pair<int, int>> probe_heif(const Input& in);
+
+// "12000x12000 = 144 MP exceeds the 100 MP limit" or ok.
+Status check_pixel_limit(int width, int height, std::uint64_t max_pixels);
+
+// Composites RGBA (or grey+alpha expanded to RGBA) rows onto white into RGB.
+void composite_rgba_on_white(const std::uint8_t* rgba, std::uint8_t* rgb, std::size_t pixels);
+
+}  // namespace mediastore::detail

@@ -1,0 +1,227 @@
+// JPEG decoding with libjpeg-turbo through the libjpeg API: DCT-domain scaled
+// decoding (scale_num/8), CMYK/YCCK and greyscale converted to RGB.
+// jpeglib.h needs size_t and FILE declared first.
+#include <cstddef>
+#include <cstdio>
+
+#include <jpeglib.h>
+// After jpeglib.h: the message codes.
+#include <jerror.h>
+
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "media/decode.hpp"
+
+namespace mediastore::detail {
+namespace {
+
+constexpr int kMaxScans = 1000;  // progressive files with more scans are hostile (CPU exhaustion)
+constexpr long kMaxLibjpegMemory = 1L << 30;
+
+struct ErrorMgr {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+  bool warnings_fatal = false;
+  char message[JMSG_LENGTH_MAX];
+};
+
+[[noreturn]] void on_error(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<ErrorMgr*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+void on_message(j_common_ptr cinfo, int level) {
+  auto* err = reinterpret_cast<ErrorMgr*>(cinfo->err);
+  if (level < 0) {
+    // These warnings mean damaged image data (libjpeg fills in grey and
+    // carries on); the others (unknown JFIF revision, Adobe transform code,
+    // a bad ICC marker) do not affect the pixels.
+    const int code = cinfo->err->msg_code;
+    const bool damaged = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+                         code == JWRN_ARITH_BAD_CODE || code == JWRN_MUST_RESYNC || code == JWRN_EXTRANEOUS_DATA ||
+                         code == JWRN_BOGUS_PROGRESSION || code == JWRN_NOT_SEQUENTIAL;
+    if (err->warnings_fatal && damaged) {
+      (*cinfo->err->format_message)(cinfo, err->message);
+      std::longjmp(err->jump, 1);
+    }
+    cinfo->err->num_warnings++;
+  }
+}
+
+void on_output(j_common_ptr) {}
+
+struct Progress {
+  jpeg_progress_mgr pub;
+};
+
+void on_progress(j_common_ptr cinfo) {
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxScans) {
+    auto* err = reinterpret_cast<ErrorMgr*>(cinfo->err);
+    std::snprintf(err->message, sizeof err->message, "more than %d progressive scans", kMaxScans);
+    std::longjmp(err->jump, 1);
+  }
+}
+
+void cmyk_to_rgb(const JSAMPLE* in, std::uint8_t* out, int width, bool inverted) {
+  for (int x = 0; x < width; ++x, in += 4, out += 3) {
+    unsigned c = in[0], m = in[1], y = in[2], k = in[3];
+    if (!inverted) {  // plain CMYK: 0 = no ink
+      c = 255 - c;
+      m = 255 - m;
+      y = 255 - y;
+      k = 255 - k;
+    }
+    // Adobe files store inverted values: R = C*K/255 with C, K as stored.
+    out[0] = static_cast<std::uint8_t>((c * k + 127) / 255);
+    out[1] = static_cast<std::uint8_t>((m * k + 127) / 255);
+    out[2] = static_cast<std::uint8_t>((y * k + 127) / 255);
+  }
+}
+
+enum class Stage { header, full };
+
+// Everything with a destructor lives in `out`/`msg`, outside this frame, so
+// that longjmp skips no destructor.
+bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* out, std::string* msg,
+         std::vector<JSAMPLE>* row) {
+  jpeg_decompress_struct cinfo;
+  ErrorMgr err;
+  Progress progress;
+  std::memset(&cinfo, 0, sizeof cinfo);
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  err.pub.output_message = on_output;
+  err.warnings_fatal = opt && opt->validate_only;
+  err.message[0] = '\0';
+  if (setjmp(err.jump)) {
+    *msg = err.message;
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&cinfo);
+  cinfo.mem->max_memory_to_use = kMaxLibjpegMemory;
+  progress.pub.progress_monitor = on_progress;
+  cinfo.progress = &progress.pub;
+  if (in.is_file()) {
+    std::rewind(in.file());
+    jpeg_stdio_src(&cinfo, in.file());
+  } else {
+    jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(in.memory().data()),
+                 static_cast<unsigned long>(in.memory().size()));
+  }
+  if (stage == Stage::full) jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
+  if (stage == Stage::full && opt->validate_only) {
+    // Comments and application segments are where a polyglot hides its markup.
+    jpeg_save_markers(&cinfo, JPEG_COM, 0xFFFF);
+    for (int m = 0; m < 16; ++m)
+      if (m != 1) jpeg_save_markers(&cinfo, JPEG_APP0 + m, 0xFFFF);
+  }
+  jpeg_read_header(&cinfo, TRUE);
+  out->full_width = static_cast<int>(cinfo.image_width);
+  out->full_height = static_cast<int>(cinfo.image_height);
+  if (stage == Stage::header) {
+    jpeg_destroy_decompress(&cinfo);
+    return true;
+  }
+  {  // scoped: nothing with a destructor may be alive when libjpeg longjmps
+    Status limit = check_pixel_limit(out->full_width, out->full_height, opt->max_pixels);
+    if (!limit.ok()) {
+      *msg = "!" + limit.message();  // '!' marks a limit refusal for the caller
+      jpeg_destroy_decompress(&cinfo);
+      return false;
+    }
+  }
+  bool have_exif = false;
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
+    const char* data = reinterpret_cast<const char*>(m->data);
+    if (opt->validate_only) out->metadata_text.append(data, m->data_length);
+    if (m->marker != JPEG_APP0 + 1 || have_exif) continue;
+    if (m->data_length >= 6 && std::memcmp(data, "Exif\0\0", 6) == 0) {
+      out->exif = parse_exif_payload(std::string_view(data, m->data_length));
+      have_exif = true;
+    }
+  }
+
+  const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+  // The smallest scale N/8 whose output still meets the wanted size.
+  int want_w = 0, want_h = 0;
+  if (opt->validate_only) {
+    want_w = want_h = 1;
+  } else if (opt->min_size) {
+    auto [w, h] = opt->min_size(out->full_width, out->full_height, out->exif.orientation);
+    want_w = w;
+    want_h = h;
+  }
+  cinfo.scale_denom = 8;
+  cinfo.scale_num = 8;
+  if (want_w > 0 || want_h > 0) {
+    for (unsigned num = 1; num <= 8; ++num) {
+      cinfo.scale_num = num;
+      jpeg_calc_output_dimensions(&cinfo);
+      if (static_cast<int>(cinfo.output_width) >= want_w && static_cast<int>(cinfo.output_height) >= want_h) break;
+    }
+  }
+  jpeg_start_decompress(&cinfo);
+  const int w = static_cast<int>(cinfo.output_width), h = static_cast<int>(cinfo.output_height);
+  out->raster.width = w;
+  out->raster.height = h;
+  // Validation keeps one row only; the pixels are not wanted.
+  const bool keep = !opt->validate_only;
+  out->raster.rgb.assign(keep ? static_cast<std::size_t>(w) * h * 3 : 0, 0);
+  row->resize(static_cast<std::size_t>(w) * cinfo.output_components);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    std::uint8_t* dst =
+        keep ? out->raster.rgb.data() + static_cast<std::size_t>(cinfo.output_scanline) * w * 3 : nullptr;
+    if (cmyk || !keep) {
+      JSAMPROW r = row->data();
+      jpeg_read_scanlines(&cinfo, &r, 1);
+      if (cmyk && keep) cmyk_to_rgb(row->data(), dst, w, cinfo.saw_Adobe_marker);
+    } else {
+      JSAMPROW rows[4];
+      unsigned left = cinfo.output_height - cinfo.output_scanline;
+      unsigned n = left < 4 ? left : 4;
+      for (unsigned i = 0; i < n; ++i) rows[i] = dst + static_cast<std::size_t>(i) * w * 3;
+      jpeg_read_scanlines(&cinfo, rows, n);
+    }
+  }
+  jpeg_finish_decompress(&cinfo);
+  if (in.is_file()) {
+    off_t pos = ftello(in.file());
+    if (pos >= 0) out->end_offset = static_cast<std::uint64_t>(pos) - cinfo.src->bytes_in_buffer;
+  } else {
+    out->end_offset = in.size() - cinfo.src->bytes_in_buffer;
+  }
+  jpeg_destroy_decompress(&cinfo);
+  return true;
+}
+
+}  // namespace
+
+Result<std::pair<int, int>> probe_jpeg(const Input& in) {
+  DecodedImage img;
+  std::string msg;
+  std::vector<JSAMPLE> row;
+  if (!run(in, nullptr, Stage::header, &img, &msg, &row)) return Status::CorruptMedia("invalid JPEG header: " + msg);
+  return std::make_pair(img.full_width, img.full_height);
+}
+
+Result<DecodedImage> decode_jpeg(const Input& in, const DecodeOptions& opt) {
+  DecodedImage img;
+  std::string msg;
+  std::vector<JSAMPLE> row;
+  if (!run(in, &opt, Stage::full, &img, &msg, &row)) {
+    if (!msg.empty() && msg[0] == '!') return Status::TooLarge(msg.substr(1));
+    return Status::CorruptMedia("invalid JPEG data: " + msg);
+  }
+  return img;
+}
+
+}  // namespace mediastore::detail

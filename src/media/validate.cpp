@@ -1,0 +1,258 @@
+// Validation policy: size, type by content, extension agreement, dangerous
+// content (also hidden inside images), pixel limit from the header, a
+// complete decode, and the metadata of what was accepted.
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "core/crypto.hpp"
+#include "media/decode.hpp"
+#include "media/sniff.hpp"
+#include "mediastore/media.hpp"
+
+namespace mediastore {
+namespace {
+
+using detail::Input;
+
+constexpr std::size_t kSniffBytes = 4096;
+constexpr std::size_t kChunk = 1 << 20;
+
+struct Refusal {
+  RefusalReason reason;
+  std::string message;
+};
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return r;
+}
+
+// Types that a given extension may legitimately hold.
+std::vector<MediaType> types_for_extension(const std::string& ext) {
+  if (ext == "jpg" || ext == "jpeg" || ext == "jpe" || ext == "jfif" || ext == "jif") return {MediaType::jpeg};
+  if (ext == "png") return {MediaType::png};
+  if (ext == "gif") return {MediaType::gif};
+  if (ext == "webp") return {MediaType::webp};
+  if (ext == "bmp" || ext == "dib") return {MediaType::bmp};
+  if (ext == "heic" || ext == "heif" || ext == "hif" || ext == "heics" || ext == "heifs")
+    return {MediaType::heic, MediaType::heif};
+  if (ext == "avif") return {MediaType::avif};
+  if (ext == "mp4" || ext == "m4v" || ext == "mov" || ext == "qt" || ext == "3gp")
+    return {MediaType::mp4, MediaType::quicktime};
+  if (ext == "webm" || ext == "mkv") return {MediaType::webm, MediaType::matroska};
+  return {};
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::string mb(std::uint64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6); }
+
+// Scans the bytes after the end of the image for markup or appended archives.
+MediaType scan_trailing(const Input& in, std::uint64_t from) {
+  for (std::uint64_t off = from; off < in.size(); off += kChunk) {
+    std::string chunk = in.read_string(off, kChunk + 32);  // overlap: markers straddling chunks
+    MediaType t = detail::find_active_markup(chunk);
+    if (t == MediaType::unknown) t = detail::find_embedded_archive(chunk);
+    if (t != MediaType::unknown) return t;
+  }
+  return MediaType::unknown;
+}
+
+Result<std::string> hash_input(const Input& in) {
+  if (!in.is_file()) return detail::hex_lower(detail::sha256(in.memory()));
+  detail::Hasher h;
+  std::string buf(kChunk, '\0');
+  std::uint64_t off = 0;
+  while (off < in.size()) {
+    std::size_t n = in.read_at(off, buf.data(), buf.size());
+    if (n == 0) return Status::IoError("read failed on " + in.path());
+    h.update(buf.data(), n);
+    off += n;
+  }
+  return detail::hex_lower(h.finish());
+}
+
+RefusalReason reason_for_decode_error(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::too_large: return RefusalReason::too_many_pixels;
+    case ErrorCode::corrupt_media: return RefusalReason::corrupt;
+    case ErrorCode::unsupported_media: return RefusalReason::unsupported_codec;
+    default: return RefusalReason::unreadable;
+  }
+}
+
+Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind kind, const ValidationPolicy& policy,
+                           RefusalReason* reason_out) {
+  auto refuse = [&](RefusalReason r, std::string msg) -> Result<MediaInfo> {
+    if (reason_out) *reason_out = r;
+    return Status(refusal_reason_code(r), std::move(msg));
+  };
+  if (reason_out) *reason_out = RefusalReason::none;
+  const std::string name = filename.empty() ? std::string("upload") : std::string(filename);
+
+  if (in.size() == 0) return refuse(RefusalReason::empty, name + " is empty");
+  if (in.size() > policy.max_upload_size)
+    return refuse(RefusalReason::file_too_large,
+                  fmt::format("{} is {}, over the {} upload limit", name, mb(in.size()), mb(policy.max_upload_size)));
+  const std::string head = in.read_string(0, kSniffBytes);
+  if (head.empty()) return refuse(RefusalReason::unreadable, "cannot read " + name);
+  const MediaType type = sniff_media_type(head);
+  if (media_type_is_dangerous(type))
+    return refuse(RefusalReason::dangerous_content, fmt::format("{} is {}", name, detail::with_article(type)));
+  if (type == MediaType::unknown)
+    return refuse(RefusalReason::unknown_type, name + " is not a recognised image or video");
+
+  const auto& allowed = kind == MediaKind::photo ? policy.photo_mime_types : policy.video_mime_types;
+  const std::string mime = media_type_mime(type);
+  if (std::find(allowed.begin(), allowed.end(), mime) == allowed.end())
+    return refuse(RefusalReason::type_not_allowed,
+                  fmt::format("{} is {} ({}), which is not accepted for {}s (accepted: {})", name,
+                              detail::with_article(type), mime, media_kind_name(kind), join(allowed)));
+
+  MediaInfo info;
+  info.type = type;
+  info.mime = mime;
+  info.kind = kind;
+  info.byte_size = in.size();
+  info.filename = name;
+  const std::size_t dot = name.find_last_of('.');
+  const std::size_t slash = name.find_last_of("/\\");
+  const bool has_ext = dot != std::string::npos && dot + 1 < name.size() && (slash == std::string::npos || dot > slash);
+  const std::string ext = has_ext ? lower(std::string_view(name).substr(dot + 1)) : "";
+  const std::string canonical =
+      std::string(name.substr(0, has_ext ? dot : name.size())) + "." + media_type_extension(type);
+  if (!has_ext) {
+    info.relabelled = true;
+    info.filename = canonical;
+    info.note = fmt::format("{} has no extension; it is {}, stored as {}", name, detail::with_article(type), canonical);
+  } else {
+    auto fits = types_for_extension(ext);
+    if (std::find(fits.begin(), fits.end(), type) == fits.end()) {
+      if (fits.empty())  // not a media extension at all (.php, .html, .txt, ...)
+        return refuse(
+            RefusalReason::extension_mismatch,
+            fmt::format("{}: the extension .{} does not fit its content ({})", name, ext, detail::with_article(type)));
+      if (!policy.relabel_mismatched_extension)
+        return refuse(RefusalReason::extension_mismatch, fmt::format("{} is {}", name, detail::with_article(type)));
+      info.relabelled = true;
+      info.filename = canonical;
+      info.note = fmt::format("{} is {}; relabelled {}", name, detail::with_article(type), canonical);
+    }
+  }
+
+  if (media_type_is_image(type)) {
+    // Markup in the first bytes is what content sniffers act on.
+    if (MediaType t = detail::find_active_markup(std::string_view(head).substr(0, 1024)); t != MediaType::unknown)
+      return refuse(RefusalReason::dangerous_content,
+                    fmt::format("{} hides {} inside {}", name, detail::with_article(t), detail::with_article(type)));
+    detail::DecodedImage img;
+    if (policy.decode_images) {
+      detail::DecodeOptions opt;
+      opt.max_pixels = policy.max_pixels;
+      opt.validate_only = true;
+      auto decoded = detail::decode_image(type, in, opt);
+      if (!decoded)
+        return refuse(reason_for_decode_error(decoded.status().code()), name + ": " + decoded.status().message());
+      img = std::move(*decoded);
+    } else {
+      auto size = detail::probe_image(type, in);
+      if (!size) return refuse(reason_for_decode_error(size.status().code()), name + ": " + size.status().message());
+      Status limit = detail::check_pixel_limit(size->first, size->second, policy.max_pixels);
+      if (!limit.ok()) return refuse(RefusalReason::too_many_pixels, name + ": " + limit.message());
+      img.full_width = size->first;
+      img.full_height = size->second;
+      if (type == MediaType::jpeg) img.exif = detail::parse_exif_tiff(detail::find_jpeg_exif(head));
+    }
+    MediaType hidden = detail::find_active_markup(img.metadata_text);
+    if (hidden == MediaType::unknown && img.end_offset > 0 && img.end_offset < in.size())
+      hidden = scan_trailing(in, img.end_offset);
+    if (hidden != MediaType::unknown)
+      return refuse(
+          RefusalReason::dangerous_content,
+          fmt::format("{} hides {} inside {}", name, detail::with_article(hidden), detail::with_article(type)));
+    info.width = img.full_width;
+    info.height = img.full_height;
+    info.orientation = img.apply_orientation ? img.exif.orientation : 1;
+    const bool swap = info.orientation >= 5;
+    info.display_width = swap ? info.height : info.width;
+    info.display_height = swap ? info.width : info.height;
+    if (!img.apply_orientation) info.orientation = img.exif.orientation;  // reported, already applied by the codec
+    info.capture_time = img.exif.datetime_original;
+    info.has_gps = img.exif.has_gps;
+  }
+
+  auto digest = hash_input(in);
+  if (!digest) return refuse(RefusalReason::unreadable, name + ": " + digest.status().message());
+  info.sha256 = std::move(*digest);
+  return info;
+}
+
+}  // namespace
+
+ValidationPolicy::ValidationPolicy()
+    : photo_mime_types{"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"},
+      video_mime_types{"video/mp4", "video/quicktime", "video/webm"} {}
+
+ValidationPolicy ValidationPolicy::from_config(const Config& config) {
+  ValidationPolicy p;
+  p.max_upload_size = config.max_upload_size;
+  return p;
+}
+
+const char* refusal_reason_name(RefusalReason r) noexcept {
+  switch (r) {
+    case RefusalReason::none: return "none";
+    case RefusalReason::empty: return "empty";
+    case RefusalReason::file_too_large: return "file_too_large";
+    case RefusalReason::too_many_pixels: return "too_many_pixels";
+    case RefusalReason::unknown_type: return "unknown_type";
+    case RefusalReason::dangerous_content: return "dangerous_content";
+    case RefusalReason::type_not_allowed: return "type_not_allowed";
+    case RefusalReason::extension_mismatch: return "extension_mismatch";
+    case RefusalReason::corrupt: return "corrupt";
+    case RefusalReason::unsupported_codec: return "unsupported_codec";
+    case RefusalReason::unreadable: return "unreadable";
+  }
+  return "unknown";
+}
+
+ErrorCode refusal_reason_code(RefusalReason r) noexcept {
+  switch (r) {
+    case RefusalReason::none: return ErrorCode::ok;
+    case RefusalReason::empty:
+    case RefusalReason::extension_mismatch: return ErrorCode::invalid_argument;
+    case RefusalReason::file_too_large:
+    case RefusalReason::too_many_pixels: return ErrorCode::too_large;
+    case RefusalReason::unknown_type:
+    case RefusalReason::dangerous_content:
+    case RefusalReason::type_not_allowed:
+    case RefusalReason::unsupported_codec: return ErrorCode::unsupported_media;
+    case RefusalReason::corrupt: return ErrorCode::corrupt_media;
+    case RefusalReason::unreadable: return ErrorCode::io_error;
+  }
+  return ErrorCode::internal;
+}
+
+Result<MediaInfo> validate_media_file(const std::string& path, std::string_view filename, MediaKind kind,
+                                      const ValidationPolicy& policy, RefusalReason* reason) {
+  auto in = Input::open_file(path);
+  if (!in) {
+    if (reason) *reason = RefusalReason::unreadable;
+    return in.status();
+  }
+  return validate(*in, filename.empty() ? std::string_view(path) : filename, kind, policy, reason);
+}
+
+Result<MediaInfo> validate_media(std::string_view bytes, std::string_view filename, MediaKind kind,
+                                 const ValidationPolicy& policy, RefusalReason* reason) {
+  return validate(Input::from_memory(bytes), filename, kind, policy, reason);
+}
+
+}  // namespace mediastore

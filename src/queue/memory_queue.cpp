@@ -1,0 +1,294 @@
+// In-process queue: one mutex, one condition variable, ordered sets of ready
+// (by available time) and leased (by lease expiry) jobs.
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "core/log_internal.hpp"
+#include "queue/common.hpp"
+
+namespace mediastore::detail {
+namespace {
+
+enum class JobState { ready, leased, dead };
+
+struct Entry {
+  std::string payload;
+  JobState state = JobState::ready;
+  int attempts = 0;
+  std::int64_t available_at = 0;  // ready: when; leased: lease expiry; dead: died at
+  std::uint64_t seq = 0;
+  std::string token;
+  std::string last_error;
+};
+
+// (time, seq, id)
+using Slot = std::tuple<std::int64_t, std::uint64_t, std::string>;
+
+class MemoryQueue final : public JobQueue {
+ public:
+  explicit MemoryQueue(QueueOptions options) : options_(std::move(options)) {}
+
+  std::string backend_name() const override { return "memory"; }
+  const QueueOptions& options() const override { return options_; }
+
+  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    MS_RETURN_IF_ERROR(validate_job_id(id));
+    std::int64_t at = not_before == SystemTime{} ? now_ms() : to_ms(not_before);
+    {
+      std::lock_guard lock(mu_);
+      std::string key(id);
+      if (jobs_.count(key)) return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+      Entry e;
+      e.payload = std::string(payload);
+      e.available_at = at;
+      e.seq = ++seq_;
+      ready_.emplace(at, e.seq, key);
+      jobs_.emplace(std::move(key), std::move(e));
+    }
+    cv_.notify_one();
+    return Status::Ok();
+  }
+
+  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                       std::chrono::milliseconds wait) override {
+    if (lease_for.count() <= 0) lease_for = options_.lease_duration;
+    std::vector<LeasedJob> out;
+    if (max_jobs == 0) return out;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      std::int64_t now = now_ms();
+      requeue_expired_locked(now);
+      while (out.size() < max_jobs && !ready_.empty() && std::get<0>(*ready_.begin()) <= now) {
+        auto node = ready_.extract(ready_.begin());
+        Entry& e = jobs_.at(std::get<2>(node.value()));
+        e.state = JobState::leased;
+        e.attempts++;
+        e.token = new_lease_token();
+        e.available_at = now + lease_for.count();
+        e.seq = ++seq_;
+        leased_.emplace(e.available_at, e.seq, std::get<2>(node.value()));
+        out.push_back(LeasedJob{std::get<2>(node.value()), e.payload, e.attempts, e.token, from_ms(e.available_at),
+                                e.last_error});
+      }
+      if (!out.empty()) return out;
+      auto steady_now = std::chrono::steady_clock::now();
+      if (steady_now >= deadline) return out;
+      // Wake for the next delayed job or expiring lease, at most every 100 ms.
+      auto until = std::min(deadline, steady_now + std::chrono::milliseconds(100));
+      if (!ready_.empty()) {
+        auto due =
+            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*ready_.begin()) - now));
+        until = std::min(until, due);
+      }
+      if (!leased_.empty()) {
+        auto due =
+            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*leased_.begin()) - now));
+        until = std::min(until, due);
+      }
+      cv_.wait_until(lock, until);
+    }
+  }
+
+  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
+    if (extend_by.count() <= 0) extend_by = options_.lease_duration;
+    std::lock_guard lock(mu_);
+    Entry* e = held(job);
+    if (!e) return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    leased_.erase(Slot{e->available_at, e->seq, job.id});
+    e->available_at = now_ms() + extend_by.count();
+    e->seq = ++seq_;
+    leased_.emplace(e->available_at, e->seq, job.id);
+    job.lease_expires = from_ms(e->available_at);
+    return Status::Ok();
+  }
+
+  Status ack(const LeasedJob& job) override {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(job.id);
+    if (it == jobs_.end()) return Status::Ok();
+    Entry& e = it->second;
+    if (e.token != job.lease_token || e.state == JobState::dead)
+      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    if (e.state == JobState::leased) {
+      leased_.erase(Slot{e.available_at, e.seq, job.id});
+    } else {
+      ready_.erase(Slot{e.available_at, e.seq, job.id});
+    }
+    jobs_.erase(it);
+    return Status::Ok();
+  }
+
+  Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error) override {
+    NackOutcome outcome;
+    {
+      std::lock_guard lock(mu_);
+      Entry* e = held(job);
+      if (!e) return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      leased_.erase(Slot{e->available_at, e->seq, job.id});
+      e->last_error = std::string(error);
+      e->token.clear();
+      e->seq = ++seq_;
+      if (e->attempts >= options_.max_attempts) {
+        e->state = JobState::dead;
+        e->available_at = now_ms();
+        dead_.emplace(e->available_at, e->seq, job.id);
+        outcome = NackOutcome::dead_lettered;
+      } else {
+        e->state = JobState::ready;
+        e->available_at = to_ms(retry_at);
+        ready_.emplace(e->available_at, e->seq, job.id);
+        outcome = NackOutcome::retry_scheduled;
+      }
+    }
+    cv_.notify_one();
+    return outcome;
+  }
+
+  Result<bool> contains(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    return jobs_.count(std::string(id)) > 0;
+  }
+
+  Status remove(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(std::string(id));
+    if (it == jobs_.end()) return Status::Ok();
+    Entry& e = it->second;
+    Slot s{e.available_at, e.seq, it->first};
+    ready_.erase(s);
+    leased_.erase(s);
+    dead_.erase(s);
+    jobs_.erase(it);
+    return Status::Ok();
+  }
+
+  Result<std::size_t> requeue_expired() override {
+    std::size_t n;
+    {
+      std::lock_guard lock(mu_);
+      n = requeue_expired_locked(now_ms());
+    }
+    if (n) cv_.notify_all();
+    return n;
+  }
+
+  Result<std::vector<DeadJob>> dead_letters(std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<DeadJob> out;
+    for (auto& s : dead_) {
+      if (out.size() >= limit) break;
+      const Entry& e = jobs_.at(std::get<2>(s));
+      out.push_back(DeadJob{std::get<2>(s), e.payload, e.attempts, e.last_error, from_ms(e.available_at)});
+    }
+    return out;
+  }
+
+  Result<QueueStats> stats() override {
+    std::lock_guard lock(mu_);
+    QueueStats st;
+    std::int64_t now = now_ms();
+    for (auto& s : ready_) (std::get<0>(s) <= now ? st.ready : st.delayed)++;
+    st.in_flight = leased_.size();
+    st.dead = dead_.size();
+    return st;
+  }
+
+  Status put_record(const JobRecord& record) override {
+    MS_RETURN_IF_ERROR(validate_job_id(record.id));
+    std::lock_guard lock(mu_);
+    JobRecord r = record;
+    if (r.updated_at == SystemTime{}) r.updated_at = std::chrono::system_clock::now();
+    records_[r.id] = std::move(r);
+    return Status::Ok();
+  }
+
+  Result<JobRecord> get_record(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    auto it = records_.find(std::string(id));
+    if (it == records_.end()) return Status::NotFound(fmt::format("no job record with id '{}'", id));
+    return it->second;
+  }
+
+  Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
+                                              std::size_t limit) override {
+    std::vector<JobRecord> out;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, r] : records_)
+        if (r.state == state && r.updated_at < updated_before) out.push_back(r);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const JobRecord& a, const JobRecord& b) { return a.updated_at < b.updated_at; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+  }
+
+  Result<std::map<std::string, std::uint64_t>> count_records() override {
+    std::lock_guard lock(mu_);
+    std::map<std::string, std::uint64_t> out;
+    for (auto& [id, r] : records_) out[r.state]++;
+    return out;
+  }
+
+  Status remove_record(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    records_.erase(std::string(id));
+    return Status::Ok();
+  }
+
+ private:
+  Entry* held(const LeasedJob& job) {
+    auto it = jobs_.find(job.id);
+    if (it == jobs_.end() || it->second.state != JobState::leased || it->second.token != job.lease_token)
+      return nullptr;
+    return &it->second;
+  }
+
+  std::size_t requeue_expired_locked(std::int64_t now) {
+    std::size_t n = 0;
+    while (!leased_.empty() && std::get<0>(*leased_.begin()) <= now) {
+      auto node = leased_.extract(leased_.begin());
+      const std::string& id = std::get<2>(node.value());
+      Entry& e = jobs_.at(id);
+      e.token.clear();
+      e.seq = ++seq_;
+      e.available_at = now;
+      if (e.attempts >= options_.max_attempts) {
+        e.state = JobState::dead;
+        if (e.last_error.empty()) e.last_error = "lease expired";
+        dead_.emplace(now, e.seq, id);
+        MS_LOGF(warn, "queue", job_field(id), "job {}: lease expired after attempt {}, dead-lettered", id, e.attempts);
+      } else {
+        e.state = JobState::ready;
+        ready_.emplace(now, e.seq, id);
+        MS_LOGF(info, "queue", job_field(id), "job {}: lease expired after attempt {}, re-queued", id, e.attempts);
+      }
+      ++n;
+    }
+    return n;
+  }
+
+  QueueOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, Entry> jobs_;
+  std::set<Slot> ready_, leased_, dead_;
+  std::uint64_t seq_ = 0;
+  std::map<std::string, JobRecord> records_;
+};
+
+}  // namespace
+}  // namespace mediastore::detail
+
+namespace mediastore {
+
+std::shared_ptr<JobQueue> make_memory_queue(QueueOptions options) {
+  return std::make_shared<detail::MemoryQueue>(std::move(options));
+}
+
+}  // namespace mediastore

@@ -1,0 +1,540 @@
+// Queue on Redis: a hash per job, sorted sets "ready" (by when leasable),
+// "leased" (by lease expiry) and "dead"; every operation is one Lua script
+// and therefore atomic. Lease times come from Redis' own clock (TIME), so
+// workers on machines with skewed clocks agree on expiry. With appendonly
+// persistence a Redis restart loses nothing.
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "core/log_internal.hpp"
+#include "queue/common.hpp"
+
+namespace mediastore::detail {
+namespace {
+
+constexpr const char* kPrelude = R"lua(
+local p = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function requeue(maxatt)
+  local ids = redis.call('ZRANGEBYSCORE', p .. 'leased', '-inf', now, 'LIMIT', 0, 1000)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local jk = p .. 'job:' .. id
+    redis.call('ZREM', p .. 'leased', id)
+    local att = tonumber(redis.call('HGET', jk, 'attempts') or '0')
+    redis.call('HSET', jk, 'token', '')
+    if att >= maxatt then
+      redis.call('HSET', jk, 'state', 'dead')
+      if (redis.call('HGET', jk, 'last_error') or '') == '' then redis.call('HSET', jk, 'last_error', 'lease expired') end
+      redis.call('ZADD', p .. 'dead', now, id)
+      out[#out + 1] = id; out[#out + 1] = 'dead'; out[#out + 1] = tostring(att)
+    else
+      redis.call('HSET', jk, 'state', 'ready')
+      redis.call('ZADD', p .. 'ready', now, id)
+      out[#out + 1] = id; out[#out + 1] = 'ready'; out[#out + 1] = tostring(att)
+    end
+  end
+  return out
+end
+)lua";
+
+// ARGV: prefix id payload delay_ms
+constexpr const char* kEnqueue = R"lua(
+local jk = p .. 'job:' .. ARGV[2]
+if redis.call('EXISTS', jk) == 1 then return 0 end
+redis.call('HSET', jk, 'payload', ARGV[3], 'attempts', 0, 'token', '', 'state', 'ready', 'last_error', '')
+redis.call('ZADD', p .. 'ready', now + tonumber(ARGV[4]), ARGV[2])
+return 1
+)lua";
+
+// ARGV: prefix n lease_ms maxatt token_base
+constexpr const char* kLease = R"lua(
+local moved = requeue(tonumber(ARGV[4]))
+local ids = redis.call('ZRANGEBYSCORE', p .. 'ready', '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local leased = {}
+local exp = now + tonumber(ARGV[3])
+for i, id in ipairs(ids) do
+  local jk = p .. 'job:' .. id
+  redis.call('ZREM', p .. 'ready', id)
+  local att = redis.call('HINCRBY', jk, 'attempts', 1)
+  local tok = ARGV[5] .. '-' .. i
+  redis.call('HSET', jk, 'state', 'leased', 'token', tok)
+  redis.call('ZADD', p .. 'leased', exp, id)
+  local f = redis.call('HMGET', jk, 'payload', 'last_error')
+  leased[#leased + 1] = id
+  leased[#leased + 1] = f[1] or ''
+  leased[#leased + 1] = tostring(att)
+  leased[#leased + 1] = tok
+  leased[#leased + 1] = tostring(exp)
+  leased[#leased + 1] = f[2] or ''
+end
+return {moved, leased}
+)lua";
+
+// ARGV: prefix id token extend_ms -> expiry or -1
+constexpr const char* kHeartbeat = R"lua(
+local jk = p .. 'job:' .. ARGV[2]
+local f = redis.call('HMGET', jk, 'state', 'token')
+if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return -1 end
+local at = now + tonumber(ARGV[4])
+redis.call('ZADD', p .. 'leased', at, ARGV[2])
+return at
+)lua";
+
+// ARGV: prefix id token -> 1 ok, 0 conflict
+constexpr const char* kAck = R"lua(
+local jk = p .. 'job:' .. ARGV[2]
+local f = redis.call('HMGET', jk, 'state', 'token')
+if not f[1] then return 1 end
+if f[1] == 'dead' or f[2] ~= ARGV[3] then return 0 end
+redis.call('DEL', jk)
+redis.call('ZREM', p .. 'leased', ARGV[2])
+redis.call('ZREM', p .. 'ready', ARGV[2])
+return 1
+)lua";
+
+// ARGV: prefix id token delay_ms error maxatt -> -1 conflict, 0 retry, 1 dead
+constexpr const char* kNack = R"lua(
+local jk = p .. 'job:' .. ARGV[2]
+local f = redis.call('HMGET', jk, 'state', 'token', 'attempts')
+if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return -1 end
+redis.call('ZREM', p .. 'leased', ARGV[2])
+redis.call('HSET', jk, 'token', '', 'last_error', ARGV[5])
+if tonumber(f[3]) >= tonumber(ARGV[6]) then
+  redis.call('HSET', jk, 'state', 'dead')
+  redis.call('ZADD', p .. 'dead', now, ARGV[2])
+  return 1
+end
+redis.call('HSET', jk, 'state', 'ready')
+redis.call('ZADD', p .. 'ready', now + tonumber(ARGV[4]), ARGV[2])
+return 0
+)lua";
+
+// ARGV: prefix id
+constexpr const char* kRemove = R"lua(
+redis.call('DEL', p .. 'job:' .. ARGV[2])
+redis.call('ZREM', p .. 'ready', ARGV[2])
+redis.call('ZREM', p .. 'leased', ARGV[2])
+redis.call('ZREM', p .. 'dead', ARGV[2])
+return 1
+)lua";
+
+// ARGV: prefix maxatt
+constexpr const char* kRequeue = R"lua(
+return requeue(tonumber(ARGV[2]))
+)lua";
+
+// ARGV: prefix limit
+constexpr const char* kDeadLetters = R"lua(
+local ids = redis.call('ZRANGE', p .. 'dead', 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
+local out = {}
+for i = 1, #ids, 2 do
+  local f = redis.call('HMGET', p .. 'job:' .. ids[i], 'payload', 'attempts', 'last_error')
+  out[#out + 1] = ids[i]; out[#out + 1] = f[1] or ''; out[#out + 1] = f[2] or '0'
+  out[#out + 1] = f[3] or ''; out[#out + 1] = ids[i + 1]
+end
+return out
+)lua";
+
+// ARGV: prefix
+constexpr const char* kStats = R"lua(
+return {redis.call('ZCOUNT', p .. 'ready', '-inf', now), redis.call('ZCOUNT', p .. 'ready', '(' .. now, '+inf'),
+        redis.call('ZCARD', p .. 'leased'), redis.call('ZCARD', p .. 'dead')}
+)lua";
+
+// ARGV: prefix id state updated_ms body
+constexpr const char* kPutRecord = R"lua(
+local rk = p .. 'rec:' .. ARGV[2]
+local old = redis.call('HGET', rk, 'state')
+if old then redis.call('ZREM', p .. 'recs:' .. old, ARGV[2]) end
+redis.call('HSET', rk, 'state', ARGV[3], 'updated', ARGV[4], 'body', ARGV[5])
+redis.call('ZADD', p .. 'recs:' .. ARGV[3], tonumber(ARGV[4]), ARGV[2])
+redis.call('SADD', p .. 'recstates', ARGV[3])
+return 1
+)lua";
+
+// ARGV: prefix state before_ms limit
+constexpr const char* kListRecords = R"lua(
+local ids = redis.call('ZRANGEBYSCORE', p .. 'recs:' .. ARGV[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', p .. 'rec:' .. id, 'updated', 'body')
+  out[#out + 1] = id; out[#out + 1] = f[1] or '0'; out[#out + 1] = f[2] or ''
+end
+return out
+)lua";
+
+// ARGV: prefix
+constexpr const char* kCountRecords = R"lua(
+local out = {}
+for _, st in ipairs(redis.call('SMEMBERS', p .. 'recstates')) do
+  out[#out + 1] = st; out[#out + 1] = tostring(redis.call('ZCARD', p .. 'recs:' .. st))
+end
+return out
+)lua";
+
+// ARGV: prefix id
+constexpr const char* kRemoveRecord = R"lua(
+local rk = p .. 'rec:' .. ARGV[2]
+local old = redis.call('HGET', rk, 'state')
+if old then redis.call('ZREM', p .. 'recs:' .. old, ARGV[2]) end
+redis.call('DEL', rk)
+return 1
+)lua";
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyFree>;
+
+struct RedisUrl {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string user, password;
+};
+
+Result<RedisUrl> parse_url(std::string_view url) {
+  RedisUrl u;
+  std::string_view rest = url;
+  if (rest.rfind("redis://", 0) != 0)
+    return Status::InvalidArgument(fmt::format("MEDIA_QUEUE_URL '{}' must start with redis://", url));
+  rest.remove_prefix(8);
+  auto slash = rest.find('/');
+  std::string_view auth_host = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    std::string_view dbs = rest.substr(slash + 1);
+    if (!dbs.empty()) {
+      if (dbs.find_first_not_of("0123456789") != std::string_view::npos || dbs.size() > 4)
+        return Status::InvalidArgument("MEDIA_QUEUE_URL: database must be a number");
+      u.db = std::atoi(std::string(dbs).c_str());
+    }
+  }
+  auto at = auth_host.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view auth = auth_host.substr(0, at);
+    auth_host.remove_prefix(at + 1);
+    auto colon = auth.find(':');
+    if (colon == std::string_view::npos) {
+      u.password = std::string(auth);
+    } else {
+      u.user = std::string(auth.substr(0, colon));
+      u.password = std::string(auth.substr(colon + 1));
+    }
+  }
+  auto colon = auth_host.rfind(':');
+  if (colon != std::string_view::npos) {
+    std::string_view ps = auth_host.substr(colon + 1);
+    if (ps.empty() || ps.find_first_not_of("0123456789") != std::string_view::npos || ps.size() > 5)
+      return Status::InvalidArgument("MEDIA_QUEUE_URL: port must be a number");
+    u.port = std::atoi(std::string(ps).c_str());
+    auth_host = auth_host.substr(0, colon);
+  }
+  if (!auth_host.empty()) u.host = std::string(auth_host);
+  return u;
+}
+
+class RedisQueue final : public JobQueue {
+ public:
+  RedisQueue(RedisUrl url, QueueOptions options)
+      : url_(std::move(url)), options_(std::move(options)), prefix_("ms:" + options_.name + ":") {}
+  ~RedisQueue() override {
+    if (ctx_) redisFree(ctx_);
+  }
+
+  std::string backend_name() const override { return "redis"; }
+  const QueueOptions& options() const override { return options_; }
+
+  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    MS_RETURN_IF_ERROR(validate_job_id(id));
+    std::int64_t delay = not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(not_before) - now_ms());
+    auto r = eval(kEnqueue, {std::string(id), std::string(payload), std::to_string(delay)});
+    if (!r.ok()) return r.status();
+    if (r.value()->integer == 0) return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+    return Status::Ok();
+  }
+
+  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                       std::chrono::milliseconds wait) override {
+    if (lease_for.count() <= 0) lease_for = options_.lease_duration;
+    std::vector<LeasedJob> out;
+    if (max_jobs == 0) return out;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    auto pause = std::chrono::milliseconds(2);
+    for (;;) {
+      auto r = eval(kLease, {std::to_string(max_jobs), std::to_string(lease_for.count()),
+                             std::to_string(options_.max_attempts), new_lease_token()});
+      if (!r.ok()) return r.status();
+      redisReply* top = r.value().get();
+      if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) return Status::Internal("redis queue: bad lease reply");
+      log_moved(top->element[0]);
+      redisReply* l = top->element[1];
+      for (std::size_t i = 0; i + 5 < l->elements; i += 6) {
+        LeasedJob j;
+        j.id = str(l->element[i]);
+        j.payload = str(l->element[i + 1]);
+        j.attempt = std::atoi(str(l->element[i + 2]).c_str());
+        j.lease_token = str(l->element[i + 3]);
+        // Expiry as seen by Redis' clock, translated to ours.
+        j.lease_expires = std::chrono::system_clock::now() + lease_for;
+        j.last_error = str(l->element[i + 5]);
+        out.push_back(std::move(j));
+      }
+      if (!out.empty()) return out;
+      if (std::chrono::steady_clock::now() >= deadline) return out;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(pause, deadline - std::chrono::steady_clock::now()));
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+  }
+
+  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
+    if (extend_by.count() <= 0) extend_by = options_.lease_duration;
+    auto r = eval(kHeartbeat, {job.id, job.lease_token, std::to_string(extend_by.count())});
+    if (!r.ok()) return r.status();
+    if (r.value()->integer < 0)
+      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    job.lease_expires = std::chrono::system_clock::now() + extend_by;
+    return Status::Ok();
+  }
+
+  Status ack(const LeasedJob& job) override {
+    auto r = eval(kAck, {job.id, job.lease_token});
+    if (!r.ok()) return r.status();
+    if (r.value()->integer == 0)
+      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    return Status::Ok();
+  }
+
+  Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error) override {
+    std::int64_t delay = std::max<std::int64_t>(0, to_ms(retry_at) - now_ms());
+    auto r = eval(kNack, {job.id, job.lease_token, std::to_string(delay), std::string(error),
+                          std::to_string(options_.max_attempts)});
+    if (!r.ok()) return r.status();
+    long long v = r.value()->integer;
+    if (v < 0) return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    return v == 1 ? NackOutcome::dead_lettered : NackOutcome::retry_scheduled;
+  }
+
+  Result<bool> contains(std::string_view id) override {
+    auto r = command({"EXISTS", prefix_ + "job:" + std::string(id)});
+    if (!r.ok()) return r.status();
+    return r.value()->integer == 1;
+  }
+
+  Status remove(std::string_view id) override { return eval(kRemove, {std::string(id)}).status(); }
+
+  Result<std::size_t> requeue_expired() override {
+    auto r = eval(kRequeue, {std::to_string(options_.max_attempts)});
+    if (!r.ok()) return r.status();
+    return log_moved(r.value().get());
+  }
+
+  Result<std::vector<DeadJob>> dead_letters(std::size_t limit) override {
+    std::vector<DeadJob> out;
+    if (limit == 0) return out;
+    auto r = eval(kDeadLetters, {std::to_string(limit)});
+    if (!r.ok()) return r.status();
+    redisReply* a = r.value().get();
+    for (std::size_t i = 0; i + 4 < a->elements; i += 5) {
+      out.push_back(DeadJob{str(a->element[i]), str(a->element[i + 1]), std::atoi(str(a->element[i + 2]).c_str()),
+                            str(a->element[i + 3]), from_ms(std::atoll(str(a->element[i + 4]).c_str()))});
+    }
+    return out;
+  }
+
+  Result<QueueStats> stats() override {
+    auto r = eval(kStats, {});
+    if (!r.ok()) return r.status();
+    redisReply* a = r.value().get();
+    if (a->type != REDIS_REPLY_ARRAY || a->elements != 4) return Status::Internal("redis queue: bad stats reply");
+    QueueStats s;
+    s.ready = static_cast<std::uint64_t>(a->element[0]->integer);
+    s.delayed = static_cast<std::uint64_t>(a->element[1]->integer);
+    s.in_flight = static_cast<std::uint64_t>(a->element[2]->integer);
+    s.dead = static_cast<std::uint64_t>(a->element[3]->integer);
+    return s;
+  }
+
+  Status put_record(const JobRecord& record) override {
+    MS_RETURN_IF_ERROR(validate_job_id(record.id));
+    std::int64_t at = record.updated_at == SystemTime{} ? now_ms() : to_ms(record.updated_at);
+    return eval(kPutRecord, {record.id, record.state, std::to_string(at), record.body}).status();
+  }
+
+  Result<JobRecord> get_record(std::string_view id) override {
+    auto r = command({"HMGET", prefix_ + "rec:" + std::string(id), "state", "updated", "body"});
+    if (!r.ok()) return r.status();
+    redisReply* a = r.value().get();
+    if (a->type != REDIS_REPLY_ARRAY || a->elements != 3) return Status::Internal("redis queue: bad HMGET reply");
+    if (a->element[0]->type == REDIS_REPLY_NIL) return Status::NotFound(fmt::format("no job record with id '{}'", id));
+    return JobRecord{std::string(id), str(a->element[0]), from_ms(std::atoll(str(a->element[1]).c_str())),
+                     str(a->element[2])};
+  }
+
+  Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
+                                              std::size_t limit) override {
+    std::vector<JobRecord> out;
+    if (limit == 0) return out;
+    auto r = eval(kListRecords, {std::string(state), std::to_string(to_ms(updated_before)), std::to_string(limit)});
+    if (!r.ok()) return r.status();
+    redisReply* a = r.value().get();
+    for (std::size_t i = 0; i + 2 < a->elements; i += 3)
+      out.push_back(JobRecord{str(a->element[i]), std::string(state),
+                              from_ms(std::atoll(str(a->element[i + 1]).c_str())), str(a->element[i + 2])});
+    return out;
+  }
+
+  Result<std::map<std::string, std::uint64_t>> count_records() override {
+    auto r = eval(kCountRecords, {});
+    if (!r.ok()) return r.status();
+    std::map<std::string, std::uint64_t> out;
+    redisReply* a = r.value().get();
+    for (std::size_t i = 0; i + 1 < a->elements; i += 2) {
+      auto n = std::strtoull(str(a->element[i + 1]).c_str(), nullptr, 10);
+      if (n) out[str(a->element[i])] = n;
+    }
+    return out;
+  }
+
+  Status remove_record(std::string_view id) override { return eval(kRemoveRecord, {std::string(id)}).status(); }
+
+  Status connect_now() {
+    std::lock_guard lock(mu_);
+    return ensure_connected();
+  }
+
+ private:
+  static std::string str(const redisReply* r) {
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR)
+      return std::string(r->str, r->len);
+    if (r->type == REDIS_REPLY_INTEGER) return std::to_string(r->integer);
+    return "";
+  }
+
+  std::size_t log_moved(const redisReply* a) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i + 2 < a->elements; i += 3, ++n) {
+      std::string id = str(a->element[i]);
+      if (str(a->element[i + 1]) == "dead") {
+        MS_LOGF(warn, "queue", job_field(id), "job {}: lease expired after attempt {}, dead-lettered", id,
+                str(a->element[i + 2]));
+      } else {
+        MS_LOGF(info, "queue", job_field(id), "job {}: lease expired after attempt {}, re-queued", id,
+                str(a->element[i + 2]));
+      }
+    }
+    return n;
+  }
+
+  Result<Reply> eval(const char* body, std::vector<std::string> args) {
+    std::vector<std::string> argv{"EVAL", std::string(kPrelude) + body, "0", prefix_};
+    for (auto& a : args) argv.push_back(std::move(a));
+    return command(argv);
+  }
+
+  // Runs one command; a broken connection is dropped and re-established by
+  // the next call (a command that failed mid-flight is not repeated: the
+  // caller sees unavailable and decides).
+  Result<Reply> command(const std::vector<std::string>& argv) {
+    std::vector<const char*> ptrs;
+    std::vector<std::size_t> lens;
+    for (auto& a : argv) {
+      ptrs.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    std::lock_guard lock(mu_);
+    MS_RETURN_IF_ERROR(ensure_connected());
+    auto* raw =
+        static_cast<redisReply*>(redisCommandArgv(ctx_, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
+    if (!raw) {
+      Status s = Status::Unavailable(fmt::format("redis {}:{}: {}", url_.host, url_.port, ctx_->errstr));
+      MS_LOG(warn, "queue", "redis connection lost: {}", s.message());
+      redisFree(ctx_);
+      ctx_ = nullptr;
+      return s;
+    }
+    Reply r(raw);
+    if (r->type == REDIS_REPLY_ERROR) {
+      std::string msg(r->str, r->len);
+      if (msg.rfind("LOADING", 0) == 0 || msg.rfind("BUSY", 0) == 0 || msg.rfind("TRYAGAIN", 0) == 0)
+        return Status::Unavailable(fmt::format("redis {}:{}: {}", url_.host, url_.port, msg));
+      if (msg.rfind("NOAUTH", 0) == 0 || msg.rfind("WRONGPASS", 0) == 0)
+        return Status::AuthFailed(fmt::format("redis {}:{}: authentication failed", url_.host, url_.port));
+      return Status::Internal(fmt::format("redis {}:{}: {}", url_.host, url_.port, msg));
+    }
+    return r;
+  }
+
+  Status ensure_connected() {
+    if (ctx_) return Status::Ok();
+    timeval tv{2, 0};
+    redisContext* c = redisConnectWithTimeout(url_.host.c_str(), url_.port, tv);
+    if (!c || c->err) {
+      Status s = Status::Unavailable(
+          fmt::format("cannot connect to redis {}:{}: {}", url_.host, url_.port, c ? c->errstr : "oom"));
+      if (c) redisFree(c);
+      return s;
+    }
+    timeval io{10, 0};
+    redisSetTimeout(c, io);
+    auto simple = [&](std::vector<std::string> argv) -> Status {
+      std::vector<const char*> ptrs;
+      std::vector<std::size_t> lens;
+      for (auto& a : argv) {
+        ptrs.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      auto* raw =
+          static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
+      if (!raw) return Status::Unavailable(fmt::format("redis {}:{}: {}", url_.host, url_.port, c->errstr));
+      Reply r(raw);
+      if (r->type == REDIS_REPLY_ERROR) {
+        std::string msg(r->str, r->len);
+        if (argv[0] == "AUTH")
+          return Status::AuthFailed(fmt::format("redis {}:{}: authentication failed", url_.host, url_.port));
+        return Status::Unavailable(fmt::format("redis {}:{}: {}", url_.host, url_.port, msg));
+      }
+      return Status::Ok();
+    };
+    Status s;
+    if (!url_.password.empty())
+      s = url_.user.empty() ? simple({"AUTH", url_.password}) : simple({"AUTH", url_.user, url_.password});
+    if (s.ok() && url_.db != 0) s = simple({"SELECT", std::to_string(url_.db)});
+    if (!s.ok()) {
+      redisFree(c);
+      return s;
+    }
+    ctx_ = c;
+    MS_LOG(debug, "queue", "connected to redis {}:{} db {}", url_.host, url_.port, url_.db);
+    return Status::Ok();
+  }
+
+  RedisUrl url_;
+  QueueOptions options_;
+  std::string prefix_;
+  std::mutex mu_;
+  redisContext* ctx_ = nullptr;
+};
+
+}  // namespace
+}  // namespace mediastore::detail
+
+namespace mediastore {
+
+Result<std::shared_ptr<JobQueue>> make_redis_queue(const std::string& url, QueueOptions options) {
+  MS_RETURN_IF_ERROR(detail::validate_queue_name(options.name));
+  auto u = detail::parse_url(url);
+  if (!u.ok()) return u.status();
+  auto q = std::make_shared<detail::RedisQueue>(std::move(u.value()), std::move(options));
+  // Connect once now so that a wrong address or password shows at once.
+  MS_RETURN_IF_ERROR(q->connect_now());
+  return std::shared_ptr<JobQueue>(std::move(q));
+}
+
+}  // namespace mediastore

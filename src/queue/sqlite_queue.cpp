@@ -1,0 +1,410 @@
+// Durable queue in an SQLite file (WAL), shared by the processes of one
+// machine. Each operation is one IMMEDIATE transaction; a process killed at
+// any instant leaves either the old or the new state.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <mutex>
+#include <thread>
+
+#include "core/log_internal.hpp"
+#include "queue/common.hpp"
+
+namespace mediastore::detail {
+namespace {
+
+// Job states in the table.
+constexpr int kReady = 0;
+constexpr int kLeased = 1;
+constexpr int kDead = 2;
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) { rc_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr); }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, std::string_view v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind_blob(int i, std::string_view v) {
+    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  int step() { return sqlite3_step(st_); }
+  std::int64_t i64(int c) { return sqlite3_column_int64(st_, c); }
+  std::string text(int c) {
+    const void* p = sqlite3_column_blob(st_, c);
+    int n = sqlite3_column_bytes(st_, c);
+    return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+  }
+  sqlite3_stmt* get() { return st_; }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+  int rc_;
+};
+
+class SqliteQueue final : public JobQueue {
+ public:
+  SqliteQueue(sqlite3* db, std::string path, QueueOptions options)
+      : db_(db), path_(std::move(path)), options_(std::move(options)), t_(options_.name) {}
+  ~SqliteQueue() override { sqlite3_close_v2(db_); }
+
+  Status init() {
+    MS_RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+    MS_RETURN_IF_ERROR(exec("PRAGMA synchronous=FULL"));
+    MS_RETURN_IF_ERROR(exec(fmt::format(
+        "CREATE TABLE IF NOT EXISTS {0}_jobs (id TEXT PRIMARY KEY, payload BLOB NOT NULL, state INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, token TEXT NOT NULL DEFAULT '',"
+        " last_error TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX IF NOT EXISTS {0}_jobs_state_at ON {0}_jobs(state, at);"
+        "CREATE TABLE IF NOT EXISTS {0}_records (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated INTEGER NOT NULL,"
+        " body BLOB NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS {0}_records_state ON {0}_records(state, updated);",
+        t_)));
+    return Status::Ok();
+  }
+
+  std::string backend_name() const override { return "sqlite"; }
+  const QueueOptions& options() const override { return options_; }
+
+  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    MS_RETURN_IF_ERROR(validate_job_id(id));
+    std::int64_t at = not_before == SystemTime{} ? now_ms() : to_ms(not_before);
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("INSERT INTO {}_jobs(id, payload, state, at) VALUES(?, ?, {}, ?)", t_, kReady));
+    if (!st.ok()) return error("prepare enqueue");
+    st.bind(1, id).bind_blob(2, payload).bind(3, at);
+    int rc = step_retry(st);
+    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+    if (rc != SQLITE_DONE) return error("enqueue");
+    return Status::Ok();
+  }
+
+  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                       std::chrono::milliseconds wait) override {
+    if (lease_for.count() <= 0) lease_for = options_.lease_duration;
+    std::vector<LeasedJob> out;
+    if (max_jobs == 0) return out;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    auto pause = std::chrono::milliseconds(2);
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        MS_RETURN_IF_ERROR(begin());
+        std::int64_t now = now_ms();
+        auto moved = requeue_expired_tx(now);
+        if (!moved.ok()) return rollback(moved.status());
+        Stmt sel(db_, fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
+                                  " ORDER BY at LIMIT ?",
+                                  t_, kReady));
+        if (!sel.ok()) return rollback(error("prepare lease"));
+        sel.bind(1, now).bind(2, static_cast<std::int64_t>(max_jobs));
+        int rc;
+        while ((rc = sel.step()) == SQLITE_ROW) {
+          LeasedJob j;
+          j.id = sel.text(0);
+          j.payload = sel.text(1);
+          j.attempt = static_cast<int>(sel.i64(2)) + 1;
+          j.last_error = sel.text(3);
+          j.lease_token = new_lease_token();
+          j.lease_expires = from_ms(now + lease_for.count());
+          out.push_back(std::move(j));
+        }
+        if (rc != SQLITE_DONE) return rollback(error("lease select"));
+        for (auto& j : out) {
+          Stmt up(db_, fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?", t_,
+                                   kLeased));
+          up.bind(1, static_cast<std::int64_t>(j.attempt)).bind(2, j.lease_token).bind(3, to_ms(j.lease_expires));
+          up.bind(4, j.id);
+          if (up.step() != SQLITE_DONE) return rollback(error("lease update"));
+        }
+        MS_RETURN_IF_ERROR(commit());
+      }
+      if (!out.empty()) return out;
+      if (std::chrono::steady_clock::now() >= deadline) return out;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(pause, deadline - std::chrono::steady_clock::now()));
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+  }
+
+  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
+    if (extend_by.count() <= 0) extend_by = options_.lease_duration;
+    std::int64_t until = now_ms() + extend_by.count();
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased));
+    st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
+    if (step_retry(st) != SQLITE_DONE) return error("heartbeat");
+    if (sqlite3_changes(db_) == 0)
+      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    job.lease_expires = from_ms(until);
+    return Status::Ok();
+  }
+
+  Status ack(const LeasedJob& job) override {
+    std::lock_guard lock(mu_);
+    MS_RETURN_IF_ERROR(begin());
+    Stmt del(db_, fmt::format("DELETE FROM {}_jobs WHERE id = ? AND token = ? AND state != {}", t_, kDead));
+    del.bind(1, job.id).bind(2, job.lease_token);
+    if (del.step() != SQLITE_DONE) return rollback(error("ack"));
+    if (sqlite3_changes(db_) == 0) {
+      Stmt chk(db_, fmt::format("SELECT 1 FROM {}_jobs WHERE id = ?", t_));
+      chk.bind(1, job.id);
+      int rc = chk.step();
+      if (rc == SQLITE_ROW)
+        return rollback(Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token)));
+      if (rc != SQLITE_DONE) return rollback(error("ack check"));
+    }
+    return commit();
+  }
+
+  Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error_text) override {
+    std::lock_guard lock(mu_);
+    MS_RETURN_IF_ERROR(begin());
+    Stmt sel(db_, fmt::format("SELECT attempts FROM {}_jobs WHERE id = ? AND state = {} AND token = ?", t_, kLeased));
+    sel.bind(1, job.id).bind(2, job.lease_token);
+    int rc = sel.step();
+    if (rc == SQLITE_DONE)
+      return rollback(Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token)));
+    if (rc != SQLITE_ROW) return rollback(error("nack"));
+    bool dead = sel.i64(0) >= options_.max_attempts;
+    Stmt up(db_, fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '', last_error = ? WHERE id = ?", t_));
+    up.bind(1, static_cast<std::int64_t>(dead ? kDead : kReady)).bind(2, dead ? now_ms() : to_ms(retry_at));
+    up.bind(3, error_text).bind(4, job.id);
+    if (up.step() != SQLITE_DONE) return rollback(error("nack update"));
+    MS_RETURN_IF_ERROR(commit());
+    return dead ? NackOutcome::dead_lettered : NackOutcome::retry_scheduled;
+  }
+
+  Result<bool> contains(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT 1 FROM {}_jobs WHERE id = ?", t_));
+    st.bind(1, id);
+    int rc = step_retry(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return error("contains");
+    return rc == SQLITE_ROW;
+  }
+
+  Status remove(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("DELETE FROM {}_jobs WHERE id = ?", t_));
+    st.bind(1, id);
+    if (step_retry(st) != SQLITE_DONE) return error("remove");
+    return Status::Ok();
+  }
+
+  Result<std::size_t> requeue_expired() override {
+    std::lock_guard lock(mu_);
+    MS_RETURN_IF_ERROR(begin());
+    auto n = requeue_expired_tx(now_ms());
+    if (!n.ok()) return rollback(n.status());
+    MS_RETURN_IF_ERROR(commit());
+    return n;
+  }
+
+  Result<std::vector<DeadJob>> dead_letters(std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT id, payload, attempts, last_error, at FROM {}_jobs WHERE state = {} ORDER BY at"
+                             " LIMIT ?",
+                             t_, kDead));
+    st.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<DeadJob> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+      out.push_back(DeadJob{st.text(0), st.text(1), static_cast<int>(st.i64(2)), st.text(3), from_ms(st.i64(4))});
+    if (rc != SQLITE_DONE) return error("dead_letters");
+    return out;
+  }
+
+  Result<QueueStats> stats() override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT state, at <= ?, count(*) FROM {}_jobs GROUP BY 1, 2", t_));
+    st.bind(1, now_ms());
+    QueueStats s;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      auto n = static_cast<std::uint64_t>(st.i64(2));
+      switch (st.i64(0)) {
+        case kReady: (st.i64(1) ? s.ready : s.delayed) += n; break;
+        case kLeased: s.in_flight += n; break;
+        case kDead: s.dead += n; break;
+      }
+    }
+    if (rc != SQLITE_DONE) return error("stats");
+    return s;
+  }
+
+  Status put_record(const JobRecord& record) override {
+    MS_RETURN_IF_ERROR(validate_job_id(record.id));
+    std::int64_t at = record.updated_at == SystemTime{} ? now_ms() : to_ms(record.updated_at);
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_));
+    st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
+    if (step_retry(st) != SQLITE_DONE) return error("put_record");
+    return Status::Ok();
+  }
+
+  Result<JobRecord> get_record(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT state, updated, body FROM {}_records WHERE id = ?", t_));
+    st.bind(1, id);
+    int rc = step_retry(st);
+    if (rc == SQLITE_DONE) return Status::NotFound(fmt::format("no job record with id '{}'", id));
+    if (rc != SQLITE_ROW) return error("get_record");
+    return JobRecord{std::string(id), st.text(0), from_ms(st.i64(1)), st.text(2)};
+  }
+
+  Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
+                                              std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT id, updated, body FROM {}_records WHERE state = ? AND updated < ? ORDER BY updated"
+                             " LIMIT ?",
+                             t_));
+    st.bind(1, state).bind(2, to_ms(updated_before)).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<JobRecord> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+      out.push_back(JobRecord{st.text(0), std::string(state), from_ms(st.i64(1)), st.text(2)});
+    if (rc != SQLITE_DONE) return error("list_records");
+    return out;
+  }
+
+  Result<std::map<std::string, std::uint64_t>> count_records() override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT state, count(*) FROM {}_records GROUP BY state", t_));
+    std::map<std::string, std::uint64_t> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) out[st.text(0)] = static_cast<std::uint64_t>(st.i64(1));
+    if (rc != SQLITE_DONE) return error("count_records");
+    return out;
+  }
+
+  Status remove_record(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("DELETE FROM {}_records WHERE id = ?", t_));
+    st.bind(1, id);
+    if (step_retry(st) != SQLITE_DONE) return error("remove_record");
+    return Status::Ok();
+  }
+
+ private:
+  // Moves leases that ran out; inside a transaction.
+  Result<std::size_t> requeue_expired_tx(std::int64_t now) {
+    Stmt sel(db_, fmt::format("SELECT id, attempts FROM {}_jobs WHERE state = {} AND at <= ?", t_, kLeased));
+    sel.bind(1, now);
+    std::vector<std::pair<std::string, std::int64_t>> expired;
+    int rc;
+    while ((rc = sel.step()) == SQLITE_ROW) expired.emplace_back(sel.text(0), sel.i64(1));
+    if (rc != SQLITE_DONE) return error("requeue select");
+    for (auto& [id, attempts] : expired) {
+      bool dead = attempts >= options_.max_attempts;
+      Stmt up(db_, fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '',"
+                               " last_error = CASE WHEN ? AND last_error = '' THEN 'lease expired' ELSE last_error END"
+                               " WHERE id = ?",
+                               t_));
+      up.bind(1, static_cast<std::int64_t>(dead ? kDead : kReady)).bind(2, now).bind(3, std::int64_t{dead});
+      up.bind(4, id);
+      if (up.step() != SQLITE_DONE) return error("requeue update");
+      if (dead) {
+        MS_LOGF(warn, "queue", job_field(id), "job {}: lease expired after attempt {}, dead-lettered", id, attempts);
+      } else {
+        MS_LOGF(info, "queue", job_field(id), "job {}: lease expired after attempt {}, re-queued", id, attempts);
+      }
+    }
+    return expired.size();
+  }
+
+  // A single-statement step, retried while another process holds the lock
+  // longer than busy_timeout.
+  int step_retry(Stmt& st) {
+    int rc;
+    for (int i = 0; i < 100; ++i) {
+      rc = st.step();
+      if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return rc;
+      sqlite3_reset(st.get());
+    }
+    return rc;
+  }
+
+  Status begin() {
+    for (int i = 0; i < 100; ++i) {
+      int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return Status::Ok();
+      if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return error("begin");
+    }
+    return Status::Unavailable(fmt::format("queue file '{}' stays locked by another process", path_));
+  }
+  Status commit() {
+    for (int i = 0; i < 100; ++i) {
+      int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return Status::Ok();
+      if (rc != SQLITE_BUSY) {
+        Status s = error("commit");
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return s;
+      }
+    }
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return Status::Unavailable(fmt::format("queue file '{}' stays locked by another process", path_));
+  }
+  Status rollback(Status s) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  Status exec(const std::string& sql) {
+    for (int i = 0; i < 100; ++i) {
+      int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return Status::Ok();
+      if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return error("setup");
+    }
+    return Status::Unavailable(fmt::format("queue file '{}' stays locked by another process", path_));
+  }
+  Status error(std::string_view what) const {
+    int rc = sqlite3_errcode(db_);
+    std::string msg = fmt::format("sqlite queue '{}': {}: {}", path_, what, sqlite3_errmsg(db_));
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Status::Unavailable(msg);
+    if (rc == SQLITE_FULL || rc == SQLITE_IOERR) return Status::IoError(msg);
+    if (rc == SQLITE_READONLY || rc == SQLITE_PERM || rc == SQLITE_CANTOPEN) return Status::PermissionDenied(msg);
+    return Status::Internal(msg);
+  }
+
+  sqlite3* db_;
+  std::string path_;
+  QueueOptions options_;
+  std::string t_;  // table prefix
+  std::mutex mu_;
+};
+
+}  // namespace
+}  // namespace mediastore::detail
+
+namespace mediastore {
+
+Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path_in, QueueOptions options) {
+  MS_RETURN_IF_ERROR(detail::validate_queue_name(options.name));
+  std::string path = path_in;
+  if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
+  if (path.empty()) return Status::InvalidArgument("MEDIA_QUEUE_URL: empty sqlite queue path");
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = fmt::format("cannot open sqlite queue '{}': {}", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    return Status::IoError(msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  auto q = std::make_shared<detail::SqliteQueue>(db, path, std::move(options));
+  MS_RETURN_IF_ERROR(q->init());
+  return std::shared_ptr<JobQueue>(std::move(q));
+}
+
+}  // namespace mediastore

@@ -1,0 +1,513 @@
+#include "s3/client.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "core/log_internal.hpp"
+#include "s3/credentials.hpp"
+#include "s3/errors.hpp"
+
+namespace mediastore::s3 {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr std::size_t kHashChunk = 1 << 20;
+
+std::string sha256_hex(std::string_view data) { return detail::hex_lower(detail::sha256(data)); }
+
+// SHA-256 of source's bytes via read_at (the cursor does not move).
+Result<std::string> sha256_of_source(BodySource& source, std::uint64_t size) {
+  detail::Hasher h(detail::Hasher::Kind::sha256);
+  std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(size, kHashChunk)), '\0');
+  std::uint64_t off = 0;
+  while (off < size) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
+    auto r = source.read_at(off, buf.data(), want);
+    if (!r.ok()) return r.status();
+    if (*r == 0) return Status::IoError(fmt::format("the upload source ended after {} of {} bytes", off, size));
+    h.update(buf.data(), *r);
+    off += *r;
+  }
+  return detail::hex_lower(h.finish());
+}
+
+// Counts bytes and keeps an MD5 of what passes to the real sink.
+class CheckingSink final : public BodySink {
+ public:
+  CheckingSink(BodySink& inner, bool hash) : inner_(inner), hash_(hash), md5_(detail::Hasher::Kind::md5) {}
+  Status write(const void* data, std::size_t n) override {
+    if (hash_) md5_.update(data, n);
+    written_ += n;
+    return inner_.write(data, n);
+  }
+  Status reset() override {
+    if (written_ == 0) return Status::Ok();
+    MS_RETURN_IF_ERROR(inner_.reset());
+    written_ = 0;
+    if (hash_) md5_.finish();
+    return Status::Ok();
+  }
+  std::uint64_t written() const { return written_; }
+  std::string md5_hex() { return detail::hex_lower(md5_.finish()); }
+
+ private:
+  BodySink& inner_;
+  bool hash_;
+  detail::Hasher md5_;
+  std::uint64_t written_ = 0;
+};
+
+bool is_hex_md5(std::string_view s) {
+  if (s.size() != 32) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+void add_object_headers(Headers& h, const PutObjectOptions& o) {
+  h.emplace_back("Content-Type", o.content_type.empty() ? "application/octet-stream" : o.content_type);
+  if (!o.cache_control.empty()) h.emplace_back("Cache-Control", o.cache_control);
+  if (!o.content_disposition.empty()) h.emplace_back("Content-Disposition", o.content_disposition);
+  for (const auto& [k, v] : o.metadata) h.emplace_back("x-amz-meta-" + lower(k), v);
+}
+
+namespace {
+
+bool retryable_transport(const Status& s) { return s.is(ErrorCode::network_error) || s.is(ErrorCode::timeout); }
+
+}  // namespace
+
+ObjectHead parse_object_head(const HttpResponse& r) {
+  ObjectHead h;
+  for (const auto& [k, v] : r.headers) {
+    if (k == "content-length") {
+      h.size = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (k == "content-type") {
+      h.content_type = v;
+    } else if (k == "etag") {
+      h.etag = unquote_etag(v);
+    } else if (k == "last-modified") {
+      if (auto t = parse_http_date(v)) h.last_modified = *t;
+    } else if (k == "cache-control") {
+      h.cache_control = v;
+    } else if (k == "content-disposition") {
+      h.content_disposition = v;
+    } else if (k.rfind("x-amz-meta-", 0) == 0) {
+      h.metadata[k.substr(11)] = v;
+    }
+  }
+  return h;
+}
+
+std::uint64_t effective_part_size(std::uint64_t configured, std::optional<std::uint64_t> size) {
+  constexpr std::uint64_t kMaxParts = 10000;
+  constexpr std::uint64_t kMiB = 1 << 20;
+  std::uint64_t ps = std::max<std::uint64_t>(configured, 5 * kMiB);
+  if (size && (*size + ps - 1) / ps > kMaxParts) {
+    ps = (*size + kMaxParts - 1) / kMaxParts;
+    ps = (ps + kMiB - 1) / kMiB * kMiB;
+  }
+  return ps;
+}
+
+Result<std::shared_ptr<Client>> Client::create(const S3Settings& settings, const Config::Lookup& env) {
+  auto ep = parse_endpoint(settings.endpoint);
+  if (!ep.ok()) return ep.status();
+  if (settings.bucket.empty()) return Status::InvalidArgument("the S3 bucket name is empty");
+  auto creds = resolve_credentials(settings, env);
+  if (!creds.ok()) return creds.status();
+  MS_LOG(debug, "s3", "client for bucket {} at {} (credentials from {})", settings.bucket, settings.endpoint,
+         creds->source);
+  return std::make_shared<Client>(settings, std::move(ep.value()), std::move(creds->credentials));
+}
+
+Client::Client(S3Settings settings, Endpoint endpoint, Credentials credentials)
+    : settings_(std::move(settings)),
+      endpoint_(std::move(endpoint)),
+      credentials_(std::move(credentials)),
+      http_(HttpOptions{settings_.connect_timeout, settings_.low_speed_timeout, settings_.verify_tls, settings_.ca_file,
+                        16}),
+      sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {
+  policy_.max_attempts = std::max(1, settings_.max_attempts);
+}
+
+std::string Client::what(const Op& op) const {
+  return op.key.empty() ? fmt::format("{} bucket {}", op.method, settings_.bucket)
+                        : fmt::format("{} {}/{}", op.method, settings_.bucket, op.key);
+}
+
+Result<HttpResponse> Client::execute(Op& op) {
+  const Target target = make_target(endpoint_, settings_.bucket, op.key, settings_.path_style);
+  std::string url = fmt::format("{}://{}{}", endpoint_.scheme, target.host, target.path);
+  if (!op.query.empty()) {
+    url.push_back('?');
+    url += encode_query(op.query);
+  }
+  if (op.payload_hash.empty()) {
+    if (op.source != nullptr) {
+      if (op.source->random_access()) {
+        auto h = sha256_of_source(*op.source, op.source_size);
+        if (!h.ok()) return h.status();
+        op.payload_hash = std::move(h.value());
+      } else {
+        return Status::Internal(fmt::format("{}: a streamed body without random access needs its hash", what(op)));
+      }
+    } else {
+      op.payload_hash = op.body.empty() ? std::string(kEmptySha256) : sha256_hex(op.body);
+    }
+  }
+  const std::string description = what(op);
+  int retry_tokens = 0;
+  Status last;
+  for (int attempt = 1; attempt <= policy_.max_attempts; ++attempt) {
+    if (attempt > 1) {
+      if (op.source != nullptr) {
+        Status s = op.source->rewind();
+        if (!s.ok()) return last.with_context("cannot retry, the body does not rewind: " + s.message());
+      }
+      if (op.sink != nullptr) {
+        Status s = op.sink->reset();
+        if (!s.ok()) return last.with_context("cannot retry, the download sink does not reset: " + s.message());
+      }
+    }
+    SignableRequest sr;
+    sr.method = op.method;
+    sr.path = target.path;
+    sr.query = op.query;
+    sr.headers.reserve(op.headers.size() + 4);
+    sr.headers.emplace_back("Host", target.host);
+    for (const auto& h : op.headers) sr.headers.push_back(h);
+    sr.payload_hash = op.payload_hash;
+    SigningParams params;
+    params.region = settings_.region;
+    params.time = std::chrono::system_clock::now();
+    add_signing_headers(sr, credentials_, params);
+    const SigningResult sig = sign_request(sr, credentials_, params);
+
+    HttpRequest hr;
+    hr.method = op.method;
+    hr.url = url;
+    hr.headers = std::move(sr.headers);
+    hr.headers.emplace_back("Authorization", sig.authorization);
+    hr.source = op.source;
+    hr.body_size = op.source_size;
+    hr.body = op.body;
+    hr.sink = op.sink;
+    hr.progress = op.progress;
+
+    const auto t0 = Clock::now();
+    auto res = http_.perform(hr);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    bool retryable = false;
+    std::string request_id;
+    long http_status = 0;
+    std::uint64_t bytes = 0;
+    if (res.ok()) {
+      http_status = res->status;
+      bytes =
+          op.method == "PUT" || op.method == "POST" ? (op.source ? op.source_size : op.body.size()) : res->body_bytes;
+      request_id = res->header("x-amz-request-id").value_or("");
+      if (http_status >= 200 && http_status < 300) {
+        budget_.on_success(retry_tokens);
+        MS_LOGF(debug, "s3",
+                (std::vector<LogField>{{"method", op.method},
+                                       {"key", op.key},
+                                       {"status", std::to_string(http_status)},
+                                       {"bytes", std::to_string(bytes)},
+                                       {"ms", std::to_string(ms)},
+                                       {"attempt", std::to_string(attempt)},
+                                       {"request_id", request_id}}),
+                "{} -> {} ({} bytes, {} ms, attempt {})", description, http_status, bytes, ms, attempt);
+        return res;
+      }
+      S3Error err;
+      if (auto parsed = parse_error(res->body)) err = std::move(*parsed);
+      if (err.request_id.empty()) err.request_id = request_id;
+      if (op.method == "HEAD" && http_status == 403 && err.code.empty()) {
+        // HEAD answers carry no body, so a bad signature looks like any
+        // other 403. The same request as a one-byte GET tells which it is.
+        Op probe = op;
+        probe.method = "GET";
+        probe.headers.emplace_back("Range", "bytes=0-0");
+        probe.progress = nullptr;
+        auto p = execute(probe);
+        if (!p.ok() && p.status().is(ErrorCode::auth_failed)) {
+          return Status::AuthFailed(
+              fmt::format("{}: HTTP 403; a GET probe says: {}", description, p.status().message()));
+        }
+      }
+      last = s3_status(err, http_status, description);
+      retryable = is_retryable_answer(err.code, http_status);
+    } else {
+      last = res.status();
+      retryable = retryable_transport(last);
+    }
+    const bool more = retryable && attempt < policy_.max_attempts;
+    int taken = 0;
+    if (more) taken = budget_.acquire(last.code());
+    const bool will_retry = more && taken > 0;
+    const bool server_side = !res.ok() || http_status >= 500 || http_status == 429 || http_status == 408;
+    std::vector<LogField> fields{{"method", op.method},
+                                 {"key", op.key},
+                                 {"status", res.ok() ? std::to_string(http_status) : error_code_name(last.code())},
+                                 {"bytes", std::to_string(bytes)},
+                                 {"ms", std::to_string(ms)},
+                                 {"attempt", std::to_string(attempt)},
+                                 {"request_id", request_id}};
+    if (will_retry) {
+      retry_tokens += taken;
+      const auto delay = backoff_delay(policy_, attempt, jitter01());
+      MS_LOGF(info, "s3", fields, "{} failed (attempt {} of {}), retrying in {} ms: {}", description, attempt,
+              policy_.max_attempts, delay.count(), last.message());
+      sleep_(delay);
+      continue;
+    }
+    if (more) last = last.with_context("retry budget exhausted");
+    if (server_side) {
+      MS_LOGF(warn, "s3", fields, "{} failed after {} attempt(s): {}", description, attempt, last.message());
+    } else {
+      MS_LOGF(debug, "s3", fields, "{} failed: {}", description, last.message());
+    }
+    return last;
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------- objects
+
+Status Client::put_object(std::string_view key, BodySource& source, const PutObjectOptions& options) {
+  const auto size = source.size();
+  if (size && *size < settings_.multipart_threshold) return put_object_single(key, source, *size, options);
+  return put_object_multipart(key, source, size, options);
+}
+
+Status Client::put_object_single(std::string_view key, BodySource& source, std::uint64_t size,
+                                 const PutObjectOptions& options) {
+  Op op;
+  op.method = "PUT";
+  op.key = std::string(key);
+  add_object_headers(op.headers, options);
+  op.progress = options.progress;
+  std::string buffer;
+  if (source.random_access()) {
+    MS_RETURN_IF_ERROR(source.rewind());
+    op.source = &source;
+    op.source_size = size;
+  } else {
+    // Without random access the body is hashed from memory (at most the
+    // multipart threshold).
+    buffer.resize(static_cast<std::size_t>(size));
+    std::size_t got = 0;
+    while (got < buffer.size()) {
+      auto r = source.read(buffer.data() + got, buffer.size() - got);
+      if (!r.ok()) return r.status();
+      if (*r == 0) break;
+      got += *r;
+    }
+    if (got != buffer.size()) {
+      return Status::IoError(fmt::format("PUT {}: the source ended after {} of {} bytes", key, got, size));
+    }
+    op.body = buffer;
+  }
+  auto r = execute(op);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status Client::get_object(std::string_view key, BodySink& sink, std::optional<std::uint64_t> offset,
+                          std::optional<std::uint64_t> length, const ProgressFn& progress, ObjectHead* head_out) {
+  const bool ranged = offset.has_value() || length.has_value();
+  if (length && *length == 0) {
+    // An empty range reads nothing; still report a missing object.
+    auto h = head_object(key);
+    if (!h.ok()) return h.status();
+    if (head_out) *head_out = std::move(h.value());
+    return Status::Ok();
+  }
+  Op op;
+  op.method = "GET";
+  op.key = std::string(key);
+  if (ranged) {
+    const std::uint64_t from = offset.value_or(0);
+    op.headers.emplace_back(
+        "Range", length ? fmt::format("bytes={}-{}", from, from + *length - 1) : fmt::format("bytes={}-", from));
+  }
+  CheckingSink checking(sink, !ranged);
+  op.sink = &checking;
+  op.progress = progress;
+  auto r = execute(op);
+  if (!r.ok()) {
+    // A range starting past the end (416 InvalidRange) reads zero bytes.
+    if (ranged && r.status().message().find("InvalidRange") != std::string::npos) return Status::Ok();
+    return r.status();
+  }
+  ObjectHead head = parse_object_head(r.value());
+  if (!ranged && is_hex_md5(head.etag) && !r->header("x-amz-server-side-encryption-customer-algorithm") &&
+      r->header("x-amz-server-side-encryption").value_or("") != "aws:kms") {
+    const std::string got = checking.md5_hex();
+    if (got != lower(head.etag)) {
+      return Status::IoError(fmt::format("GET {}/{}: damaged download: MD5 of the {} bytes received is {}, ETag is {}",
+                                         settings_.bucket, key, checking.written(), got, head.etag));
+    }
+  }
+  if (!ranged && checking.written() != head.size && r->header("content-length")) {
+    return Status::IoError(fmt::format("GET {}/{}: received {} bytes, Content-Length was {}", settings_.bucket, key,
+                                       checking.written(), head.size));
+  }
+  if (head_out) *head_out = std::move(head);
+  return Status::Ok();
+}
+
+Result<ObjectHead> Client::head_object(std::string_view key) {
+  Op op;
+  op.method = "HEAD";
+  op.key = std::string(key);
+  auto r = execute(op);
+  if (!r.ok()) return r.status();
+  return parse_object_head(r.value());
+}
+
+Status Client::delete_object(std::string_view key) {
+  Op op;
+  op.method = "DELETE";
+  op.key = std::string(key);
+  auto r = execute(op);
+  if (!r.ok() && r.status().is(ErrorCode::not_found) && r.status().message().find("NoSuchKey") != std::string::npos) {
+    return Status::Ok();
+  }
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<std::vector<std::pair<std::string, Status>>> Client::delete_objects(const std::vector<std::string>& keys) {
+  std::vector<std::pair<std::string, Status>> failures;
+  for (std::size_t start = 0; start < keys.size(); start += 1000) {
+    const std::size_t end = std::min(keys.size(), start + 1000);
+    std::vector<std::string> batch(keys.begin() + static_cast<std::ptrdiff_t>(start),
+                                   keys.begin() + static_cast<std::ptrdiff_t>(end));
+    const std::string body = build_delete_objects(batch, true);
+    Op op;
+    op.method = "POST";
+    op.query.emplace_back("delete", "");
+    op.headers.emplace_back("Content-Type", "application/xml");
+    // S3 requires a body checksum on DeleteObjects.
+    const auto digest = detail::md5(body);
+    op.headers.emplace_back("Content-MD5", detail::base64_encode(std::string_view(
+                                               reinterpret_cast<const char*>(digest.data()), digest.size())));
+    op.body = body;
+    auto r = execute(op);
+    if (!r.ok()) return r.status();
+    auto parsed = parse_delete_result(r->body);
+    if (!parsed.ok()) return parsed.status();
+    for (auto& f : parsed->errors) {
+      if (f.error.code == "NoSuchKey") continue;  // deleting a missing key succeeds
+      failures.emplace_back(f.key, s3_status(f.error, 200, fmt::format("DELETE {}/{}", settings_.bucket, f.key)));
+    }
+  }
+  return failures;
+}
+
+Result<ListObjectsV2Result> Client::list_objects_v2(const ListRequest& req) {
+  Op op;
+  op.method = "GET";
+  op.query.emplace_back("list-type", "2");
+  if (!req.prefix.empty()) op.query.emplace_back("prefix", req.prefix);
+  if (!req.delimiter.empty()) op.query.emplace_back("delimiter", req.delimiter);
+  if (!req.continuation_token.empty()) op.query.emplace_back("continuation-token", req.continuation_token);
+  if (!req.start_after.empty()) op.query.emplace_back("start-after", req.start_after);
+  op.query.emplace_back("max-keys", std::to_string(std::clamp(req.max_keys, 1, 1000)));
+  auto r = execute(op);
+  if (!r.ok()) return r.status();
+  return parse_list_objects_v2(r->body);
+}
+
+Status Client::list_all(const ListRequest& request, const std::function<bool(const ListObjectsV2Result&)>& each) {
+  ListRequest req = request;
+  for (;;) {
+    auto page = list_objects_v2(req);
+    if (!page.ok()) return page.status();
+    if (!each(page.value())) return Status::Ok();
+    if (!page->is_truncated) return Status::Ok();
+    req.continuation_token = page->next_continuation_token;
+  }
+}
+
+Result<CopyResult> Client::copy_object(std::string_view from_key, std::string_view to_key) {
+  Op op;
+  op.method = "PUT";
+  op.key = std::string(to_key);
+  op.headers.emplace_back("x-amz-copy-source", "/" + uri_encode(settings_.bucket, true) + "/" + encode_key(from_key));
+  op.headers.emplace_back("x-amz-metadata-directive", "COPY");
+  auto r = execute(op);
+  if (!r.ok()) return r.status();
+  return parse_copy_result(r->body);
+}
+
+// ---------------------------------------------------------------- bucket
+
+Status Client::head_bucket() {
+  Op op;
+  op.method = "HEAD";
+  auto r = execute(op);
+  if (!r.ok() && r.status().is(ErrorCode::not_found)) {
+    return Status::NotFound(fmt::format("bucket '{}' does not exist at {}", settings_.bucket, settings_.endpoint));
+  }
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status Client::create_bucket() {
+  Op op;
+  op.method = "PUT";
+  std::string body;
+  if (!settings_.region.empty() && settings_.region != "us-east-1") {
+    body = fmt::format(
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+        xml_escape(settings_.region));
+    op.headers.emplace_back("Content-Type", "application/xml");
+  }
+  op.body = body;
+  auto r = execute(op);
+  if (!r.ok()) {
+    if (r.status().message().find("BucketAlreadyOwnedByYou") != std::string::npos) return Status::Ok();
+    return r.status();
+  }
+  MS_LOG(info, "s3", "created bucket {}", settings_.bucket);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- presign
+
+Result<std::string> Client::presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
+                                    std::chrono::system_clock::time_point now) const {
+  if (expires.count() < 1 || expires.count() > 604800) {
+    return Status::InvalidArgument(
+        fmt::format("presigned URL expiry for '{}' must be 1 s .. 7 days (604800 s), got {} s", key, expires.count()));
+  }
+  if (method != "GET" && method != "PUT" && method != "HEAD" && method != "DELETE") {
+    return Status::InvalidArgument(fmt::format("presigned URL method '{}' is not GET, PUT, HEAD or DELETE", method));
+  }
+  const Target target = make_target(endpoint_, settings_.bucket, key, settings_.path_style);
+  SignableRequest sr;
+  sr.method = std::string(method);
+  sr.path = target.path;
+  sr.headers.emplace_back("host", target.host);
+  sr.payload_hash = "UNSIGNED-PAYLOAD";
+  SigningParams params;
+  params.region = settings_.region;
+  params.time = now;
+  const std::string query = presign_query(sr, credentials_, params, static_cast<long>(expires.count()));
+  return fmt::format("{}://{}{}?{}", endpoint_.scheme, target.host, target.path, query);
+}
+
+}  // namespace mediastore::s3

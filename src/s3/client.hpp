@@ -1,0 +1,167 @@
+// The S3 client: one bucket, SigV4-signed requests over the HttpClient pool,
+// retries like the AWS SDKs' standard mode, multipart uploads above a
+// threshold, presigned URLs.
+//
+// Integrity: every body is sent with its SHA-256 as the signed
+// x-amz-content-sha256, so the server refuses a body damaged in transit
+// (XAmzContentSHA256Mismatch -> network_error). A whole download of an object
+// whose ETag is a plain MD5 (single-part, no SSE-KMS/SSE-C) is hashed while it
+// streams; a mismatch is io_error ("damaged download") and is not retried
+// (the sink already holds the bytes; the caller decides).
+//
+// Thread-safety: every method may be called from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mediastore/config.hpp"
+#include "s3/body.hpp"
+#include "s3/http.hpp"
+#include "s3/retry.hpp"
+#include "s3/sigv4.hpp"
+#include "s3/url.hpp"
+#include "s3/xml.hpp"
+
+namespace mediastore::s3 {
+
+struct ObjectHead {
+  std::uint64_t size = 0;
+  std::string content_type;
+  std::string etag;  // without quotes
+  std::chrono::system_clock::time_point last_modified{};
+  std::string cache_control;
+  std::string content_disposition;
+  Metadata metadata;  // x-amz-meta-*, names lower-case without the prefix
+};
+
+struct PutObjectOptions {
+  std::string content_type = "application/octet-stream";
+  std::string cache_control;
+  std::string content_disposition;
+  Metadata metadata;
+  ProgressFn progress;  // bytes sent so far of the whole object; false cancels
+};
+
+struct ListRequest {
+  std::string prefix;
+  std::string delimiter;
+  std::string continuation_token;
+  std::string start_after;
+  int max_keys = 1000;  // 1..1000
+};
+
+// How sleeping between retries happens (tests replace it).
+using SleepFn = std::function<void(std::chrono::milliseconds)>;
+
+class Client {
+ public:
+  // Resolves credentials through the chain (see credentials.hpp) and checks
+  // the endpoint. invalid_argument / auth_failed on bad settings.
+  static Result<std::shared_ptr<Client>> create(const S3Settings& settings, const Config::Lookup& env = {});
+  Client(S3Settings settings, Endpoint endpoint, Credentials credentials);
+
+  const S3Settings& settings() const { return settings_; }
+  const std::string& bucket() const { return settings_.bucket; }
+
+  // ---- objects ----
+  // Uploads source (size known: single PUT below multipart_threshold,
+  // multipart from there on; size unknown: always multipart).
+  Status put_object(std::string_view key, BodySource& source, const PutObjectOptions& options);
+  // One PutObject of `size` bytes from source.
+  Status put_object_single(std::string_view key, BodySource& source, std::uint64_t size,
+                           const PutObjectOptions& options);
+  // Streams the object or [offset, offset+length) into sink. With a range
+  // that starts at or past the end, succeeds with zero bytes. head_out, if
+  // given, receives the answer's headers.
+  Status get_object(std::string_view key, BodySink& sink, std::optional<std::uint64_t> offset = std::nullopt,
+                    std::optional<std::uint64_t> length = std::nullopt, const ProgressFn& progress = {},
+                    ObjectHead* head_out = nullptr);
+  Result<ObjectHead> head_object(std::string_view key);
+  Status delete_object(std::string_view key);
+  // Deletes in batches of 1000; returns the keys that failed with their status.
+  Result<std::vector<std::pair<std::string, Status>>> delete_objects(const std::vector<std::string>& keys);
+  Result<ListObjectsV2Result> list_objects_v2(const ListRequest& request);
+  // Follows continuation tokens; `each` is called per page, false stops.
+  Status list_all(const ListRequest& request, const std::function<bool(const ListObjectsV2Result&)>& each);
+  // Server-side copy within the bucket keeping content type and metadata.
+  Result<CopyResult> copy_object(std::string_view from_key, std::string_view to_key);
+
+  // ---- bucket ----
+  Status head_bucket();
+  // Creates the bucket; one that already exists and is ours is success.
+  Status create_bucket();
+
+  // ---- multipart ----
+  Result<std::string> create_multipart_upload(std::string_view key, const PutObjectOptions& options);
+  // Returns the part's ETag.
+  Result<std::string> upload_part(std::string_view key, const std::string& upload_id, int part_number,
+                                  std::string_view data, const ProgressFn& progress = {});
+  Status complete_multipart_upload(std::string_view key, const std::string& upload_id,
+                                   const std::vector<PartInfo>& parts);
+  Status abort_multipart_upload(std::string_view key, const std::string& upload_id);
+  Result<std::vector<PartInfo>> list_parts(std::string_view key, const std::string& upload_id);
+  Result<std::vector<UploadInfo>> list_multipart_uploads(std::string_view prefix = {});
+  // The whole multipart flow (create, parallel parts, complete; abort on any
+  // failure). size nullopt = read until the end.
+  Status put_object_multipart(std::string_view key, BodySource& source, std::optional<std::uint64_t> size,
+                              const PutObjectOptions& options);
+
+  // ---- presigned URLs ----
+  // method "GET" or "PUT"; expires 1 s .. 7 days else invalid_argument.
+  Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
+                              std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+
+  // Tests: replace the sleep between retries, read the budget.
+  void set_sleep_for_tests(SleepFn sleep) { sleep_ = std::move(sleep); }
+  RetryBudget& retry_budget() { return budget_; }
+  const RetryPolicy& retry_policy() const { return policy_; }
+
+  // One request as the client sends it (internal, public for multipart.cpp).
+  struct Op {
+    std::string method;
+    std::string key;  // empty = the bucket
+    std::vector<std::pair<std::string, std::string>> query;
+    Headers headers;               // besides Host and the signing headers
+    BodySource* source = nullptr;  // body, streamed
+    std::uint64_t source_size = 0;
+    std::string_view body;     // body, in memory (when source is null)
+    std::string payload_hash;  // hex sha256 of the body; computed when empty
+    BodySink* sink = nullptr;  // 2xx body destination (null: response.body)
+    ProgressFn progress;
+  };
+  // Signs and sends with retries. A non-2xx answer becomes its mapped Status.
+  Result<HttpResponse> execute(Op& op);
+
+ private:
+  std::string what(const Op& op) const;
+
+  S3Settings settings_;
+  Endpoint endpoint_;
+  Credentials credentials_;
+  RetryPolicy policy_;
+  RetryBudget budget_;
+  HttpClient http_;
+  SleepFn sleep_;
+};
+
+// Content-Type (Default application/octet-stream), Cache-Control,
+// Content-Disposition and x-amz-meta-<lower-case name> for an upload.
+void add_object_headers(Headers& headers, const PutObjectOptions& options);
+
+// Headers of a HEAD/GET answer -> ObjectHead.
+ObjectHead parse_object_head(const HttpResponse& response);
+
+// The part size actually used for an object of `size` bytes: the configured
+// one, grown (to a whole MiB) when the object would need more than 10000
+// parts.
+std::uint64_t effective_part_size(std::uint64_t configured, std::optional<std::uint64_t> size);
+
+}  // namespace mediastore::s3

@@ -1,0 +1,177 @@
+#include "upload/record.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "queue/common.hpp"
+
+namespace mediastore {
+
+const char* upload_state_name(UploadState state) noexcept {
+  switch (state) {
+    case UploadState::pending: return "pending";
+    case UploadState::processing: return "processing";
+    case UploadState::retrying: return "retrying";
+    case UploadState::completed: return "completed";
+    case UploadState::failed: return "failed";
+  }
+  return "unknown";
+}
+
+const char* upload_stage_name(UploadStage stage) noexcept {
+  switch (stage) {
+    case UploadStage::queued: return "queued";
+    case UploadStage::validating: return "validating";
+    case UploadStage::storing_original: return "storing_original";
+    case UploadStage::making_thumbnails: return "making_thumbnails";
+    case UploadStage::storing_thumbnails: return "storing_thumbnails";
+    case UploadStage::done: return "done";
+  }
+  return "unknown";
+}
+
+namespace detail {
+namespace {
+
+using nlohmann::json;
+
+template <typename E, std::size_t N>
+bool enum_from(const std::string& name, const char* (*fn)(E) noexcept, E (&values)[N], E& out) {
+  for (E v : values)
+    if (name == fn(v)) {
+      out = v;
+      return true;
+    }
+  return false;
+}
+
+json object_to_json(const StoredObject& o) {
+  return json{{"name", o.name},
+              {"key", o.key},
+              {"url", o.url},
+              {"width", o.width},
+              {"height", o.height},
+              {"bytes", o.bytes},
+              {"content_type", o.content_type}};
+}
+
+StoredObject object_from_json(const json& j) {
+  StoredObject o;
+  o.name = j.value("name", "");
+  o.key = j.value("key", "");
+  o.url = j.value("url", "");
+  o.width = j.value("width", 0);
+  o.height = j.value("height", 0);
+  o.bytes = j.value("bytes", std::uint64_t{0});
+  o.content_type = j.value("content_type", "");
+  return o;
+}
+
+json request_json(const UploadStatus& s) {
+  return json{{"filename", s.original_filename},
+              {"content_type", s.content_type},
+              {"media_kind", media_kind_name(s.media_kind)},
+              {"context", s.context},
+              {"created_ms", to_ms(s.created_at)}};
+}
+
+void request_from(const json& j, UploadStatus& s) {
+  s.original_filename = j.value("filename", "");
+  s.content_type = j.value("content_type", "");
+  s.media_kind = j.value("media_kind", "photo") == std::string("video") ? MediaKind::video : MediaKind::photo;
+  if (j.contains("context") && j["context"].is_object())
+    s.context = j["context"].get<std::map<std::string, std::string>>();
+  s.created_at = from_ms(j.value("created_ms", std::int64_t{0}));
+}
+
+}  // namespace
+
+ErrorCode error_code_from_name(std::string_view name) {
+  for (int i = 0; i < kErrorCodeCount; ++i)
+    if (name == error_code_name(static_cast<ErrorCode>(i))) return static_cast<ErrorCode>(i);
+  return ErrorCode::internal;
+}
+
+std::string status_to_json(const UploadStatus& s) {
+  json j = request_json(s);
+  j["state"] = upload_state_name(s.state);
+  j["stage"] = upload_stage_name(s.stage);
+  j["progress"] = s.progress_percentage;
+  j["attempt"] = s.attempt;
+  j["next_try_ms"] = to_ms(s.next_try);
+  j["last_error"] = s.last_error;
+  j["error_code"] = error_code_name(s.error_code);
+  j["error_message"] = s.error_message;
+  j["updated_ms"] = to_ms(s.updated_at);
+  if (s.result) {
+    json r;
+    r["original"] = object_to_json(s.result->original);
+    r["thumbnails"] = json::array();
+    for (auto& t : s.result->thumbnails) r["thumbnails"].push_back(object_to_json(t));
+    r["metadata"] = s.result->metadata;
+    j["result"] = std::move(r);
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<UploadStatus> status_from_json(const std::string& id, const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::Internal(fmt::format("upload '{}': the stored status is not valid JSON", id));
+  try {
+    UploadStatus s;
+    s.id = id;
+    request_from(j, s);
+    static UploadState states[] = {UploadState::pending, UploadState::processing, UploadState::retrying,
+                                   UploadState::completed, UploadState::failed};
+    static UploadStage stages[] = {UploadStage::queued,
+                                   UploadStage::validating,
+                                   UploadStage::storing_original,
+                                   UploadStage::making_thumbnails,
+                                   UploadStage::storing_thumbnails,
+                                   UploadStage::done};
+    if (!enum_from(j.value("state", ""), &upload_state_name, states, s.state) ||
+        !enum_from(j.value("stage", ""), &upload_stage_name, stages, s.stage))
+      return Status::Internal(fmt::format("upload '{}': the stored status has an unknown state", id));
+    s.progress_percentage = j.value("progress", 0);
+    s.attempt = j.value("attempt", 0);
+    s.next_try = from_ms(j.value("next_try_ms", std::int64_t{0}));
+    s.last_error = j.value("last_error", "");
+    s.error_code = error_code_from_name(j.value("error_code", "ok"));
+    s.error_message = j.value("error_message", "");
+    s.updated_at = from_ms(j.value("updated_ms", std::int64_t{0}));
+    if (j.contains("result") && j["result"].is_object()) {
+      const json& r = j["result"];
+      UploadResult res;
+      res.original = object_from_json(r.at("original"));
+      for (auto& t : r.at("thumbnails")) res.thumbnails.push_back(object_from_json(t));
+      res.metadata = r.at("metadata").get<std::map<std::string, std::string>>();
+      s.result = std::move(res);
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("upload '{}': malformed stored status: {}", id, e.what()));
+  }
+}
+
+std::string payload_to_json(const UploadStatus& s) {
+  return request_json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<UploadStatus> payload_from_json(const std::string& id, const std::string& payload) {
+  json j = json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::Internal(fmt::format("upload '{}': the job payload is not valid JSON", id));
+  try {
+    UploadStatus s;
+    s.id = id;
+    request_from(j, s);
+    return s;
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("upload '{}': malformed job payload: {}", id, e.what()));
+  }
+}
+
+}  // namespace detail
+}  // namespace mediastore

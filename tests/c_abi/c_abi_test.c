@@ -1,0 +1,1189 @@
+/* Plain C test of the C ABI (libmediastore_c) against the local backend:
+ * every storage operation, logging, configuration, and hostile input (NULL
+ * pointers, zero sizes, invalid UTF-8, absurd options) which must come back
+ * as error codes, never as a crash.
+ *
+ * Usage: c_abi_test <scratch folder>
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mediastore/mediastore.h"
+
+static int g_failures = 0;
+static int g_checks = 0;
+
+#define CHECK(cond)                                                                                             \
+  do {                                                                                                          \
+    ++g_checks;                                                                                                 \
+    if (!(cond)) {                                                                                              \
+      ++g_failures;                                                                                             \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, ms_error_last()); \
+    }                                                                                                           \
+  } while (0)
+
+#define CHECK_RC(expr, want)                                                                                        \
+  do {                                                                                                              \
+    int rc_ = (expr);                                                                                               \
+    ++g_checks;                                                                                                     \
+    if (rc_ != (want)) {                                                                                            \
+      ++g_failures;                                                                                                 \
+      fprintf(stderr, "%s:%d: %s returned %d (%s), want %d (%s); last error: %s\n", __FILE__, __LINE__, #expr, rc_, \
+              ms_strerror(rc_), (want), ms_strerror(want), ms_error_last());                                        \
+    }                                                                                                               \
+  } while (0)
+
+/* ---- logging ---- */
+
+struct log_capture {
+  int records;
+  int with_fields;
+  int bad;
+};
+
+static void on_log(const ms_log_record* rec, void* payload) {
+  struct log_capture* cap = (struct log_capture*)payload;
+  cap->records++;
+  if (rec == NULL || rec->component == NULL || rec->message == NULL || rec->level < MS_LOG_TRACE ||
+      rec->level > MS_LOG_ERROR)
+    cap->bad++;
+  if (rec != NULL && rec->field_count > 0) {
+    size_t i;
+    cap->with_fields++;
+    for (i = 0; i < rec->field_count; ++i)
+      if (rec->fields[i].name == NULL || rec->fields[i].value == NULL) cap->bad++;
+  }
+}
+
+/* ---- streaming callbacks ---- */
+
+struct chunk_source {
+  const char* data;
+  size_t len;
+  size_t pos;
+  size_t chunk;
+  int rewinds;
+  int fail_with; /* if non-zero, read returns it */
+};
+
+static int source_read(void* buf, size_t cap, size_t* out_len, void* payload) {
+  struct chunk_source* s = (struct chunk_source*)payload;
+  size_t n = s->len - s->pos;
+  if (s->fail_with) return s->fail_with;
+  if (n > cap) n = cap;
+  if (n > s->chunk) n = s->chunk;
+  memcpy(buf, s->data + s->pos, n);
+  s->pos += n;
+  *out_len = n;
+  return 0;
+}
+
+static int source_rewind(void* payload) {
+  struct chunk_source* s = (struct chunk_source*)payload;
+  s->pos = 0;
+  s->rewinds++;
+  return 0;
+}
+
+struct mem_sink {
+  char buf[4096];
+  size_t len;
+  int fail_with;
+  uint64_t last_done;
+  int cancel_progress;
+};
+
+static int sink_write(const void* data, size_t len, void* payload) {
+  struct mem_sink* s = (struct mem_sink*)payload;
+  if (s->fail_with) return s->fail_with;
+  if (s->len + len > sizeof s->buf) return MS_E_TOO_LARGE;
+  memcpy(s->buf + s->len, data, len);
+  s->len += len;
+  return 0;
+}
+
+static int sink_reset(void* payload) {
+  ((struct mem_sink*)payload)->len = 0;
+  return 0;
+}
+
+static int sink_progress(uint64_t done, uint64_t total, void* payload) {
+  struct mem_sink* s = (struct mem_sink*)payload;
+  (void)total;
+  s->last_done = done;
+  return s->cancel_progress;
+}
+
+static int cancel_progress(uint64_t done, uint64_t total, void* payload) {
+  (void)done;
+  (void)total;
+  (void)payload;
+  return 1;
+}
+
+/* ---- tests ---- */
+
+static void test_errors(void) {
+  int i;
+  CHECK(strcmp(ms_strerror(MS_OK), "ok") == 0);
+  CHECK(strcmp(ms_strerror(MS_E_NOT_FOUND), "not_found") == 0);
+  CHECK(strcmp(ms_strerror(MS_E_INTERNAL), "internal") == 0);
+  CHECK(strcmp(ms_strerror(-MS_ERROR_CODE_COUNT), "unknown") == 0);
+  CHECK(strcmp(ms_strerror(INT32_MIN), "unknown") == 0);
+  CHECK(strcmp(ms_strerror(2), "not_found") == 0);
+  for (i = 0; i < MS_ERROR_CODE_COUNT; ++i) CHECK(strcmp(ms_strerror(-i), "unknown") != 0);
+  CHECK(ms_error_is_transient(MS_E_TIMEOUT) == 1);
+  CHECK(ms_error_is_transient(MS_E_NOT_FOUND) == 0);
+  CHECK(ms_error_is_transient(INT32_MIN) == 0);
+  ms_error_clear();
+  CHECK(strcmp(ms_error_last(), "") == 0);
+  CHECK(ms_error_last_code() == MS_OK);
+  CHECK(strcmp(ms_version(), "0.1.0") == 0);
+  ms_free(NULL);
+}
+
+static void test_struct_init(void) {
+  /* Static storage: padding bytes are zero, as ms_*_init() leaves them. */
+  static const ms_put_options put_macro = MS_PUT_OPTIONS_INIT;
+  static const ms_list_options list_macro = MS_LIST_OPTIONS_INIT;
+  static const ms_validation_options val_macro = MS_VALIDATION_OPTIONS_INIT;
+  static const ms_upload_options up_macro = MS_UPLOAD_OPTIONS_INIT;
+  static const ms_upload_request req_macro = MS_UPLOAD_REQUEST_INIT;
+  static const ms_worker_options wo_macro = MS_WORKER_OPTIONS_INIT;
+  ms_upload_options up_fn;
+  ms_upload_request req_fn;
+  ms_worker_options wo_fn;
+  ms_validation_options val_fn;
+  ms_put_options put_fn;
+  ms_list_options list_fn;
+  memset(&put_fn, 0xAB, sizeof put_fn);
+  memset(&list_fn, 0xAB, sizeof list_fn);
+  CHECK_RC(ms_put_options_init(&put_fn, MS_PUT_OPTIONS_VERSION), MS_OK);
+  CHECK_RC(ms_list_options_init(&list_fn, MS_LIST_OPTIONS_VERSION), MS_OK);
+  CHECK(memcmp(&put_macro, &put_fn, sizeof put_fn) == 0);
+  CHECK(memcmp(&list_macro, &list_fn, sizeof list_fn) == 0);
+  memset(&val_fn, 0xAB, sizeof val_fn);
+  CHECK_RC(ms_validation_options_init(&val_fn, MS_VALIDATION_OPTIONS_VERSION), MS_OK);
+  CHECK(memcmp(&val_macro, &val_fn, sizeof val_fn) == 0);
+  CHECK_RC(ms_validation_options_init(&val_fn, 0), MS_E_INVALID_ARGUMENT);
+  memset(&up_fn, 0xAB, sizeof up_fn);
+  memset(&req_fn, 0xAB, sizeof req_fn);
+  memset(&wo_fn, 0xAB, sizeof wo_fn);
+  CHECK_RC(ms_upload_options_init(&up_fn, MS_UPLOAD_OPTIONS_VERSION), MS_OK);
+  CHECK_RC(ms_upload_request_init(&req_fn, MS_UPLOAD_REQUEST_VERSION), MS_OK);
+  CHECK_RC(ms_worker_options_init(&wo_fn, MS_WORKER_OPTIONS_VERSION), MS_OK);
+  CHECK(memcmp(&up_macro, &up_fn, sizeof up_fn) == 0);
+  CHECK(memcmp(&req_macro, &req_fn, sizeof req_fn) == 0);
+  CHECK(memcmp(&wo_macro, &wo_fn, sizeof wo_fn) == 0);
+  CHECK_RC(ms_upload_options_init(&up_fn, 2), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_request_init(NULL, 1), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_worker_options_init(&wo_fn, 0), MS_E_INVALID_ARGUMENT);
+  CHECK(put_fn.version == MS_PUT_OPTIONS_VERSION);
+  CHECK(list_fn.max_keys == 1000);
+  /* Absurd versions and NULL. */
+  CHECK_RC(ms_put_options_init(&put_fn, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_put_options_init(&put_fn, 9999), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_put_options_init(NULL, MS_PUT_OPTIONS_VERSION), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_list_options_init(NULL, MS_LIST_OPTIONS_VERSION), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_list_options_init(&list_fn, 2), MS_E_INVALID_ARGUMENT);
+}
+
+static void test_config(const char* root) {
+  ms_config* cfg = NULL;
+  char* text = NULL;
+  uint64_t max = 0;
+  CHECK_RC(ms_config_new(NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_new(&cfg), MS_OK);
+  CHECK_RC(ms_config_set(NULL, "MEDIA_ROOT", root), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, NULL, "x"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, "", "x"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, "media_root", "x"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, "MEDIA\xff", "x"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", "\xc3\x28"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
+  CHECK_RC(ms_config_check(cfg), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", "lots"), MS_OK);
+  CHECK_RC(ms_config_check(cfg), MS_E_INVALID_ARGUMENT);
+  CHECK(strstr(ms_error_last(), "MAX_UPLOAD_SIZE") != NULL);
+  CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", "1234"), MS_OK);
+  CHECK_RC(ms_config_max_upload_size(&max, cfg), MS_OK);
+  CHECK(max == 1234);
+  CHECK_RC(ms_config_max_upload_size(NULL, cfg), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", NULL), MS_OK);
+  CHECK_RC(ms_config_max_upload_size(&max, cfg), MS_OK);
+  CHECK(max == 104857600u);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_STORAGE_BACKEND", "floppy"), MS_OK);
+  CHECK_RC(ms_config_check(cfg), MS_E_INVALID_ARGUMENT);
+  CHECK(strstr(ms_error_last(), "MEDIA_STORAGE_BACKEND") != NULL);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_STORAGE_BACKEND", "local"), MS_OK);
+  /* describe() masks secrets. */
+  CHECK_RC(ms_config_set(cfg, "MEDIA_URL_SIGNING_KEY", "topsecretsigningkey"), MS_OK);
+  CHECK_RC(ms_config_describe(&text, cfg), MS_OK);
+  CHECK(text != NULL && strstr(text, "topsecretsigningkey") == NULL);
+  CHECK(text != NULL && strstr(text, root) != NULL);
+  ms_free(text);
+  CHECK_RC(ms_config_describe(NULL, cfg), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_config_describe(&text, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK(text == NULL);
+  CHECK_RC(ms_config_check(NULL), MS_E_INVALID_ARGUMENT);
+  ms_config_free(cfg);
+  ms_config_free(NULL);
+}
+
+static void test_logging(void) {
+  struct log_capture cap = {0, 0, 0};
+  char* red = NULL;
+  CHECK_RC(ms_log_set_callback(on_log, -1, &cap), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_log_set_callback(on_log, 6, &cap), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_log_set_level(42), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_log_set_callback(on_log, MS_LOG_INFO, &cap), MS_OK);
+  CHECK(ms_log_get_level() == MS_LOG_INFO);
+  CHECK_RC(ms_log_set_level(MS_LOG_ERROR), MS_OK);
+  CHECK(ms_log_get_level() == MS_LOG_ERROR);
+  CHECK(strcmp(ms_log_level_name(MS_LOG_TRACE), "trace") == 0);
+  CHECK(strcmp(ms_log_level_name(99), "unknown") == 0);
+  CHECK_RC(ms_log_set_callback(NULL, MS_LOG_WARN, NULL), MS_OK);
+  CHECK(cap.bad == 0);
+  CHECK_RC(ms_redact(&red, "GET /a?X-Amz-Signature=abcdef0123&x=1"), MS_OK);
+  CHECK(red != NULL && strstr(red, "abcdef0123") == NULL);
+  ms_free(red);
+  CHECK_RC(ms_redact(NULL, "x"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_redact(&red, NULL), MS_E_INVALID_ARGUMENT);
+}
+
+static ms_store* open_store(const char* root) {
+  ms_config* cfg = NULL;
+  ms_store* store = NULL;
+  CHECK_RC(ms_config_new(&cfg), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
+  CHECK_RC(ms_store_open(NULL, cfg), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_open(&store, cfg), MS_OK);
+  ms_config_free(cfg);
+  return store;
+}
+
+static void test_hostile(ms_store* store) {
+  static const char* const bad_keys[] = {"",
+                                         "/abs",
+                                         "a/../b",
+                                         "a//b",
+                                         "bad\xff"
+                                         "key",
+                                         "\xc0\xaf",
+                                         "a\\b",
+                                         "ctl\x01x",
+                                         "\xed\xa0\x80surrogate"};
+  size_t i;
+  void* buf = (void*)1;
+  size_t len = 7;
+  char* s = (char*)1;
+  int flag = 7;
+  ms_object_info* info = (ms_object_info*)1;
+  ms_list_page* page = (ms_list_page*)1;
+  ms_put_options po = MS_PUT_OPTIONS_INIT;
+  ms_list_options lo = MS_LIST_OPTIONS_INIT;
+  const char* names[1] = {"x"};
+  const char* values[1] = {"\xff"};
+  struct mem_sink sink;
+  memset(&sink, 0, sizeof sink);
+
+  /* NULL handles and out-pointers. */
+  CHECK_RC(ms_store_put(NULL, "k", "x", 1, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_put(store, NULL, "x", 1, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_put(store, "k", NULL, 5, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_get(NULL, &len, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_get(&buf, NULL, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_get(&buf, &len, NULL, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
+  CHECK(buf == NULL && len == 0);
+  CHECK_RC(ms_store_stat(NULL, store, "k"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_stat(&info, store, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK(info == NULL);
+  CHECK_RC(ms_store_exists(NULL, store, "k"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_exists(&flag, NULL, "k"), MS_E_INVALID_ARGUMENT);
+  CHECK(flag == 0);
+  CHECK_RC(ms_store_remove(NULL, "k"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_remove(store, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_copy(store, NULL, "b"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_copy(store, "a", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_list(NULL, store, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_list(&page, NULL, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK(page == NULL);
+  CHECK_RC(ms_store_url(&s, store, NULL, 60), MS_E_INVALID_ARGUMENT);
+  CHECK(s == NULL);
+  CHECK_RC(ms_store_url(NULL, store, "k", 60), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_save(NULL, store, "x", 1, "a.txt", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_save(&s, store, "x", 1, NULL, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_save(&s, store, NULL, 3, "a.txt", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_put_file(store, "k", NULL, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_put_file(store, "k", "", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_get_file(store, "k", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_put_stream(store, "k", -1, NULL, NULL, NULL, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_put_stream(store, "k", -5, NULL, source_read, NULL, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_get_stream(store, "k", 0, MS_TO_END, NULL, NULL, NULL, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_ping(NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_backend_name(NULL, store), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_key_validate(NULL), MS_E_INVALID_ARGUMENT);
+
+  /* Invalid keys, including invalid UTF-8, on every operation. */
+  for (i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; ++i) {
+    const char* k = bad_keys[i];
+    CHECK_RC(ms_key_validate(k), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_put(store, k, "x", 1, NULL), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_get(&buf, &len, store, k, 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_stat(&info, store, k), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_exists(&flag, store, k), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_remove(store, k), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_copy(store, "ok", k), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_url(&s, store, k, 60), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_get_stream(store, k, 0, MS_TO_END, sink_write, NULL, NULL, &sink), MS_E_INVALID_ARGUMENT);
+  }
+  {
+    /* A key longer than 1024 bytes. */
+    char* longkey = (char*)malloc(5000);
+    CHECK(longkey != NULL);
+    if (longkey) {
+      memset(longkey, 'a', 4999);
+      longkey[4999] = '\0';
+      CHECK_RC(ms_store_put(store, longkey, "x", 1, NULL), MS_E_INVALID_ARGUMENT);
+      free(longkey);
+    }
+  }
+
+  /* Absurd options. */
+  po.version = 0;
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  po.version = 12345;
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  po.version = MS_PUT_OPTIONS_VERSION;
+  po.metadata_count = (size_t)-1;
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  po.metadata_count = 1; /* arrays NULL */
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  po.metadata_names = names;
+  po.metadata_values = values; /* invalid UTF-8 value */
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  po.metadata_count = 0;
+  po.content_type = "text/plain\r\nX-Injected: 1";
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  po.content_type = "";
+  CHECK_RC(ms_store_put(store, "k", "x", 1, &po), MS_E_INVALID_ARGUMENT);
+  lo.max_keys = 0;
+  CHECK_RC(ms_store_list(&page, store, &lo), MS_E_INVALID_ARGUMENT);
+  lo.max_keys = 1000000;
+  CHECK_RC(ms_store_list(&page, store, &lo), MS_E_INVALID_ARGUMENT);
+  lo.max_keys = 10;
+  lo.prefix = "\xfe";
+  CHECK_RC(ms_store_list(&page, store, &lo), MS_E_INVALID_ARGUMENT);
+  lo.prefix = NULL;
+  lo.version = 77;
+  CHECK_RC(ms_store_list(&page, store, &lo), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_url(&s, store, "ok", 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_url(&s, store, "ok", -1), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_url(&s, store, "ok", INT64_MAX), MS_E_INVALID_ARGUMENT);
+  CHECK(ms_error_last()[0] != '\0');
+
+  /* NULL-safe frees. */
+  ms_object_info_free(NULL);
+  ms_list_page_free(NULL);
+  ms_store_close(NULL);
+}
+
+static void test_storage(ms_store* store, const char* root) {
+  static const char text[] = "hello, mediastore";
+  void* buf = NULL;
+  size_t len = 0;
+  char* s = NULL;
+  int flag = -1;
+  ms_object_info* info = NULL;
+  ms_list_page* page = NULL;
+  ms_put_options po = MS_PUT_OPTIONS_INIT;
+  ms_list_options lo = MS_LIST_OPTIONS_INIT;
+  const char* names[2] = {"owner", "caption"};
+  const char* values[2] = {"alice", "caf\xc3\xa9"};
+  struct chunk_source src;
+  struct mem_sink sink;
+  char path[1024], path2[1024];
+  FILE* f;
+  int pages = 0, seen = 0;
+  const char* src_text = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+  CHECK_RC(ms_store_backend_name(&s, store), MS_OK);
+  CHECK(s != NULL && strcmp(s, "local") == 0);
+  ms_free(s);
+  s = NULL;
+  CHECK_RC(ms_store_ping(store), MS_OK);
+
+  /* Round trip with options and metadata. */
+  po.content_type = "text/plain";
+  po.cache_control = "max-age=60";
+  po.metadata_names = names;
+  po.metadata_values = values;
+  po.metadata_count = 2;
+  CHECK_RC(ms_store_put(store, "docs/hello.txt", text, strlen(text), &po), MS_OK);
+  CHECK_RC(ms_store_get(&buf, &len, store, "docs/hello.txt", 0, MS_TO_END), MS_OK);
+  CHECK(len == strlen(text) && buf != NULL && memcmp(buf, text, len) == 0);
+  ms_free(buf);
+  CHECK_RC(ms_store_get(&buf, &len, store, "docs/hello.txt", 7, 10), MS_OK);
+  CHECK(len == 10 && memcmp(buf, "mediastore", 10) == 0);
+  ms_free(buf);
+  CHECK_RC(ms_store_get(&buf, &len, store, "docs/hello.txt", 1000, MS_TO_END), MS_OK);
+  CHECK(len == 0);
+  ms_free(buf);
+  CHECK_RC(ms_store_stat(&info, store, "docs/hello.txt"), MS_OK);
+  CHECK(info != NULL);
+  if (info) {
+    size_t i;
+    int found = 0;
+    CHECK(info->size == strlen(text));
+    CHECK(strcmp(info->key, "docs/hello.txt") == 0);
+    CHECK(strcmp(info->content_type, "text/plain") == 0);
+    CHECK(info->last_modified_ms > 1600000000000LL);
+    for (i = 0; i < info->metadata_count; ++i)
+      if (strcmp(info->metadata_names[i], "caption") == 0 && strcmp(info->metadata_values[i], "caf\xc3\xa9") == 0)
+        found = 1;
+    CHECK(found);
+  }
+  ms_object_info_free(info);
+  info = NULL;
+
+  /* Zero-size object. */
+  CHECK_RC(ms_store_put(store, "empty.bin", NULL, 0, NULL), MS_OK);
+  CHECK_RC(ms_store_get(&buf, &len, store, "empty.bin", 0, MS_TO_END), MS_OK);
+  CHECK(len == 0 && buf != NULL);
+  ms_free(buf);
+
+  /* Missing objects. */
+  CHECK_RC(ms_store_stat(&info, store, "no/such.txt"), MS_E_NOT_FOUND);
+  CHECK(strstr(ms_error_last(), "no/such.txt") != NULL);
+  CHECK(ms_error_last_code() == MS_E_NOT_FOUND);
+  CHECK_RC(ms_store_get(&buf, &len, store, "no/such.txt", 0, MS_TO_END), MS_E_NOT_FOUND);
+  CHECK_RC(ms_store_exists(&flag, store, "no/such.txt"), MS_OK);
+  CHECK(flag == 0);
+  CHECK_RC(ms_store_remove(store, "no/such.txt"), MS_OK);
+
+  /* Streamed write in small chunks, then streamed read. */
+  memset(&src, 0, sizeof src);
+  src.data = src_text;
+  src.len = strlen(src_text);
+  src.chunk = 5;
+  CHECK_RC(ms_store_put_stream(store, "stream/a.bin", (int64_t)src.len, NULL, source_read, source_rewind, &src), MS_OK);
+  memset(&src, 0, sizeof src);
+  src.data = src_text;
+  src.len = strlen(src_text);
+  src.chunk = 3;
+  CHECK_RC(ms_store_put_stream(store, "stream/unknown-size.bin", -1, NULL, source_read, NULL, &src), MS_OK);
+  memset(&sink, 0, sizeof sink);
+  CHECK_RC(ms_store_get_stream(store, "stream/a.bin", 0, MS_TO_END, sink_write, sink_reset, sink_progress, &sink),
+           MS_OK);
+  CHECK(sink.len == strlen(src_text) && memcmp(sink.buf, src_text, sink.len) == 0);
+  CHECK(sink.last_done == strlen(src_text));
+  memset(&sink, 0, sizeof sink);
+  CHECK_RC(ms_store_get_stream(store, "stream/unknown-size.bin", 10, 4, sink_write, NULL, NULL, &sink), MS_OK);
+  CHECK(sink.len == 4 && memcmp(sink.buf, "abcd", 4) == 0);
+  /* Callback failures carry their code; progress cancels. */
+  memset(&sink, 0, sizeof sink);
+  sink.fail_with = MS_E_IO;
+  CHECK_RC(ms_store_get_stream(store, "stream/a.bin", 0, MS_TO_END, sink_write, NULL, NULL, &sink), MS_E_IO);
+  memset(&sink, 0, sizeof sink);
+  sink.cancel_progress = 1;
+  CHECK_RC(ms_store_get_stream(store, "stream/a.bin", 0, MS_TO_END, sink_write, NULL, sink_progress, &sink),
+           MS_E_CANCELLED);
+  memset(&src, 0, sizeof src);
+  src.data = src_text;
+  src.len = strlen(src_text);
+  src.chunk = 5;
+  src.fail_with = MS_E_PERMISSION_DENIED;
+  CHECK_RC(ms_store_put_stream(store, "stream/failed.bin", -1, NULL, source_read, NULL, &src), MS_E_PERMISSION_DENIED);
+  src.fail_with = 12345; /* not an MS code: cancelled */
+  CHECK_RC(ms_store_put_stream(store, "stream/failed.bin", -1, NULL, source_read, NULL, &src), MS_E_CANCELLED);
+  CHECK_RC(ms_store_exists(&flag, store, "stream/failed.bin"), MS_OK);
+  CHECK(flag == 0);
+  /* A source whose declared size lies: an error, never a short or long object. */
+  memset(&src, 0, sizeof src);
+  src.data = src_text;
+  src.len = 10;
+  src.chunk = 5;
+  CHECK_RC(ms_store_put_stream(store, "stream/short.bin", 100, NULL, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
+  memset(&src, 0, sizeof src);
+  src.data = src_text;
+  src.len = strlen(src_text);
+  src.chunk = 5;
+  CHECK_RC(ms_store_put_stream(store, "stream/long.bin", 3, NULL, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_exists(&flag, store, "stream/short.bin"), MS_OK);
+  CHECK(flag == 0);
+  CHECK_RC(ms_store_exists(&flag, store, "stream/long.bin"), MS_OK);
+  CHECK(flag == 0);
+  {
+    ms_put_options cancel = MS_PUT_OPTIONS_INIT;
+    cancel.progress = cancel_progress;
+    CHECK_RC(ms_store_put(store, "cancelled.bin", text, strlen(text), &cancel), MS_E_CANCELLED);
+  }
+
+  /* Files. */
+  snprintf(path, sizeof path, "%s/../c_abi_in.txt", root);
+  snprintf(path2, sizeof path2, "%s/../c_abi_out.txt", root);
+  f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+  CHECK_RC(ms_store_put_file(store, "files/in.txt", path, NULL), MS_OK);
+  CHECK_RC(ms_store_put_file(store, "files/x.txt", "/no/such/file", NULL), MS_E_NOT_FOUND);
+  CHECK_RC(ms_store_get_file(store, "files/in.txt", path2), MS_OK);
+  f = fopen(path2, "rb");
+  CHECK(f != NULL);
+  if (f) {
+    char back[64] = {0};
+    size_t n = fread(back, 1, sizeof back - 1, f);
+    fclose(f);
+    CHECK(n == strlen(text) && strcmp(back, text) == 0);
+  }
+
+  /* Copy, exists, remove. */
+  CHECK_RC(ms_store_copy(store, "docs/hello.txt", "docs/copy.txt"), MS_OK);
+  CHECK_RC(ms_store_exists(&flag, store, "docs/copy.txt"), MS_OK);
+  CHECK(flag == 1);
+  CHECK_RC(ms_store_copy(store, "docs/none.txt", "docs/copy2.txt"), MS_E_NOT_FOUND);
+
+  /* Listing: one folder level, then paging through everything. */
+  lo.delimiter = "/";
+  CHECK_RC(ms_store_list(&page, store, &lo), MS_OK);
+  CHECK(page != NULL);
+  if (page) {
+    size_t i;
+    int docs = 0;
+    for (i = 0; i < page->prefix_count; ++i)
+      if (strcmp(page->common_prefixes[i], "docs/") == 0) docs = 1;
+    CHECK(docs);
+    CHECK(page->object_count == 1 && strcmp(page->objects[0].key, "empty.bin") == 0);
+  }
+  ms_list_page_free(page);
+  page = NULL;
+  lo.delimiter = NULL;
+  lo.prefix = "docs/";
+  lo.max_keys = 1;
+  for (;;) {
+    int rc = ms_store_list(&page, store, &lo);
+    CHECK_RC(rc, MS_OK);
+    if (rc != MS_OK || page == NULL) break;
+    ++pages;
+    seen += (int)page->object_count;
+    if (page->next_page_token[0] == '\0' || pages > 10) {
+      ms_list_page_free(page);
+      break;
+    }
+    /* The token must outlive the page it came from. */
+    {
+      static char token[1024];
+      snprintf(token, sizeof token, "%s", page->next_page_token);
+      lo.page_token = token;
+    }
+    ms_list_page_free(page);
+  }
+  CHECK(seen == 2);
+  CHECK(pages >= 2);
+
+  /* URLs and save(). */
+  CHECK_RC(ms_store_url(&s, store, "docs/hello.txt", 3600), MS_OK);
+  CHECK(s != NULL && strstr(s, "docs/hello.txt") != NULL);
+  ms_free(s);
+  s = NULL;
+  CHECK_RC(ms_store_save(&s, store, text, strlen(text), "My Photo.txt", NULL), MS_OK);
+  CHECK(s != NULL && strlen(s) > 11);
+  if (s) {
+    CHECK_RC(ms_store_exists(&flag, store, s), MS_OK);
+    CHECK(flag == 1);
+    CHECK_RC(ms_store_remove(store, s), MS_OK);
+  }
+  ms_free(s);
+  CHECK_RC(ms_store_remove(store, "docs/copy.txt"), MS_OK);
+  CHECK_RC(ms_store_exists(&flag, store, "docs/copy.txt"), MS_OK);
+  CHECK(flag == 0);
+}
+
+/* ---- media ---- */
+
+/* A w x h 24-bit BMP with a colour gradient, in memory (caller frees). */
+static unsigned char* make_bmp(int w, int h, size_t* out_len) {
+  size_t row = ((size_t)w * 3 + 3) & ~(size_t)3;
+  size_t size = 54 + row * (size_t)h;
+  unsigned char* b = (unsigned char*)calloc(1, size);
+  int x, y;
+  if (b == NULL) return NULL;
+  b[0] = 'B';
+  b[1] = 'M';
+  b[2] = (unsigned char)(size & 0xff);
+  b[3] = (unsigned char)((size >> 8) & 0xff);
+  b[4] = (unsigned char)((size >> 16) & 0xff);
+  b[10] = 54;
+  b[14] = 40;
+  b[18] = (unsigned char)(w & 0xff);
+  b[19] = (unsigned char)((w >> 8) & 0xff);
+  b[22] = (unsigned char)(h & 0xff);
+  b[23] = (unsigned char)((h >> 8) & 0xff);
+  b[26] = 1;
+  b[28] = 24;
+  for (y = 0; y < h; ++y)
+    for (x = 0; x < w; ++x) {
+      unsigned char* p = b + 54 + row * (size_t)y + (size_t)x * 3;
+      p[0] = (unsigned char)(x * 4);
+      p[1] = (unsigned char)(y * 4);
+      p[2] = 128;
+    }
+  *out_len = size;
+  return b;
+}
+
+static void test_media(const char* root) {
+  size_t bmp_len = 0, i;
+  unsigned char* bmp = make_bmp(64, 48, &bmp_len);
+  ms_thumbnail_list* thumbs = NULL;
+  ms_media_info* info = (ms_media_info*)1;
+  int reason = -1;
+  ms_validation_options vo = MS_VALIDATION_OPTIONS_INIT;
+  ms_thumbnail_spec spec = {"tiny", 16, 16, MS_FIT_COVER, 80, 0};
+  static const char html[] = "<!DOCTYPE html><html><body><script>alert(1)</script></body></html>";
+  void* stripped = NULL;
+  size_t stripped_len = 0;
+  char path[1024];
+  FILE* f;
+
+  CHECK(bmp != NULL);
+  if (bmp == NULL) return;
+  CHECK(ms_media_sniff(bmp, bmp_len) == MS_MEDIA_BMP);
+  CHECK(ms_media_sniff(html, strlen(html)) == MS_MEDIA_HTML);
+  CHECK(ms_media_sniff(NULL, 0) == MS_MEDIA_UNKNOWN);
+  CHECK_RC(ms_media_sniff(NULL, 10), MS_E_INVALID_ARGUMENT);
+  CHECK(strcmp(ms_media_type_mime(MS_MEDIA_JPEG), "image/jpeg") == 0);
+  CHECK(strcmp(ms_media_type_mime(-5), "application/octet-stream") == 0);
+  CHECK(strcmp(ms_media_type_mime(1000), "application/octet-stream") == 0);
+  CHECK(strcmp(ms_media_type_extension(MS_MEDIA_PNG), "png") == 0);
+  CHECK(strcmp(ms_media_type_extension(MS_MEDIA_HTML), "") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_CORRUPT), "corrupt") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(99), "unknown") == 0);
+
+  /* Default thumbnails of a small image: three, never upscaled. */
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, NULL, 0, 0), MS_OK);
+  CHECK(thumbs != NULL && thumbs->count == 3);
+  if (thumbs != NULL && thumbs->count == 3) {
+    CHECK(strcmp(thumbs->items[0].name, "small") == 0);
+    for (i = 0; i < thumbs->count; ++i) {
+      CHECK(thumbs->items[i].width <= 64 && thumbs->items[i].height <= 48);
+      CHECK(thumbs->items[i].jpeg_len > 100 && thumbs->items[i].jpeg[0] == 0xFF && thumbs->items[i].jpeg[1] == 0xD8);
+    }
+    /* The thumbnail is a valid photo. */
+    CHECK_RC(ms_media_validate(&info, &reason, thumbs->items[0].jpeg, thumbs->items[0].jpeg_len, "t.jpg", MS_KIND_PHOTO,
+                               NULL),
+             MS_OK);
+    CHECK(reason == MS_REFUSAL_NONE);
+    CHECK(info != NULL && info->type == MS_MEDIA_JPEG && info->width == thumbs->items[0].width);
+    CHECK(info != NULL && strlen(info->sha256) == 64 && strcmp(info->mime, "image/jpeg") == 0);
+    ms_media_info_free(info);
+    info = NULL;
+    /* Named .png: relabelled by default, refused when relabelling is off. */
+    CHECK_RC(ms_media_validate(&info, &reason, thumbs->items[0].jpeg, thumbs->items[0].jpeg_len, "t.png", MS_KIND_PHOTO,
+                               NULL),
+             MS_OK);
+    CHECK(info != NULL && info->relabelled == 1);
+    ms_media_info_free(info);
+    info = NULL;
+    vo.relabel_mismatched_extension = 0;
+    CHECK_RC(ms_media_validate(&info, &reason, thumbs->items[0].jpeg, thumbs->items[0].jpeg_len, "t.png", MS_KIND_PHOTO,
+                               &vo),
+             MS_E_INVALID_ARGUMENT);
+    CHECK(reason == MS_REFUSAL_EXTENSION_MISMATCH && info == NULL);
+    vo.relabel_mismatched_extension = 1;
+    /* Too large for a tiny limit. */
+    vo.max_upload_size = 10;
+    CHECK_RC(ms_media_validate(&info, &reason, thumbs->items[0].jpeg, thumbs->items[0].jpeg_len, "t.jpg", MS_KIND_PHOTO,
+                               &vo),
+             MS_E_TOO_LARGE);
+    CHECK(reason == MS_REFUSAL_FILE_TOO_LARGE);
+    vo.max_upload_size = 0;
+    /* From a file. */
+    snprintf(path, sizeof path, "%s/../thumb.jpg", root);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+      fwrite(thumbs->items[0].jpeg, 1, thumbs->items[0].jpeg_len, f);
+      fclose(f);
+      CHECK_RC(ms_media_validate_file(&info, &reason, path, "thumb.jpg", MS_KIND_PHOTO, NULL), MS_OK);
+      ms_media_info_free(info);
+      info = NULL;
+      ms_thumbnail_list_free(thumbs);
+      thumbs = NULL;
+      CHECK_RC(ms_thumbnails_make_file(&thumbs, path, &spec, 1, 0), MS_OK);
+      CHECK(thumbs != NULL && thumbs->count == 1 && thumbs->items[0].width == 16 && thumbs->items[0].height == 16);
+    }
+    if (thumbs != NULL && thumbs->count >= 1) {
+      CHECK_RC(ms_jpeg_strip_metadata(&stripped, &stripped_len, thumbs->items[0].jpeg, thumbs->items[0].jpeg_len,
+                                      MS_STRIP_ALL),
+               MS_OK);
+      CHECK(stripped_len > 0 && stripped != NULL);
+      ms_free(stripped);
+    }
+  }
+  ms_thumbnail_list_free(thumbs);
+  thumbs = NULL;
+
+  /* Refusals carry their reason. */
+  CHECK_RC(ms_media_validate(&info, &reason, bmp, bmp_len, "a.bmp", MS_KIND_PHOTO, NULL), MS_E_UNSUPPORTED_MEDIA);
+  CHECK(reason == MS_REFUSAL_TYPE_NOT_ALLOWED);
+  CHECK_RC(ms_media_validate(&info, &reason, html, strlen(html), "a.jpg", MS_KIND_PHOTO, NULL), MS_E_UNSUPPORTED_MEDIA);
+  CHECK(reason == MS_REFUSAL_DANGEROUS_CONTENT);
+  CHECK_RC(ms_media_validate(&info, &reason, "", 0, "a.jpg", MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK(reason == MS_REFUSAL_EMPTY);
+  CHECK_RC(ms_media_validate(&info, &reason, bmp, 60, "cut.bmp", MS_KIND_PHOTO, NULL) < 0, 1);
+  CHECK(info == NULL);
+  CHECK_RC(ms_thumbnails_make(&thumbs, html, strlen(html), NULL, 0, 0), MS_E_UNSUPPORTED_MEDIA);
+  CHECK(thumbs == NULL);
+
+  /* Hostile input. */
+  CHECK_RC(ms_media_validate(NULL, &reason, bmp, bmp_len, "a.bmp", MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_validate(&info, NULL, NULL, 5, "a.bmp", MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_validate(&info, NULL, bmp, bmp_len, NULL, MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_validate(&info, NULL, bmp, bmp_len, "bad\xff.jpg", MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_validate(&info, NULL, bmp, bmp_len, "a.bmp", 42, NULL), MS_E_INVALID_ARGUMENT);
+  vo.version = 0;
+  CHECK_RC(ms_media_validate(&info, NULL, bmp, bmp_len, "a.bmp", MS_KIND_PHOTO, &vo), MS_E_INVALID_ARGUMENT);
+  vo.version = MS_VALIDATION_OPTIONS_VERSION;
+  vo.photo_mime_type_count = 3; /* NULL array */
+  CHECK_RC(ms_media_validate(&info, NULL, bmp, bmp_len, "a.bmp", MS_KIND_PHOTO, &vo), MS_E_INVALID_ARGUMENT);
+  vo.photo_mime_type_count = 0;
+  CHECK_RC(ms_media_validate_file(&info, NULL, NULL, "a.jpg", MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_validate_file(&info, NULL, "", "a.jpg", MS_KIND_PHOTO, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_validate_file(&info, &reason, "/no/such/file.jpg", "a.jpg", MS_KIND_PHOTO, NULL) < 0, 1);
+  CHECK_RC(ms_thumbnails_make(NULL, bmp, bmp_len, NULL, 0, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_thumbnails_make(&thumbs, NULL, 10, NULL, 0, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, NULL, 2, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, &spec, (size_t)-1, 0), MS_E_INVALID_ARGUMENT);
+  spec.width = 0;
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, &spec, 1, 0), MS_E_INVALID_ARGUMENT);
+  spec.width = 1 << 30;
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, &spec, 1, 0), MS_E_INVALID_ARGUMENT);
+  spec.width = 16;
+  spec.quality = 500;
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, &spec, 1, 0), MS_E_INVALID_ARGUMENT);
+  spec.quality = 80;
+  spec.fit = 9;
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, &spec, 1, 0), MS_E_INVALID_ARGUMENT);
+  spec.fit = MS_FIT_INSIDE;
+  spec.name = NULL;
+  CHECK_RC(ms_thumbnails_make(&thumbs, bmp, bmp_len, &spec, 1, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_thumbnails_make_file(&thumbs, NULL, NULL, 0, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_jpeg_strip_metadata(&stripped, &stripped_len, bmp, bmp_len, 7), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_jpeg_strip_metadata(&stripped, &stripped_len, bmp, bmp_len, MS_STRIP_GPS), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_jpeg_strip_metadata(NULL, &stripped_len, bmp, bmp_len, MS_STRIP_GPS), MS_E_INVALID_ARGUMENT);
+  CHECK(thumbs == NULL);
+  ms_thumbnail_list_free(NULL);
+  ms_media_info_free(NULL);
+  free(bmp);
+}
+
+/* ---- uploads ---- */
+
+static int wait_final(ms_uploads* up, const char* id, ms_upload_status** out) {
+  int i;
+  for (i = 0; i < 600; ++i) { /* at most a minute: the test's own timeout, not a threshold */
+    int rc = ms_upload_status_get(out, up, id);
+    if (rc != MS_OK) return rc;
+    if ((*out)->state == MS_UPLOAD_COMPLETED || (*out)->state == MS_UPLOAD_FAILED) return MS_OK;
+    ms_upload_status_free(*out);
+    *out = NULL;
+    {
+      struct timespec ts = {0, 100000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  return MS_E_TIMEOUT;
+}
+
+static void test_uploads(const char* root) {
+  size_t bmp_len = 0, n = 0, i;
+  unsigned char* bmp = make_bmp(64, 48, &bmp_len);
+  ms_thumbnail_spec spec = {"photo", 64, 48, MS_FIT_INSIDE, 90, 0};
+  ms_thumbnail_list* jpeg = NULL;
+  ms_config* cfg = NULL;
+  ms_uploads* up = NULL;
+  ms_worker* worker = NULL;
+  ms_upload_request req = MS_UPLOAD_REQUEST_INIT;
+  ms_upload_options uo = MS_UPLOAD_OPTIONS_INIT;
+  ms_worker_options wo = MS_WORKER_OPTIONS_INIT;
+  ms_upload_status* st = NULL;
+  ms_upload_stats* stats = NULL;
+  ms_cleanup_report* report = NULL;
+  char *id = NULL, *id2 = NULL, *id3 = NULL, *text = NULL;
+  const char* ctx_names[2] = {"keep_id", "caption"};
+  const char* ctx_values[2] = {"42", "Beach"};
+  char spool[700];
+
+  CHECK(bmp != NULL);
+  if (bmp == NULL) return;
+  CHECK_RC(ms_thumbnails_make(&jpeg, bmp, bmp_len, &spec, 1, 0), MS_OK);
+  if (jpeg == NULL) {
+    free(bmp);
+    return;
+  }
+  snprintf(spool, sizeof spool, "%s/../spool", root);
+  CHECK_RC(ms_config_new(&cfg), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_SPOOL_DIR", spool), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", "100000"), MS_OK);
+
+  /* Absurd options. */
+  uo.max_attempts = 0;
+  CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_E_INVALID_ARGUMENT);
+  uo.max_attempts = 3;
+  uo.heartbeat_ms = uo.lease_ms;
+  CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_E_INVALID_ARGUMENT);
+  uo.heartbeat_ms = 10000;
+  uo.thumbnail_count = 5; /* NULL specs */
+  CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_E_INVALID_ARGUMENT);
+  uo.thumbnail_count = 0;
+  uo.version = 3;
+  CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_E_INVALID_ARGUMENT);
+  uo.version = MS_UPLOAD_OPTIONS_VERSION;
+  CHECK_RC(ms_uploads_open(NULL, cfg, &uo), MS_E_INVALID_ARGUMENT);
+  CHECK(up == NULL);
+  uo.backoff_base_ms = 10;
+  uo.backoff_max_ms = 20;
+  CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_OK);
+  if (up == NULL) goto done;
+
+  /* Hostile requests. */
+  CHECK_RC(ms_upload_submit(&id, up, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_submit(NULL, up, &req), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_submit(&id, NULL, &req), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT); /* no name, no content */
+  req.original_filename = "x.jpg";
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT); /* empty */
+  req.data_len = 10;
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT); /* NULL data */
+  req.data = jpeg->items[0].jpeg;
+  req.data_len = jpeg->items[0].jpeg_len;
+  req.source_path = "/tmp/x";
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT); /* both */
+  req.source_path = NULL;
+  req.media_kind = 9;
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT);
+  req.media_kind = MS_KIND_PHOTO;
+  req.original_filename = "bad\xff.jpg";
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT);
+  req.original_filename = "x.jpg";
+  req.context_count = 2; /* NULL arrays */
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_INVALID_ARGUMENT);
+  req.context_names = ctx_names;
+  req.context_values = ctx_values;
+  req.data = bmp;
+  req.data_len = bmp_len + 200000;
+  CHECK(id == NULL);
+  /* Too large for MAX_UPLOAD_SIZE: refused at submit. */
+  {
+    unsigned char* big = (unsigned char*)calloc(1, 200001);
+    CHECK(big != NULL);
+    if (big) {
+      req.data = big;
+      req.data_len = 200001;
+      CHECK_RC(ms_upload_submit(&id, up, &req), MS_E_TOO_LARGE);
+      free(big);
+    }
+  }
+  req.data = NULL;
+  req.data_len = 0;
+  req.source_path = root; /* a folder, not a file */
+  CHECK(ms_upload_submit(&id, up, &req) < 0);
+  req.source_path = NULL;
+  CHECK(id == NULL);
+  CHECK_RC(ms_upload_status_get(&st, up, "00000000-0000-0000-0000-000000000000"), MS_E_NOT_FOUND);
+  CHECK_RC(ms_upload_status_get(&st, up, NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_status_get(&st, up, "\xff"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_cancel(up, "no-such-upload"), MS_E_NOT_FOUND);
+  CHECK_RC(ms_upload_process_next(&n, up, 0, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_process_next(&n, up, 1, -5), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_cleanup(&report, up, -1), MS_E_INVALID_ARGUMENT);
+
+  /* A photo, processed in this thread. */
+  req.data = jpeg->items[0].jpeg;
+  req.data_len = jpeg->items[0].jpeg_len;
+  req.content_type = "image/jpeg";
+  CHECK_RC(ms_upload_submit(&id, up, &req), MS_OK);
+  CHECK(id != NULL && strlen(id) == 36);
+  if (id == NULL) goto done;
+  CHECK_RC(ms_upload_status_get(&st, up, id), MS_OK);
+  CHECK(st != NULL && st->state == MS_UPLOAD_PENDING && st->has_result == 0);
+  CHECK(st != NULL && st->context_count == 2 && strcmp(st->original_filename, "x.jpg") == 0);
+  ms_upload_status_free(st);
+  st = NULL;
+  CHECK_RC(ms_upload_process_next(&n, up, 1, 1000), MS_OK);
+  CHECK(n == 1);
+  CHECK_RC(ms_upload_status_get(&st, up, id), MS_OK);
+  CHECK(st != NULL && st->state == MS_UPLOAD_COMPLETED && st->progress_percentage == 100);
+  if (st != NULL && st->has_result) {
+    int exists = 0;
+    ms_store* store = NULL;
+    CHECK(st->thumbnail_count == 3);
+    CHECK(st->original.width == 64 && st->original.height == 48);
+    CHECK(strstr(st->original.key, id) != NULL);
+    CHECK(st->metadata_count > 0);
+    CHECK(strcmp(ms_upload_state_name(st->state), "completed") == 0);
+    CHECK(strcmp(ms_upload_stage_name(st->stage), "done") == 0);
+    /* The objects are in the store. */
+    CHECK_RC(ms_config_set(cfg, "MEDIA_SPOOL_DIR", NULL), MS_OK);
+    CHECK_RC(ms_store_open(&store, cfg), MS_OK);
+    for (i = 0; store != NULL && i < st->thumbnail_count; ++i) {
+      CHECK_RC(ms_store_exists(&exists, store, st->thumbnails[i].key), MS_OK);
+      CHECK(exists == 1);
+    }
+    ms_store_close(store);
+  } else {
+    CHECK(!"no result");
+  }
+  ms_upload_status_free(st);
+  st = NULL;
+  CHECK_RC(ms_upload_cancel(up, id), MS_E_CONFLICT);
+
+  /* A hostile file ends failed with its reason; a worker processes it. */
+  req.data = bmp;
+  req.data_len = bmp_len;
+  req.original_filename = "evil.jpg";
+  CHECK_RC(ms_upload_submit(&id2, up, &req), MS_OK);
+  wo.threads = 0;
+  CHECK_RC(ms_worker_new(&worker, up, &wo), MS_E_INVALID_ARGUMENT);
+  wo.threads = 1;
+  wo.poll_wait_ms = 50;
+  CHECK_RC(ms_worker_new(&worker, up, &wo), MS_OK);
+  CHECK(ms_worker_running(worker) == 0);
+  CHECK_RC(ms_worker_start(worker), MS_OK);
+  CHECK(ms_worker_running(worker) == 1);
+  CHECK_RC(ms_worker_start(worker), MS_E_INVALID_ARGUMENT);
+  if (id2 != NULL) {
+    CHECK_RC(wait_final(up, id2, &st), MS_OK);
+    CHECK(st != NULL && st->state == MS_UPLOAD_FAILED && st->error_code == MS_E_UNSUPPORTED_MEDIA);
+    CHECK(st != NULL && strstr(st->error_message, "evil.jpg") != NULL);
+    ms_upload_status_free(st);
+    st = NULL;
+  }
+  CHECK_RC(ms_worker_stop(worker, 7), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_worker_stop(worker, MS_STOP_FINISH), MS_OK);
+  CHECK_RC(ms_worker_wait(worker), MS_OK);
+  CHECK(ms_worker_running(worker) == 0);
+  ms_worker_free(worker);
+  worker = NULL;
+
+  /* Cancel a pending upload. */
+  req.data = jpeg->items[0].jpeg;
+  req.data_len = jpeg->items[0].jpeg_len;
+  CHECK_RC(ms_upload_submit(&id3, up, &req), MS_OK);
+  if (id3 != NULL) {
+    CHECK_RC(ms_upload_cancel(up, id3), MS_OK);
+    CHECK_RC(ms_upload_status_get(&st, up, id3), MS_OK);
+    CHECK(st != NULL && st->state == MS_UPLOAD_FAILED && st->error_code == MS_E_CANCELLED);
+    ms_upload_status_free(st);
+    st = NULL;
+  }
+
+  /* Stats, metrics, cleanup. */
+  CHECK_RC(ms_upload_stats_get(&stats, up), MS_OK);
+  CHECK(stats != NULL && stats->submitted == 3 && stats->completed == 1);
+  CHECK(stats != NULL && stats->uploads_completed == 1 && stats->uploads_failed == 2);
+  ms_free(stats);
+  CHECK_RC(ms_upload_metrics_prometheus(&text, up), MS_OK);
+  CHECK(text != NULL && strstr(text, "mediastore_") != NULL);
+  ms_free(text);
+  CHECK_RC(ms_upload_cleanup(&report, up, 0), MS_OK);
+  CHECK(report != NULL);
+  ms_free(report);
+  CHECK_RC(ms_upload_stats_get(NULL, up), MS_E_INVALID_ARGUMENT);
+  {
+    ms_dead_job_list* dead = NULL;
+    CHECK_RC(ms_upload_dead_letters(&dead, up, 10), MS_OK);
+    CHECK(dead != NULL && dead->count == 0);
+    ms_dead_job_list_free(dead);
+    dead = NULL;
+    CHECK_RC(ms_upload_dead_letters(&dead, up, 0), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_upload_dead_letters(&dead, NULL, 10), MS_E_INVALID_ARGUMENT);
+    CHECK(dead == NULL);
+    ms_dead_job_list_free(NULL);
+  }
+  CHECK_RC(ms_upload_metrics_prometheus(&text, NULL), MS_E_INVALID_ARGUMENT);
+
+done:
+  CHECK_RC(ms_worker_start(NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_worker_wait(NULL), MS_E_INVALID_ARGUMENT);
+  CHECK(ms_worker_running(NULL) == 0);
+  ms_worker_free(NULL);
+  ms_upload_status_free(NULL);
+  ms_uploads_close(NULL);
+  ms_free(id);
+  ms_free(id2);
+  ms_free(id3);
+  ms_uploads_close(up);
+  ms_config_free(cfg);
+  ms_thumbnail_list_free(jpeg);
+  free(bmp);
+}
+
+/* ---- remove_many, signed local URLs, migration ---- */
+
+static int stop_migration(const ms_migrate_progress* p, void* payload) {
+  (void)p;
+  ++*(int*)payload;
+  return 1;
+}
+
+static int count_progress(const ms_migrate_progress* p, void* payload) {
+  (void)p;
+  ++*(int*)payload;
+  return 0;
+}
+
+static void test_more_storage(const char* root) {
+  ms_config* cfg = NULL;
+  ms_store *a = NULL, *b = NULL;
+  char root_b[700];
+  const char* keys[3] = {"m/1.txt", "m/2.txt", "m/none.txt"};
+  const char* bad_keys[2] = {"m/1.txt", "../x"};
+  size_t failed = 99, i;
+  char* url = NULL;
+  ms_migrate_options mo = MS_MIGRATE_OPTIONS_INIT;
+  static const ms_migrate_options mo_macro = MS_MIGRATE_OPTIONS_INIT;
+  ms_migrate_options mo_fn;
+  ms_migrate_report* report = NULL;
+  int calls = 0, exists = 0;
+
+  memset(&mo_fn, 0xAB, sizeof mo_fn);
+  CHECK_RC(ms_migrate_options_init(&mo_fn, MS_MIGRATE_OPTIONS_VERSION), MS_OK);
+  CHECK(memcmp(&mo_macro, &mo_fn, sizeof mo_fn) == 0);
+
+  snprintf(root_b, sizeof root_b, "%s-b", root);
+  CHECK_RC(ms_config_new(&cfg), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_URL_SIGNING_KEY", "c-abi-signing-key"), MS_OK);
+  CHECK_RC(ms_store_open(&a, cfg), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root_b), MS_OK);
+  CHECK_RC(ms_store_open(&b, cfg), MS_OK);
+  ms_config_free(cfg);
+  if (a == NULL || b == NULL) goto done;
+
+  for (i = 0; i < 2; ++i) CHECK_RC(ms_store_put(a, keys[i], "data", 4, NULL), MS_OK);
+
+  /* Signed local URLs. */
+  CHECK_RC(ms_store_url(&url, a, "m/1.txt", 600), MS_OK);
+  CHECK(url != NULL && strstr(url, "sig=") != NULL);
+  if (url != NULL) {
+    char* sig;
+    CHECK_RC(ms_local_url_verify(url, "c-abi-signing-key"), MS_OK);
+    CHECK_RC(ms_local_url_verify(url, "another-key"), MS_E_PERMISSION_DENIED);
+    sig = strstr(url, "sig=");
+    if (sig != NULL && sig[4] != '\0') {
+      sig[4] = sig[4] == 'a' ? 'b' : 'a';
+      CHECK_RC(ms_local_url_verify(url, "c-abi-signing-key"), MS_E_PERMISSION_DENIED);
+    }
+  }
+  ms_free(url);
+  CHECK_RC(ms_local_url_verify(NULL, "k"), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_local_url_verify("/m/x", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_local_url_verify("/m/x", ""), MS_E_INVALID_ARGUMENT);
+  CHECK(ms_local_url_verify("not a url", "k") < 0);
+
+  /* Migration of m/: dry run, a stopped run, a real run. */
+  mo.prefix = "m/";
+  mo.dry_run = 1;
+  CHECK_RC(ms_migrate(&report, a, b, &mo), MS_OK);
+  CHECK(report != NULL && report->planned_count == 2 && report->counts.copied == 0);
+  ms_migrate_report_free(report);
+  report = NULL;
+  mo.dry_run = 0;
+  mo.concurrency = 1;
+  mo.progress = stop_migration;
+  mo.progress_payload = &calls;
+  CHECK_RC(ms_migrate(&report, a, b, &mo), MS_OK);
+  CHECK(report != NULL && report->cancelled == 1 && calls >= 1);
+  ms_migrate_report_free(report);
+  report = NULL;
+  calls = 0;
+  mo.progress = count_progress;
+  CHECK_RC(ms_migrate(&report, a, b, &mo), MS_OK);
+  CHECK(report != NULL && report->failure_count == 0 && report->cancelled == 0 && report->error_code == MS_OK);
+  CHECK(report != NULL && report->counts.copied + report->counts.skipped == 2);
+  CHECK(calls >= 2);
+  ms_migrate_report_free(report);
+  report = NULL;
+  CHECK_RC(ms_store_exists(&exists, b, "m/2.txt"), MS_OK);
+  CHECK(exists == 1);
+  mo.concurrency = 0;
+  CHECK_RC(ms_migrate(&report, a, b, &mo), MS_E_INVALID_ARGUMENT);
+  mo.concurrency = 1;
+  mo.version = 0;
+  CHECK_RC(ms_migrate(&report, a, b, &mo), MS_E_INVALID_ARGUMENT);
+  mo.version = MS_MIGRATE_OPTIONS_VERSION;
+  mo.prefix = "\xff";
+  CHECK_RC(ms_migrate(&report, a, b, &mo), MS_E_INVALID_ARGUMENT);
+  mo.prefix = "m/";
+  CHECK_RC(ms_migrate(&report, a, a, &mo), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_migrate(&report, NULL, b, &mo), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_migrate(NULL, a, b, &mo), MS_E_INVALID_ARGUMENT);
+  CHECK(report == NULL);
+  ms_migrate_report_free(NULL);
+
+  /* remove_many. */
+  CHECK_RC(ms_store_remove_many(&failed, a, bad_keys, 2), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_remove_many(&failed, a, NULL, 2), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_remove_many(&failed, a, keys, 0), MS_OK);
+  CHECK_RC(ms_store_remove_many(&failed, a, keys, 3), MS_OK);
+  CHECK(failed == 0);
+  CHECK_RC(ms_store_exists(&exists, a, "m/1.txt"), MS_OK);
+  CHECK(exists == 0);
+  CHECK_RC(ms_store_remove_many(NULL, NULL, keys, 3), MS_E_INVALID_ARGUMENT);
+
+done:
+  ms_store_close(a);
+  ms_store_close(b);
+}
+
+int main(int argc, char** argv) {
+  char root[600];
+  char tmpl[512];
+  ms_store* store;
+  struct log_capture cap = {0, 0, 0};
+  const char* base = argc > 1 ? argv[1] : "/tmp";
+
+  mkdir(base, 0700);
+  snprintf(tmpl, sizeof tmpl, "%s/c_abi_XXXXXX", base);
+  if (mkdtemp(tmpl) == NULL) {
+    perror("mkdtemp");
+    return 2;
+  }
+  snprintf(root, sizeof root, "%s/media", tmpl);
+
+  test_errors();
+  test_struct_init();
+  test_config(root);
+  test_logging();
+
+  /* Everything below runs with a trace-level callback installed. */
+  CHECK_RC(ms_log_set_callback(on_log, MS_LOG_TRACE, &cap), MS_OK);
+  store = open_store(root);
+  CHECK(store != NULL);
+  if (store) {
+    test_hostile(store);
+    test_storage(store, root);
+    test_media(root);
+    test_uploads(root);
+    test_more_storage(root);
+    ms_store_close(store);
+  }
+  CHECK_RC(ms_log_set_callback(NULL, MS_LOG_WARN, NULL), MS_OK);
+  CHECK(cap.bad == 0);
+
+  printf("c_abi_test: %d checks, %d failures (%d log records)\n", g_checks, g_failures, cap.records);
+  return g_failures == 0 ? 0 : 1;
+}

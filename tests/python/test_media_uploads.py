@@ -1,0 +1,167 @@
+"""Media and uploads through the Python binding (local backend, memory queue)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import mediastore
+from images import bmp, jpeg
+
+HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
+
+
+def test_sniff_validate_thumbnails() -> None:
+    img = jpeg()
+    assert mediastore.sniff(img) is mediastore.MediaType.JPEG
+    assert mediastore.sniff(HTML) is mediastore.MediaType.HTML
+    assert mediastore.MediaType.PNG.extension == "png"
+    info = mediastore.validate(img, "photo.jpg")
+    assert (info.type, info.width, info.height, info.kind) == (mediastore.MediaType.JPEG, 640, 480, "photo")
+    assert len(info.sha256) == 64
+    relabelled = mediastore.validate(img, "photo.png")
+    assert relabelled.relabelled and relabelled.filename.endswith(".jpg")
+    thumbs = mediastore.make_thumbnails(img)
+    assert [t.name for t in thumbs] == ["small", "medium", "large"]
+    assert (thumbs[0].width, thumbs[0].height) == (150, 113)
+    assert all(t.jpeg[:2] == b"\xff\xd8" for t in thumbs)
+    cover = mediastore.make_thumbnails(img, [mediastore.ThumbnailSpec("sq", 50, 50, fit="cover")])
+    assert (cover[0].width, cover[0].height) == (50, 50)
+    assert mediastore.strip_jpeg_metadata(img)[:2] == b"\xff\xd8"
+
+
+def test_validation_refusals_carry_reason(tmp_path) -> None:
+    cases = [
+        (HTML, "a.jpg", mediastore.UnsupportedMediaError, "dangerous_content"),
+        (b"", "a.jpg", mediastore.InvalidArgumentError, "empty"),
+        (bmp(), "a.bmp", mediastore.UnsupportedMediaError, "type_not_allowed"),
+        (jpeg()[:300], "cut.jpg", mediastore.CorruptMediaError, "corrupt"),
+    ]
+    for data, name, cls, reason in cases:
+        with pytest.raises(cls) as e:
+            mediastore.validate(data, name)
+        assert e.value.reason == reason, (name, e.value.reason, str(e.value))
+    with pytest.raises(mediastore.TooLargeError) as e:
+        mediastore.validate(jpeg(), "a.jpg", max_upload_size=100)
+    assert e.value.reason == "file_too_large"
+    p = tmp_path / "img.jpg"
+    p.write_bytes(jpeg())
+    assert mediastore.validate(p, "img.jpg").width == 640
+    assert len(mediastore.make_thumbnails(str(p))) == 3
+
+
+def test_media_hostile_arguments() -> None:
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.validate(jpeg(), "a.jpg", kind="hologram")
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.validate(jpeg(), "\udcff.jpg")
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.make_thumbnails(jpeg(), [mediastore.ThumbnailSpec("x", 0, 10)])
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.make_thumbnails(jpeg(), [mediastore.ThumbnailSpec("x", 10, 10, quality=1000)])
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.make_thumbnails(jpeg(), [mediastore.ThumbnailSpec("x", 2**40, 10)])
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.make_thumbnails(jpeg(), [mediastore.ThumbnailSpec("x", 10, 10, fit="stretch")])
+    with pytest.raises(mediastore.UnsupportedMediaError):
+        mediastore.make_thumbnails(HTML)
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.strip_jpeg_metadata(HTML)
+
+
+@pytest.fixture
+def uploads(tmp_path):
+    cfg = {"MEDIA_ROOT": str(tmp_path / "media"), "MAX_UPLOAD_SIZE": "200000"}
+    with mediastore.Uploads(cfg, backoff_base=0.01, backoff_max=0.02) as u:
+        yield u
+
+
+def wait_final(u: mediastore.Uploads, upload_id: str) -> mediastore.UploadStatus:
+    for _ in range(600):  # the test's own limit (60 s), not a timing threshold
+        st = u.status(upload_id)
+        if st.state in ("completed", "failed"):
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"upload {upload_id} did not finish: {st}")
+
+
+def test_upload_lifecycle_with_worker(uploads: mediastore.Uploads, tmp_path) -> None:
+    uid = uploads.submit(jpeg(), "IMG_1.jpg", content_type="image/jpeg", context={"keep_id": "7", "caption": "Hi"})
+    st = uploads.status(uid)
+    assert st.state == "pending" and st.progress_percentage == 0 and st.result is None
+    assert st.context == {"keep_id": "7", "caption": "Hi"} and st.original_filename == "IMG_1.jpg"
+    bad = uploads.submit(HTML, "evil.jpg")
+    with uploads.worker(threads=2, poll_wait=0.05) as w:
+        assert w.running
+        done = wait_final(uploads, uid)
+        failed = wait_final(uploads, bad)
+    assert done.state == "completed" and done.progress_percentage == 100
+    assert done.result is not None and len(done.result.thumbnails) == 3
+    assert (done.result.original.width, done.result.original.height) == (640, 480)
+    assert uid in done.result.original.key
+    assert failed.state == "failed" and failed.error_code == mediastore.UnsupportedMediaError.code
+    assert "evil.jpg" in failed.error_message
+    with pytest.raises(mediastore.ConflictError):
+        uploads.cancel(uid)
+    stats = uploads.stats()
+    assert stats["submitted"] == 2 and stats["completed"] == 1 and stats["failed"] == 1
+    assert "mediastore_" in uploads.metrics_prometheus()
+    assert uploads.dead_letters(10) == []
+    assert isinstance(uploads.cleanup(0), dict)
+    with mediastore.Store({"MEDIA_ROOT": str(tmp_path / "media")}) as store:
+        for t in done.result.thumbnails:
+            assert store.get(t.key)[:2] == b"\xff\xd8"
+
+
+def test_upload_refusals_and_cancel(uploads: mediastore.Uploads, tmp_path) -> None:
+    with pytest.raises(mediastore.TooLargeError):
+        uploads.submit(b"\xff" * 200001, "big.jpg")
+    with pytest.raises(mediastore.InvalidArgumentError):
+        uploads.submit(b"", "empty.jpg")
+    with pytest.raises(mediastore.NotFoundError):
+        uploads.submit(tmp_path / "missing.jpg", "missing.jpg")
+    with pytest.raises(mediastore.NotFoundError):
+        uploads.status("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(mediastore.InvalidArgumentError):
+        uploads.status("\udcff")
+    with pytest.raises(mediastore.InvalidArgumentError):
+        uploads.submit(jpeg(), "a.jpg", media_kind="hologram")
+    uid = uploads.submit(jpeg(), "a.jpg")
+    uploads.cancel(uid)
+    st = uploads.status(uid)
+    assert st.state == "failed" and st.error_code == mediastore.CancelledError.code
+    p = tmp_path / "from-path.jpg"
+    p.write_bytes(jpeg())
+    uid2 = uploads.submit(p, "from-path.jpg")
+    assert uploads.process_next(1, wait=1.0) == 1
+    assert uploads.status(uid2).state == "completed"
+
+
+def test_upload_options_are_checked(tmp_path) -> None:
+    cfg = {"MEDIA_ROOT": str(tmp_path)}
+    for kwargs in ({"max_attempts": 0}, {"lease": 1.0, "heartbeat": 2.0}, {"url_expiry": 0}, {"backoff_base": -1}):
+        with pytest.raises(mediastore.InvalidArgumentError):
+            mediastore.Uploads(cfg, **kwargs)
+    with mediastore.Uploads(cfg) as u:
+        with pytest.raises(mediastore.InvalidArgumentError):
+            u.worker(threads=0)
+        with pytest.raises(mediastore.InvalidArgumentError):
+            u.process_next(0)
+
+
+def test_process_next_releases_the_gil(uploads: mediastore.Uploads) -> None:
+    # While one thread waits inside the library for a job, another Python
+    # thread keeps running and submits the job it is waiting for.
+    result = []
+
+    def waiter() -> None:
+        result.append(uploads.process_next(1, wait=30.0))
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.2)
+    uploads.submit(jpeg(), "late.jpg")
+    t.join(60)
+    assert result == [1]

@@ -1,0 +1,26 @@
+# Queue and upload tests that need more than one backend in-process:
+#   queue.redis       the queue behaviour suite on a real redis-server (fixture
+#                     `redis`) plus a Redis restart mid-run (private server)
+set(MS_QUEUE_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+add_executable(queue_redis_test ${MS_QUEUE_TEST_DIR}/queue_redis_test.cpp $<TARGET_OBJECTS:ms_doctest_main>)
+ms_link_parts(queue_redis_test queue)
+add_test(NAME queue.redis COMMAND queue_redis_test)
+set_tests_properties(queue.redis PROPERTIES FIXTURES_REQUIRED redis LABELS integration TIMEOUT 120
+  ENVIRONMENT "MS_REDIS_URL=${MS_REDIS_URL};MS_REDIS_SCRIPT=${PROJECT_SOURCE_DIR}/scripts/redis.sh;MS_REDIS_RESTART_DIR=${MS_TEST_SERVERS_DIR}/redis-restart;MS_REDIS_RESTART_PORT=6392")
+
+#   upload.kill.sqlite / upload.kill.redis
+#                     uploads through 2 `mediastore worker` processes SIGKILLed
+#                     at random moments (MS_KILL_UPLOADS uploads, 10% hostile)
+if(TARGET mediastore_cli)
+  set(MS_KILL_UPLOADS 600 CACHE STRING "Uploads in the worker kill tests")
+  add_executable(upload_kill_test ${MS_QUEUE_TEST_DIR}/upload_kill_test.cpp $<TARGET_OBJECTS:ms_doctest_main>)
+  ms_link_parts(upload_kill_test upload)
+  add_dependencies(upload_kill_test mediastore_cli)
+  add_test(NAME upload.kill.sqlite COMMAND upload_kill_test)
+  set_tests_properties(upload.kill.sqlite PROPERTIES LABELS integration TIMEOUT 300
+    ENVIRONMENT "MS_CLI=$<TARGET_FILE:mediastore_cli>;MS_KILL_QUEUE=sqlite;MS_KILL_UPLOADS=${MS_KILL_UPLOADS}")
+  add_test(NAME upload.kill.redis COMMAND upload_kill_test)
+  set_tests_properties(upload.kill.redis PROPERTIES FIXTURES_REQUIRED redis LABELS integration TIMEOUT 300
+    ENVIRONMENT "MS_CLI=$<TARGET_FILE:mediastore_cli>;MS_KILL_QUEUE=redis;MS_REDIS_URL=${MS_REDIS_URL};MS_KILL_UPLOADS=${MS_KILL_UPLOADS}")
+endif()

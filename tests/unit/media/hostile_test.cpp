@@ -1,0 +1,191 @@
+// The hostile-file set, generated here; each file has its expected verdict
+// for validation and for thumbnailing. None may crash, hang or exhaust memory
+// (the sanitizer build runs these too).
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "fixtures.hpp"
+#include "mediastore/media.hpp"
+
+using namespace mediastore;
+
+namespace {
+
+RefusalReason verdict(const std::string& bytes, const std::string& name, std::string* message = nullptr) {
+  RefusalReason reason = RefusalReason::unreadable;
+  auto r = validate_media(bytes, name, MediaKind::photo, ValidationPolicy(), &reason);
+  if (message) *message = r.status().message();
+  CHECK(r.ok() == (reason == RefusalReason::none));
+  return reason;
+}
+
+ErrorCode thumbs_code(const std::string& bytes) {
+  return make_thumbnails(bytes, default_thumbnail_specs()).status().code();
+}
+
+}  // namespace
+
+TEST_CASE("hostile: truncated JPEG is corrupt") {
+  std::string j = fixtures::jpeg(fixtures::pattern(256, 256));
+  for (std::size_t cut : {j.size() / 2, j.size() - 2, std::size_t{200}, std::size_t{3}}) {
+    std::string message;
+    CHECK(verdict(j.substr(0, cut), "t.jpg", &message) == RefusalReason::corrupt);
+    CHECK(message.find("t.jpg: ") == 0);
+  }
+  CHECK(verdict(j, "t.jpg") == RefusalReason::none);
+}
+
+TEST_CASE("hostile: truncated PNG is corrupt") {
+  std::string p = fixtures::png_rgb(fixtures::pattern(64, 64));
+  CHECK(verdict(p.substr(0, p.size() / 2), "t.png") == RefusalReason::corrupt);
+  CHECK(verdict(p.substr(0, 40), "t.png") == RefusalReason::corrupt);
+  CHECK(thumbs_code(p.substr(0, p.size() / 2)) == ErrorCode::corrupt_media);
+}
+
+TEST_CASE("hostile: PNG header claiming 100000x100000 is refused before decoding") {
+  std::string p = fixtures::png_header_only(100000, 100000);
+  CHECK(p.size() < 200);
+  std::string message;
+  CHECK(verdict(p, "huge.png", &message) == RefusalReason::too_many_pixels);
+  CHECK(message == "huge.png: 100000x100000 = 10000 MP exceeds the 100 MP limit");
+  CHECK(thumbs_code(p) == ErrorCode::too_large);
+}
+
+TEST_CASE("hostile: PNG bomb (tiny file, huge raster)") {
+  std::string bomb = fixtures::png_bomb(12000, 12000);  // 144 MP of zeros
+  CHECK(bomb.size() < 200 * 1024);
+  CHECK(verdict(bomb, "bomb.png") == RefusalReason::too_many_pixels);
+  CHECK(thumbs_code(bomb) == ErrorCode::too_large);
+  // A small bomb-style stream is a valid image: proves the generator is a real PNG.
+  std::string small = fixtures::png_bomb(300, 200);
+  CHECK(verdict(small, "small.png") == RefusalReason::none);
+}
+
+TEST_CASE("hostile: EXIF block pointing into itself") {
+  fixtures::ExifSpec s;
+  s.orientation = 6;
+  s.loop = true;
+  std::string j = fixtures::insert_segment(fixtures::jpeg(fixtures::pattern(64, 32)), 0xE1, fixtures::exif_app1(s));
+  RefusalReason reason;
+  auto r = validate_media(j, "loop.jpg", MediaKind::photo, ValidationPolicy(), &reason);
+  REQUIRE(r.ok());
+  CHECK(r->orientation == 6);
+  auto t = make_thumbnails(j, default_thumbnail_specs());
+  REQUIRE(t.ok());
+  CHECK((*t)[0].width == 32);
+  CHECK((*t)[0].height == 64);
+}
+
+TEST_CASE("hostile: JPEG+HTML polyglots are refused") {
+  std::string j = fixtures::jpeg(fixtures::pattern(64, 64));
+  std::string message;
+  // Markup in a comment segment.
+  CHECK(verdict(fixtures::insert_segment(j, 0xFE, "<html><script>alert(document.cookie)</script></html>"), "p.jpg",
+                &message) == RefusalReason::dangerous_content);
+  CHECK(message == "p.jpg hides an HTML document inside a JPEG image");
+  // Markup appended after the end of the image.
+  CHECK(verdict(j + "<html><body onload=alert(1)></body></html>", "p.jpg") == RefusalReason::dangerous_content);
+  // PHP in an APP segment.
+  CHECK(verdict(fixtures::insert_segment(j, 0xEC, "<?php system($_GET['c']); ?>"), "p.jpg") ==
+        RefusalReason::dangerous_content);
+  // A ZIP appended (JPEG+ZIP polyglot).
+  CHECK(verdict(j + std::string("PK\x03\x04\x14\0\0\0", 8) + std::string(40, 'x'), "p.jpg") ==
+        RefusalReason::dangerous_content);
+  // PNG with markup after IEND.
+  CHECK(verdict(fixtures::png_rgb(fixtures::pattern(8, 8)) + "<script>alert(1)</script>", "p.png") ==
+        RefusalReason::dangerous_content);
+  // Harmless comments are fine.
+  CHECK(verdict(fixtures::insert_segment(j, 0xFE, "Created with GIMP"), "ok.jpg") == RefusalReason::none);
+}
+
+TEST_CASE("hostile: zero bytes") {
+  CHECK(verdict("", "zero.jpg") == RefusalReason::empty);
+  CHECK(thumbs_code("") == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("hostile: CMYK JPEG is accepted and converted") {
+  // Inverted (Adobe) CMYK for pure red: C=0 M=1 Y=1 K=0 stored as 255 0 0 255.
+  std::string j = fixtures::jpeg_cmyk_inverted(64, 64, 255, 0, 0, 255);
+  CHECK(verdict(j, "cmyk.jpg") == RefusalReason::none);
+  auto t = make_thumbnails(j, default_thumbnail_specs());
+  REQUIRE(t.ok());
+  auto px = fixtures::decode((*t)[0].jpeg);
+  CHECK(fixtures::near(fixtures::pixel(px, 32, 32), {255, 0, 0}));
+}
+
+TEST_CASE("hostile: 16-bit PNG is accepted") {
+  std::string raw;
+  for (int i = 0; i < 32 * 16; ++i) raw += std::string("\x12\x34\xab\xcd\x00\x10", 6);  // RGB 16-bit
+  std::string p = fixtures::png(32, 16, 16, 2, raw);
+  CHECK(verdict(p, "deep.png") == RefusalReason::none);
+  auto t = make_thumbnails(p, default_thumbnail_specs());
+  REQUIRE(t.ok());
+  auto px = fixtures::decode((*t)[0].jpeg);
+  CHECK(fixtures::near(fixtures::pixel(px, 16, 8), {0x12, 0xab, 0x00}, 12));
+}
+
+TEST_CASE("hostile: greyscale JPEG and PNG") {
+  std::string j = fixtures::jpeg_gray(40, 40, 200);
+  CHECK(verdict(j, "g.jpg") == RefusalReason::none);
+  auto t = make_thumbnails(j, default_thumbnail_specs());
+  REQUIRE(t.ok());
+  CHECK(fixtures::near(fixtures::pixel(fixtures::decode((*t)[0].jpeg), 20, 20), {200, 200, 200}, 6));
+  std::string p = fixtures::png(8, 8, 8, 0, std::string(64, '\x40'));
+  CHECK(verdict(p, "g.png") == RefusalReason::none);
+}
+
+TEST_CASE("hostile: 1000-frame GIF gives its first frame") {
+  std::string g = fixtures::gif(64, 64, 1000);
+  CHECK(verdict(g, "anim.gif") == RefusalReason::none);
+  auto t = make_thumbnails(g, default_thumbnail_specs());
+  REQUIRE(t.ok());
+  CHECK((*t)[0].width == 64);
+  CHECK(fixtures::near(fixtures::pixel(fixtures::decode((*t)[0].jpeg), 10, 10), {255, 0, 0}));
+}
+
+TEST_CASE("hostile: corrupt bytes inside a JPEG's entropy data") {
+  std::string j = fixtures::jpeg(fixtures::pattern(128, 128));
+  // Overwrite the middle with a run of marker-like bytes.
+  for (std::size_t i = j.size() / 2; i < j.size() / 2 + 64; ++i) j[i] = static_cast<char>(0xFF);
+  CHECK(verdict(j, "c.jpg") == RefusalReason::corrupt);
+}
+
+TEST_CASE("hostile: every truncation of small images neither crashes nor hangs") {
+  const std::string files[] = {fixtures::jpeg(fixtures::pattern(24, 24)), fixtures::png_rgb(fixtures::pattern(8, 8)),
+                               fixtures::gif(8, 8, 2), fixtures::webp(fixtures::pattern(16, 16)),
+                               fixtures::bmp(fixtures::pattern(8, 8))};
+  for (const auto& f : files) {
+    for (std::size_t n = 1; n < f.size(); n += (n < 64 ? 1 : 7)) {
+      RefusalReason reason;
+      auto r = validate_media(std::string_view(f).substr(0, n), "t", MediaKind::photo, ValidationPolicy(), &reason);
+      (void)make_thumbnails(std::string_view(f).substr(0, n), default_thumbnail_specs());
+      CHECK(r.ok() == (reason == RefusalReason::none));
+    }
+  }
+}
+
+TEST_CASE("hostile: polyglot detection and thumbnails work the same from a file") {
+  std::string j = fixtures::jpeg(fixtures::pattern(300, 200));
+  char path[] = "/tmp/ms_media_hostile_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string poly = j + std::string(5000, '\0') + "<script>alert(1)</script>";
+  REQUIRE(write(fd, poly.data(), poly.size()) == static_cast<ssize_t>(poly.size()));
+  close(fd);
+  RefusalReason reason;
+  auto r = validate_media_file(path, "p.jpg", MediaKind::photo, ValidationPolicy(), &reason);
+  CHECK(reason == RefusalReason::dangerous_content);
+  // The image part itself still makes thumbnails, identical to the in-memory path.
+  auto from_file = make_thumbnails_file(path, default_thumbnail_specs());
+  auto from_memory = make_thumbnails(poly, default_thumbnail_specs());
+  std::remove(path);
+  REQUIRE(from_file.ok());
+  REQUIRE(from_memory.ok());
+  for (std::size_t i = 0; i < 3; ++i) CHECK((*from_file)[i].jpeg == (*from_memory)[i].jpeg);
+  CHECK((*from_file)[2].width == 300);
+}

@@ -1,0 +1,229 @@
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "core/crypto.hpp"
+#include "fixtures.hpp"
+#include "mediastore/media.hpp"
+
+using namespace mediastore;
+
+namespace {
+
+struct Verdict {
+  bool ok;
+  RefusalReason reason;
+  ErrorCode code;
+  std::string message;
+  MediaInfo info;
+};
+
+Verdict check(const std::string& bytes, const std::string& name, MediaKind kind = MediaKind::photo,
+              const ValidationPolicy& policy = ValidationPolicy()) {
+  RefusalReason reason = RefusalReason::unreadable;
+  auto r = validate_media(bytes, name, kind, policy, &reason);
+  Verdict v{r.ok(), reason, r.status().code(), r.status().message(), r.ok() ? *r : MediaInfo{}};
+  return v;
+}
+
+std::string temp_file(const std::string& bytes) {
+  char path[] = "/tmp/ms_media_validate_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  FILE* f = fdopen(fd, "wb");
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("validate: a JPEG photo with EXIF gives its metadata") {
+  fixtures::ExifSpec s;
+  s.orientation = 6;
+  s.datetime_original = "2024:05:01 12:00:00";
+  s.gps = true;
+  std::string j = fixtures::insert_segment(fixtures::jpeg(fixtures::pattern(320, 200)), 0xE1, fixtures::exif_app1(s));
+  Verdict v = check(j, "IMG_0001.JPG");
+  REQUIRE(v.ok);
+  CHECK(v.reason == RefusalReason::none);
+  CHECK(v.info.type == MediaType::jpeg);
+  CHECK(v.info.mime == "image/jpeg");
+  CHECK(v.info.width == 320);
+  CHECK(v.info.height == 200);
+  CHECK(v.info.orientation == 6);
+  CHECK(v.info.display_width == 200);
+  CHECK(v.info.display_height == 320);
+  CHECK(v.info.capture_time == "2024:05:01 12:00:00");
+  CHECK(v.info.has_gps);
+  CHECK(v.info.byte_size == j.size());
+  CHECK(v.info.sha256 == detail::hex_lower(detail::sha256(j)));
+  CHECK(!v.info.relabelled);
+  CHECK(v.info.filename == "IMG_0001.JPG");
+}
+
+TEST_CASE("validate: from a file gives the same result and hash") {
+  std::string j = fixtures::jpeg(fixtures::pattern(100, 60));
+  std::string path = temp_file(j);
+  RefusalReason reason = RefusalReason::unreadable;
+  auto r = validate_media_file(path, "a.jpeg", MediaKind::photo, ValidationPolicy(), &reason);
+  std::remove(path.c_str());
+  REQUIRE(r.ok());
+  CHECK(reason == RefusalReason::none);
+  CHECK(r->sha256 == detail::hex_lower(detail::sha256(j)));
+  CHECK(r->width == 100);
+  auto missing = validate_media_file("/nonexistent/x.jpg", "x.jpg", MediaKind::photo);
+  CHECK(missing.status().code() == ErrorCode::not_found);
+}
+
+TEST_CASE("validate: each accepted image format") {
+  auto r = fixtures::pattern(64, 48);
+  CHECK(check(fixtures::png_rgb(r), "a.png").info.type == MediaType::png);
+  CHECK(check(fixtures::gif(20, 10, 3), "a.gif").info.width == 20);
+  CHECK(check(fixtures::webp(r), "a.webp").info.type == MediaType::webp);
+  std::string heic = fixtures::heif(r, "hevc");
+  REQUIRE(!heic.empty());
+  Verdict h = check(heic, "IMG_1.HEIC");
+  CHECK(h.ok);
+  CHECK(h.info.type == MediaType::heic);
+  CHECK(h.info.width == 64);
+  CHECK(h.info.height == 48);
+}
+
+TEST_CASE("validate: types outside the default photo policy") {
+  auto r = fixtures::pattern(32, 32);
+  Verdict b = check(fixtures::bmp(r), "a.bmp");
+  CHECK(!b.ok);
+  CHECK(b.reason == RefusalReason::type_not_allowed);
+  CHECK(b.code == ErrorCode::unsupported_media);
+  CHECK(b.message.find("a.bmp is a BMP image") == 0);
+  ValidationPolicy p;
+  p.photo_mime_types.push_back("image/bmp");
+  CHECK(check(fixtures::bmp(r), "a.bmp", MediaKind::photo, p).ok);
+  std::string avif = fixtures::heif(r, "av1");
+  if (!avif.empty()) {
+    CHECK(check(avif, "a.avif").reason == RefusalReason::type_not_allowed);
+    p.photo_mime_types.push_back("image/avif");
+    Verdict a = check(avif, "a.avif", MediaKind::photo, p);
+    CHECK(a.ok);
+    CHECK(a.info.type == MediaType::avif);
+  }
+}
+
+TEST_CASE("validate: videos by container and size only") {
+  Verdict mp4 = check(fixtures::bmff("isom"), "clip.mp4", MediaKind::video);
+  CHECK(mp4.ok);
+  CHECK(mp4.info.mime == "video/mp4");
+  CHECK(mp4.info.width == 0);
+  CHECK(check(fixtures::bmff("qt  "), "clip.MOV", MediaKind::video).info.mime == "video/quicktime");
+  CHECK(check(fixtures::webm(), "clip.webm", MediaKind::video).info.mime == "video/webm");
+  Verdict as_photo = check(fixtures::bmff("isom"), "clip.mp4", MediaKind::photo);
+  CHECK(as_photo.reason == RefusalReason::type_not_allowed);
+  CHECK(as_photo.message.find("clip.mp4 is an MP4 video") == 0);
+  Verdict photo_as_video = check(fixtures::jpeg(fixtures::pattern(8, 8)), "a.jpg", MediaKind::video);
+  CHECK(photo_as_video.reason == RefusalReason::type_not_allowed);
+}
+
+TEST_CASE("validate: extension must agree with the content") {
+  std::string pngdata = fixtures::png_rgb(fixtures::pattern(16, 16));
+  Verdict v = check(pngdata, "photo.jpg");
+  REQUIRE(v.ok);
+  CHECK(v.info.relabelled);
+  CHECK(v.info.type == MediaType::png);
+  CHECK(v.info.filename == "photo.png");
+  CHECK(v.info.note == "photo.jpg is a PNG image; relabelled photo.png");
+
+  ValidationPolicy strict;
+  strict.relabel_mismatched_extension = false;
+  Verdict s = check(pngdata, "file.gif", MediaKind::photo, strict);
+  CHECK(!s.ok);
+  CHECK(s.reason == RefusalReason::extension_mismatch);
+  CHECK(s.code == ErrorCode::invalid_argument);
+  CHECK(s.message == "file.gif is a PNG image");
+
+  Verdict php = check(fixtures::jpeg(fixtures::pattern(8, 8)), "shell.php");
+  CHECK(php.reason == RefusalReason::extension_mismatch);
+  CHECK(php.message == "shell.php: the extension .php does not fit its content (a JPEG image)");
+
+  Verdict none = check(pngdata, "upload");
+  CHECK(none.ok);
+  CHECK(none.info.filename == "upload.png");
+  CHECK(check(fixtures::jpeg(fixtures::pattern(8, 8)), "x.jpeg").info.filename == "x.jpeg");
+}
+
+TEST_CASE("validate: dangerous content named .jpg is refused") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"<!DOCTYPE html><html><script>alert(1)</script></html>", "file.jpg is an HTML document"},
+      {"<?php echo shell_exec($_GET['c']); ?>", "file.jpg is a PHP script"},
+      {std::string("PK\x03\x04\x14\0\0\0\0\0", 10) + std::string(30, 'z'), "file.jpg is a ZIP archive"},
+      {"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "file.jpg is a PDF document"},
+      {std::string("\x7f"
+                   "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0",
+                   16),
+       "file.jpg is an ELF executable"},
+      {std::string("MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0", 16), "file.jpg is a Windows executable"},
+      {"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "file.jpg is an SVG document"},
+  };
+  for (const auto& [bytes, message] : cases) {
+    Verdict v = check(bytes, "file.jpg");
+    CHECK(!v.ok);
+    CHECK(v.reason == RefusalReason::dangerous_content);
+    CHECK(v.code == ErrorCode::unsupported_media);
+    CHECK(v.message == message);
+  }
+  Verdict text = check("just some text", "notes.jpg");
+  CHECK(text.reason == RefusalReason::unknown_type);
+  CHECK(text.message == "notes.jpg is not a recognised image or video");
+}
+
+TEST_CASE("validate: size limits") {
+  Verdict empty = check("", "a.jpg");
+  CHECK(empty.reason == RefusalReason::empty);
+  CHECK(empty.code == ErrorCode::invalid_argument);
+  CHECK(empty.message == "a.jpg is empty");
+  ValidationPolicy small;
+  small.max_upload_size = 100;
+  Verdict big = check(fixtures::jpeg(fixtures::pattern(64, 64)), "a.jpg", MediaKind::photo, small);
+  CHECK(big.reason == RefusalReason::file_too_large);
+  CHECK(big.code == ErrorCode::too_large);
+  Config cfg;
+  cfg.max_upload_size = 1234;
+  CHECK(ValidationPolicy::from_config(cfg).max_upload_size == 1234);
+  CHECK(ValidationPolicy::from_config(cfg).photo_mime_types.size() == 6);
+}
+
+TEST_CASE("validate: pixel limit from the header with a readable message") {
+  Verdict v = check(fixtures::png_header_only(12000, 12000), "x.png");
+  CHECK(!v.ok);
+  CHECK(v.reason == RefusalReason::too_many_pixels);
+  CHECK(v.code == ErrorCode::too_large);
+  CHECK(v.message == "x.png: 12000x12000 = 144 MP exceeds the 100 MP limit");
+  ValidationPolicy p;
+  p.max_pixels = 1000;
+  Verdict j = check(fixtures::jpeg(fixtures::pattern(40, 30)), "x.jpg", MediaKind::photo, p);
+  CHECK(j.reason == RefusalReason::too_many_pixels);
+  p.decode_images = false;
+  CHECK(check(fixtures::jpeg(fixtures::pattern(40, 30)), "x.jpg", MediaKind::photo, p).reason ==
+        RefusalReason::too_many_pixels);
+}
+
+TEST_CASE("validate: without decoding, the header still gives size and EXIF") {
+  ValidationPolicy p;
+  p.decode_images = false;
+  fixtures::ExifSpec s;
+  s.orientation = 8;
+  std::string j = fixtures::insert_segment(fixtures::jpeg(fixtures::pattern(40, 30)), 0xE1, fixtures::exif_app1(s));
+  Verdict v = check(j, "x.jpg", MediaKind::photo, p);
+  REQUIRE(v.ok);
+  CHECK(v.info.width == 40);
+  CHECK(v.info.orientation == 8);
+  CHECK(v.info.display_width == 30);
+}
+
+TEST_CASE("validate: reasons map to codes and have names") {
+  CHECK(refusal_reason_code(RefusalReason::corrupt) == ErrorCode::corrupt_media);
+  CHECK(refusal_reason_code(RefusalReason::none) == ErrorCode::ok);
+  CHECK(std::string(refusal_reason_name(RefusalReason::dangerous_content)) == "dangerous_content");
+}

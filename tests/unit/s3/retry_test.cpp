@@ -1,0 +1,307 @@
+// Retry policy: backoff math, the retry budget, and the client's behaviour
+// against a scripted local HTTP server (offline, loopback only).
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "s3/client.hpp"
+#include "s3/retry.hpp"
+
+using namespace mediastore;
+using namespace mediastore::s3;
+using std::chrono::milliseconds;
+
+TEST_CASE("backoff: full jitter under an exponential ceiling capped at 20 s") {
+  RetryPolicy p;  // base 1 s, cap 20 s
+  CHECK(backoff_delay(p, 1, 0.0) == milliseconds(0));
+  CHECK(backoff_delay(p, 1, 0.5) == milliseconds(500));
+  CHECK(backoff_delay(p, 2, 0.5) == milliseconds(1000));
+  CHECK(backoff_delay(p, 3, 0.999) == milliseconds(3996));
+  CHECK(backoff_delay(p, 5, 1.0) == milliseconds(16000));
+  CHECK(backoff_delay(p, 6, 1.0) == milliseconds(20000));   // 32 s capped
+  CHECK(backoff_delay(p, 60, 1.0) == milliseconds(20000));  // no overflow
+  CHECK(backoff_delay(p, 0, 1.0) == milliseconds(1000));
+  for (int i = 0; i < 1000; ++i) {
+    const double r = jitter01();
+    REQUIRE(r >= 0.0);
+    REQUIRE(r < 1.0);
+    const auto d = backoff_delay(p, 4, r);
+    CHECK(d >= milliseconds(0));
+    CHECK(d < milliseconds(8000));
+  }
+}
+
+TEST_CASE("retry budget: 5 per retry, 10 after a timeout, refunds on success") {
+  RetryBudget b(20);
+  CHECK(b.acquire(ErrorCode::unavailable) == 5);
+  CHECK(b.acquire(ErrorCode::timeout) == 10);
+  CHECK(b.tokens() == 5);
+  CHECK(b.acquire(ErrorCode::timeout) == 0);  // not enough left
+  CHECK(b.acquire(ErrorCode::throttled) == 5);
+  CHECK(b.acquire(ErrorCode::throttled) == 0);
+  b.on_success(10);
+  CHECK(b.tokens() == 10);
+  b.on_success(0);
+  CHECK(b.tokens() == 11);
+  for (int i = 0; i < 100; ++i) b.on_success(0);
+  CHECK(b.tokens() == 20);  // capped
+}
+
+namespace {
+
+struct Reply {
+  int status;
+  std::string body;
+  std::string extra_headers;
+};
+
+// One scripted answer per connection ("Connection: close"); records what it
+// received.
+class FakeServer {
+ public:
+  explicit FakeServer(std::deque<Reply> replies) : replies_(std::move(replies)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(fd_, 16) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string in;
+      char buf[65536];
+      std::size_t head_end = std::string::npos;
+      while (head_end == std::string::npos) {
+        ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+        head_end = in.find("\r\n\r\n");
+      }
+      if (head_end == std::string::npos) {
+        close(c);
+        continue;
+      }
+      std::size_t length = 0;
+      auto cl = in.find("Content-Length: ");
+      if (cl != std::string::npos && cl < head_end) length = std::stoul(in.substr(cl + 16));
+      while (in.size() < head_end + 4 + length) {
+        ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<std::size_t>(n));
+      }
+      Reply r{500, "", ""};
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(in.substr(0, in.find("\r\n")));
+        bodies_.push_back(in.substr(head_end + 4));
+        if (!replies_.empty()) {
+          r = replies_.front();
+          replies_.pop_front();
+        }
+      }
+      const std::string out = fmt::format(
+          "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\nx-amz-request-id: req-{}\r\n{}\r\n{}", r.status,
+          r.body.size(), requests_.size(), r.extra_headers, r.body);
+      send(c, out.data(), out.size(), MSG_NOSIGNAL);
+      close(c);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::deque<Reply> replies_;
+  std::vector<std::string> requests_;
+  std::vector<std::string> bodies_;
+  std::thread thread_;
+};
+
+std::string error_xml(const char* code) {
+  return fmt::format("<Error><Code>{}</Code><Message>m</Message><RequestId>rid-{}</RequestId></Error>", code, code);
+}
+
+std::shared_ptr<Client> client_for(const FakeServer& s, int attempts, std::vector<milliseconds>* sleeps) {
+  S3Settings st;
+  st.endpoint = fmt::format("http://127.0.0.1:{}", s.port());
+  st.bucket = "b";
+  st.access_key = "AK";
+  st.secret_key = "SK";
+  st.path_style = true;
+  st.max_attempts = attempts;
+  st.low_speed_timeout = milliseconds(5000);
+  auto c = Client::create(st);
+  REQUIRE(c.ok());
+  (*c)->set_sleep_for_tests([sleeps](milliseconds d) {
+    if (sleeps) sleeps->push_back(d);
+  });
+  return *c;
+}
+
+}  // namespace
+
+TEST_CASE("503 SlowDown then success: retried with a rewound body") {
+  FakeServer server(
+      {{503, error_xml("SlowDown"), ""}, {500, error_xml("InternalError"), ""}, {200, "", "ETag: \"x\"\r\n"}});
+  std::vector<milliseconds> sleeps;
+  auto c = client_for(server, 3, &sleeps);
+  const std::string data = "the body that must be sent whole each time";
+  MemoryBody src(data);
+  Status st = c->put_object("k", src, {});
+  CHECK_MESSAGE(st.ok(), st.to_string());
+  auto reqs = server.requests();
+  REQUIRE(reqs.size() == 3);
+  CHECK(reqs[0] == "PUT /b/k HTTP/1.1");
+  for (const auto& b : server.bodies()) CHECK(b == data);
+  REQUIRE(sleeps.size() == 2);
+  CHECK(sleeps[0] < milliseconds(1000));
+  CHECK(sleeps[1] < milliseconds(2000));
+  CHECK(c->retry_budget().tokens() == RetryBudget::kCapacity);  // refunded
+}
+
+TEST_CASE("attempts are bounded; the last error is reported with its code") {
+  FakeServer server({{503, error_xml("SlowDown"), ""},
+                     {503, error_xml("SlowDown"), ""},
+                     {503, error_xml("SlowDown"), ""},
+                     {200, "", ""}});
+  auto c = client_for(server, 3, nullptr);
+  Status st = c->delete_object("k");
+  CHECK(st.is(ErrorCode::throttled));
+  CHECK(st.message().find("SlowDown") != std::string::npos);
+  CHECK(st.message().find("rid-SlowDown") != std::string::npos);
+  CHECK(server.requests().size() == 3);
+}
+
+TEST_CASE("other 4xx are never retried") {
+  struct Case {
+    int status;
+    const char* code;
+    ErrorCode want;
+  };
+  for (const Case& k :
+       {Case{404, "NoSuchKey", ErrorCode::not_found}, Case{403, "AccessDenied", ErrorCode::permission_denied},
+        Case{403, "SignatureDoesNotMatch", ErrorCode::auth_failed},
+        Case{400, "InvalidArgument", ErrorCode::invalid_argument}, Case{400, "EntityTooLarge", ErrorCode::too_large}}) {
+    const std::string code = k.code;
+    CAPTURE(code);
+    FakeServer server({{k.status, error_xml(k.code), ""}, {200, "", ""}});
+    auto c = client_for(server, 5, nullptr);
+    std::string out;
+    StringBody sink(out);
+    Status st = c->get_object("k", sink);
+    CHECK(st.code() == k.want);
+    CHECK(server.requests().size() == 1);
+    CHECK(out.empty());  // error bodies never reach the sink
+  }
+}
+
+TEST_CASE("408, 429, 502, 504 and RequestTimeout are retried") {
+  struct Case {
+    int status;
+    std::string body;
+  };
+  for (const Case& k : {Case{408, ""}, Case{429, ""}, Case{502, "<html>bad gateway</html>"}, Case{504, ""},
+                        Case{400, error_xml("RequestTimeout")}}) {
+    const int status = k.status;
+    CAPTURE(status);
+    FakeServer server({{k.status, k.body, ""}, {200, "hello", ""}});
+    auto c = client_for(server, 2, nullptr);
+    std::string out;
+    StringBody sink(out);
+    Status st = c->get_object("k", sink);
+    CHECK_MESSAGE(st.ok(), st.to_string());
+    CHECK(out == "hello");
+    CHECK(server.requests().size() == 2);
+  }
+}
+
+TEST_CASE("a connection failure is retried, then reported as network_error") {
+  int port;
+  {
+    FakeServer probe({});
+    port = probe.port();
+  }  // closed: nothing listens there now
+  S3Settings st;
+  st.endpoint = fmt::format("http://127.0.0.1:{}", port);
+  st.bucket = "b";
+  st.access_key = "AK";
+  st.secret_key = "SK";
+  st.path_style = true;
+  st.max_attempts = 3;
+  auto c = Client::create(st);
+  REQUIRE(c.ok());
+  std::vector<milliseconds> sleeps;
+  (*c)->set_sleep_for_tests([&](milliseconds d) { sleeps.push_back(d); });
+  Status s = (*c)->head_bucket();
+  CHECK_MESSAGE(s.is(ErrorCode::network_error), s.to_string());
+  CHECK(sleeps.size() == 2);
+  CHECK((*c)->retry_budget().tokens() == RetryBudget::kCapacity - 2 * RetryBudget::kRetryCost);
+}
+
+TEST_CASE("an exhausted retry budget stops retrying") {
+  std::deque<Reply> replies;
+  for (int i = 0; i < 400; ++i) replies.push_back({503, error_xml("SlowDown"), ""});
+  FakeServer server(replies);
+  auto c = client_for(server, 3, nullptr);
+  int failures = 0;
+  // 500 tokens / 5 per retry = 100 retries; then single attempts only.
+  for (int i = 0; i < 60; ++i) {
+    if (!c->delete_object("k").ok()) ++failures;
+  }
+  CHECK(failures == 60);
+  CHECK(c->retry_budget().tokens() < RetryBudget::kRetryCost);
+  CHECK(server.requests().size() == 60 + 100);
+}
+
+TEST_CASE("a whole download whose bytes do not match the ETag is io_error") {
+  // md5("hello") = 5d41402abc4b2a76b9719d911017c592
+  FakeServer server({{200, "hellp", "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\n"},
+                     {200, "hello", "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\n"},
+                     {200, "hellp", "ETag: \"abc-2\"\r\n"}});
+  auto c = client_for(server, 3, nullptr);
+  std::string out;
+  StringBody sink(out);
+  Status st = c->get_object("k", sink);
+  CHECK(st.is(ErrorCode::io_error));
+  CHECK(st.message().find("damaged download") != std::string::npos);
+  out.clear();
+  CHECK(c->get_object("k", sink).ok());
+  CHECK(out == "hello");
+  out.clear();
+  CHECK(c->get_object("k", sink).ok());  // multipart ETag: not an MD5, not checked
+}
