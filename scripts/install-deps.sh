@@ -16,7 +16,7 @@ build_pkgs=(
 # exiftool to make EXIF-rotated copies.
 demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
 test_pkgs=(
-  clang libclang-rt-14-dev llvm clang-format curl ca-certificates
+  clang libclang-rt-14-dev llvm clang-format curl ca-certificates valgrind
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
   redis-server ceph-mon ceph-osd radosgw ceph-common
 )

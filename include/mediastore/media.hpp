@@ -124,7 +124,10 @@ struct MediaInfo {
   std::string sha256;  // lower-case hex of the whole content
   int width = 0;       // stored pixel size (before orientation); 0 for videos
   int height = 0;
-  int orientation = 1;    // EXIF orientation 1..8; 1 when absent
+  // EXIF orientation 1..8 still to apply; 1 when absent. Always 1 for
+  // HEIF/AVIF: the decoder applies the container's rotation, so width and
+  // height are already as displayed.
+  int orientation = 1;
   int display_width = 0;  // size once the orientation is applied
   int display_height = 0;
   std::string capture_time;  // EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS"; "" when absent

@@ -183,7 +183,6 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
     const bool swap = info.orientation >= 5;
     info.display_width = swap ? info.height : info.width;
     info.display_height = swap ? info.width : info.height;
-    if (!img.apply_orientation) info.orientation = img.exif.orientation;  // reported, already applied by the codec
     info.capture_time = img.exif.datetime_original;
     info.has_gps = img.exif.has_gps;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <thread>
 
 #include "core/crypto.hpp"
@@ -226,7 +227,7 @@ Result<HttpResponse> Client::execute(Op& op) {
                                        {"key", op.key},
                                        {"status", std::to_string(http_status)},
                                        {"bytes", std::to_string(bytes)},
-                                       {"ms", std::to_string(ms)},
+                                       {"duration_ms", std::to_string(ms)},
                                        {"attempt", std::to_string(attempt)},
                                        {"request_id", request_id}}),
                 "{} -> {} ({} bytes, {} ms, attempt {})", description, http_status, bytes, ms, attempt);
@@ -263,7 +264,7 @@ Result<HttpResponse> Client::execute(Op& op) {
                                  {"key", op.key},
                                  {"status", res.ok() ? std::to_string(http_status) : error_code_name(last.code())},
                                  {"bytes", std::to_string(bytes)},
-                                 {"ms", std::to_string(ms)},
+                                 {"duration_ms", std::to_string(ms)},
                                  {"attempt", std::to_string(attempt)},
                                  {"request_id", request_id}};
     if (will_retry) {
@@ -287,10 +288,55 @@ Result<HttpResponse> Client::execute(Op& op) {
 
 // ---------------------------------------------------------------- objects
 
+namespace {
+
+// Bytes already read from a stream, then the rest of the stream.
+class PrefixedSource final : public BodySource {
+ public:
+  PrefixedSource(std::string prefix, BodySource& rest) : prefix_(std::move(prefix)), rest_(rest) {}
+  Result<std::size_t> read(void* buf, std::size_t n) override {
+    if (pos_ < prefix_.size()) {
+      const std::size_t k = std::min(n, prefix_.size() - pos_);
+      std::memcpy(buf, prefix_.data() + pos_, k);
+      pos_ += k;
+      return k;
+    }
+    return rest_.read(buf, n);
+  }
+  std::optional<std::uint64_t> size() const override { return std::nullopt; }
+
+ private:
+  std::string prefix_;
+  std::size_t pos_ = 0;
+  BodySource& rest_;
+};
+
+}  // namespace
+
 Status Client::put_object(std::string_view key, BodySource& source, const PutObjectOptions& options) {
   const auto size = source.size();
-  if (size && *size < settings_.multipart_threshold) return put_object_single(key, source, *size, options);
-  return put_object_multipart(key, source, size, options);
+  if (size) {
+    if (*size < settings_.multipart_threshold) return put_object_single(key, source, *size, options);
+    return put_object_multipart(key, source, size, options);
+  }
+  // Unknown size: read up to the threshold; a stream that ends before it is
+  // one PutObject from memory, a longer one goes multipart (the bytes read so
+  // far first).
+  std::string head(static_cast<std::size_t>(settings_.multipart_threshold), '\0');
+  std::size_t got = 0;
+  while (got < head.size()) {
+    auto r = source.read(head.data() + got, head.size() - got);
+    if (!r.ok()) return r.status();
+    if (*r == 0) break;
+    got += *r;
+  }
+  if (got < head.size()) {
+    head.resize(got);
+    MemoryBody body(head);
+    return put_object_single(key, body, got, options);
+  }
+  PrefixedSource rest(std::move(head), source);
+  return put_object_multipart(key, rest, std::nullopt, options);
 }
 
 Status Client::put_object_single(std::string_view key, BodySource& source, std::uint64_t size,

@@ -72,8 +72,10 @@ class Client {
   const std::string& bucket() const { return settings_.bucket; }
 
   // ---- objects ----
-  // Uploads source (size known: single PUT below multipart_threshold,
-  // multipart from there on; size unknown: always multipart).
+  // Uploads source: size known: one PutObject below multipart_threshold,
+  // multipart from there on; size unknown: the first multipart_threshold
+  // bytes are read into memory, then one PutObject if the stream ended,
+  // multipart otherwise.
   Status put_object(std::string_view key, BodySource& source, const PutObjectOptions& options);
   // One PutObject of `size` bytes from source.
   Status put_object_single(std::string_view key, BodySource& source, std::uint64_t size,

@@ -306,6 +306,11 @@ TEST_CASE("a wrong secret is auth_failed, an unknown key id too") {
   CHECK_MESSAGE(st.is(ErrorCode::auth_failed), st.to_string());
   CHECK(st.message().find("SignatureDoesNotMatch") != std::string::npos);
   CHECK(st.message().find(s.secret_key) == std::string::npos);
+  // A large body too: the refusal is read, not mistaken for a broken connection.
+  const std::string big(15u << 20, 'b');
+  s3::MemoryBody big_src(big);
+  st = c->put_object(prefix() + "wrong-secret-big", big_src, {});
+  CHECK_MESSAGE(st.is(ErrorCode::auth_failed), st.to_string());
 
   s = settings();
   s.access_key = "NOSUCHACCESSKEY00000";
@@ -433,19 +438,26 @@ TEST_CASE("a 64 MiB object goes up through multipart and comes back with the sam
   REQUIRE(c.get_object(key, sink).ok());
   CHECK(sha256_hex(got) == sha256_hex(data));
 
-  // A sequential source of unknown size takes the same road.
+  // A sequential source of unknown size: multipart above the threshold
+  // (20 MiB = 8 + 8 + 4), one PutObject below it.
   const std::string skey = prefix() + "multipart/stream.bin";
-  StreamSource stream(std::string_view(data).substr(0, 13u << 20));
+  StreamSource stream(std::string_view(data).substr(0, 20u << 20));
   st = c.put_object(skey, stream, {});
   REQUIRE_MESSAGE(st.ok(), st.to_string());
   auto parts_etag = c.head_object(skey);
   REQUIRE(parts_etag.ok());
-  CHECK(parts_etag->size == (13u << 20));
-  CHECK(parts_etag->etag.find("-2") != std::string::npos);
+  CHECK(parts_etag->size == (20u << 20));
+  CHECK(parts_etag->etag.find("-3") != std::string::npos);
   got.clear();
   REQUIRE(c.get_object(skey, sink).ok());
-  CHECK(sha256_hex(got) == sha256_hex(std::string_view(data).substr(0, 13u << 20)));
-  REQUIRE(c.delete_objects({key, skey}).ok());
+  CHECK(sha256_hex(got) == sha256_hex(std::string_view(data).substr(0, 20u << 20)));
+  const std::string small_key = prefix() + "multipart/small-stream.bin";
+  StreamSource small(std::string_view(data).substr(0, 1000));
+  REQUIRE(c.put_object(small_key, small, {}).ok());
+  auto small_head = c.head_object(small_key);
+  REQUIRE(small_head.ok());
+  CHECK(small_head->etag == detail::hex_lower(detail::md5(std::string_view(data).substr(0, 1000))));
+  REQUIRE(c.delete_objects({key, skey, small_key}).ok());
 }
 
 TEST_CASE("a failure in the middle of a multipart upload leaves no upload behind") {

@@ -253,7 +253,10 @@ _TO_PY = {
     _native.MS_LOG_WARN: logging.WARNING,
     _native.MS_LOG_ERROR: logging.ERROR,
 }
-_log_callback: Any = None  # keeps the ctypes callback alive
+_log_callback: Any = None  # the installed ctypes callback
+# Every callback ever installed stays alive: a library thread may still be
+# running the previous one just after it was replaced.
+_all_log_callbacks: List[Any] = []
 
 
 def _from_py_level(level: int) -> int:
@@ -305,6 +308,7 @@ def enable_logging(level: Optional[int] = None) -> None:
         level = logger.getEffectiveLevel()
     lib = _native.load()
     cb = _native.LOG_FN(_on_log)
+    _all_log_callbacks.append(cb)
     _check(lib.ms_log_set_callback(cb, _from_py_level(level), None))
     _log_callback = cb
 
@@ -328,6 +332,7 @@ def _lib() -> ctypes.CDLL:
         _auto_logging_done = True
         if _log_callback is None:
             cb = _native.LOG_FN(_on_log)
+            _all_log_callbacks.append(cb)
             if lib.ms_log_set_callback(cb, _native.MS_LOG_WARN, None) == 0:
                 globals()["_log_callback"] = cb
     return lib

@@ -159,7 +159,9 @@ typedef void (*ms_log_fn)(const ms_log_record* record, void* payload);
  * @param level minimum ms_log_level delivered (MS_LOG_TRACE .. MS_LOG_OFF).
  * @param payload passed back to fn as is.
  * @return MS_OK, or MS_E_INVALID_ARGUMENT for a level out of range.
- * Default: no callback, level MS_LOG_WARN. Thread-safe.
+ * Default: no callback, level MS_LOG_WARN. Thread-safe. A call already
+ * running in another thread may still use the previous callback and payload
+ * briefly after this returns: keep them valid (or quiesce the library).
  */
 MS_EXTERN int ms_log_set_callback(ms_log_fn fn, int level, void* payload);
 

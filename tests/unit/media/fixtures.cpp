@@ -478,7 +478,7 @@ heif_error write_to_string(heif_context*, const void* data, size_t size, void* u
 }
 }  // namespace
 
-std::string heif(const Raster& r, const std::string& format) {
+std::string heif(const Raster& r, const std::string& format, const std::string& exif_tiff) {
   heif_compression_format fmt = format == "av1" ? heif_compression_AV1 : heif_compression_HEVC;
   if (!heif_have_encoder_for_format(fmt)) return "";
   heif_context* ctx = heif_context_alloc();
@@ -496,6 +496,8 @@ std::string heif(const Raster& r, const std::string& format) {
   heif_image_handle* handle = nullptr;
   heif_error e = heif_context_encode_image(ctx, img, enc, nullptr, &handle);
   std::string out;
+  if (e.code == heif_error_Ok && !exif_tiff.empty())
+    e = heif_context_add_exif_metadata(ctx, handle, exif_tiff.data(), static_cast<int>(exif_tiff.size()));
   if (e.code == heif_error_Ok) {
     heif_writer writer{};
     writer.writer_api_version = 1;

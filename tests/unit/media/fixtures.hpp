@@ -60,7 +60,8 @@ std::string bmp(const Raster& r);
 std::string webp(const Raster& r);
 std::string webp_rgba(int w, int h, Rgb c, std::uint8_t alpha);
 // format: "hevc" or "av1"; "" when the encoder is missing.
-std::string heif(const Raster& r, const std::string& format);
+// `exif_tiff` (optional) is attached as the image's Exif metadata item.
+std::string heif(const Raster& r, const std::string& format, const std::string& exif_tiff = "");
 
 // A minimal ISO-BMFF file with the given major brand.
 std::string bmff(const std::string& major_brand);

@@ -90,6 +90,15 @@ TEST_CASE("validate: each accepted image format") {
   CHECK(h.info.type == MediaType::heic);
   CHECK(h.info.width == 64);
   CHECK(h.info.height == 48);
+  fixtures::ExifSpec s;
+  s.datetime_original = "2025:12:24 18:00:00";
+  s.gps = true;
+  std::string heic_exif = fixtures::heif(r, "hevc", fixtures::exif_tiff(s));
+  Verdict he = check(heic_exif, "IMG_2.heic");
+  REQUIRE(he.ok);
+  CHECK(he.info.capture_time == "2025:12:24 18:00:00");
+  CHECK(he.info.has_gps);
+  CHECK(he.info.orientation == 1);
 }
 
 TEST_CASE("validate: types outside the default photo policy") {

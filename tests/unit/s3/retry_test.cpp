@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "mediastore/log.hpp"
 #include "s3/client.hpp"
 #include "s3/retry.hpp"
 
@@ -93,6 +94,10 @@ class FakeServer {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
+  std::vector<std::string> heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
+  }
   std::vector<std::string> bodies() {
     std::lock_guard<std::mutex> lock(mu_);
     return bodies_;
@@ -128,6 +133,7 @@ class FakeServer {
       {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(in.substr(0, in.find("\r\n")));
+        heads_.push_back(in.substr(0, head_end));
         bodies_.push_back(in.substr(head_end + 4));
         if (!replies_.empty()) {
           r = replies_.front();
@@ -149,6 +155,7 @@ class FakeServer {
   std::deque<Reply> replies_;
   std::vector<std::string> requests_;
   std::vector<std::string> bodies_;
+  std::vector<std::string> heads_;
   std::thread thread_;
 };
 
@@ -304,4 +311,56 @@ TEST_CASE("a whole download whose bytes do not match the ETag is io_error") {
   CHECK(out == "hello");
   out.clear();
   CHECK(c->get_object("k", sink).ok());  // multipart ETag: not an MD5, not checked
+}
+
+TEST_CASE("each request is logged with its fields, never with secrets") {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  set_log_sink(
+      [&](const LogRecord& r) {
+        std::string l(r.message);
+        for (const auto& f : *r.fields) l += " " + f.name + "=" + f.value;
+        std::lock_guard<std::mutex> lock(mu);
+        lines.push_back(std::move(l));
+      },
+      LogLevel::debug);
+  FakeServer server({{503, error_xml("SlowDown"), ""}, {200, "", ""}});
+  S3Settings st;
+  st.endpoint = fmt::format("http://127.0.0.1:{}", server.port());
+  st.bucket = "b";
+  st.access_key = "AKIDLOGTEST";
+  st.secret_key = "SECRETsecretSECRET123";
+  st.session_token = "TOKENtokenTOKEN456";
+  st.path_style = true;
+  auto c = Client::create(st);
+  REQUIRE(c.ok());
+  (*c)->set_sleep_for_tests([](milliseconds) {});
+  MemoryBody src("data");
+  CHECK((*c)->put_object("photos/k.jpg", src, {}).ok());
+  set_log_sink({}, LogLevel::warn);
+
+  bool retry_line = false, success_line = false;
+  for (const auto& l : lines) {
+    CAPTURE(l);
+    CHECK(l.find("SECRETsecret") == std::string::npos);
+    CHECK(l.find("TOKENtoken") == std::string::npos);
+    CHECK(l.find("Signature=") == std::string::npos);
+    CHECK(l.find("Authorization") == std::string::npos);
+    if (l.find("attempt=1") != std::string::npos && l.find("status=503") != std::string::npos) retry_line = true;
+    if (l.find("method=PUT") != std::string::npos && l.find("key=photos/k.jpg") != std::string::npos &&
+        l.find("status=200") != std::string::npos && l.find("attempt=2") != std::string::npos &&
+        l.find("request_id=req-2") != std::string::npos && l.find("bytes=4") != std::string::npos) {
+      success_line = true;
+    }
+  }
+  CHECK(retry_line);
+  CHECK(success_line);
+  // The session token is sent and signed; the body's SHA-256 is signed.
+  auto heads = server.heads();
+  REQUIRE(heads.size() == 2);
+  CHECK(heads[1].find("X-Amz-Security-Token: TOKENtokenTOKEN456") != std::string::npos);
+  CHECK(heads[1].find("x-amz-security-token") != std::string::npos);  // in SignedHeaders
+  CHECK(heads[1].find("x-amz-content-sha256: 3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7") !=
+        std::string::npos);  // sha256("data")
+  CHECK(heads[1].find("Credential=AKIDLOGTEST/") != std::string::npos);
 }
