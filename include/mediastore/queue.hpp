@@ -160,7 +160,8 @@ MS_API std::shared_ptr<JobQueue> make_memory_queue(QueueOptions options = {});
 
 // A queue in an SQLite file in WAL mode that several processes on one machine
 // may open at once; every change is one transaction, so a process killed at
-// any instant loses nothing. `path` may be prefixed with "sqlite://".
+// any instant loses nothing. `path` may be prefixed with "sqlite://"; missing
+// parent folders are created.
 MS_API Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path, QueueOptions options = {});
 
 // A queue in Redis ("redis://host:port/db", optional "redis://:password@...")
@@ -170,7 +171,7 @@ MS_API Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& pa
 MS_API Result<std::shared_ptr<JobQueue>> make_redis_queue(const std::string& url, QueueOptions options = {});
 
 // The queue config selects (MEDIA_QUEUE_BACKEND, MEDIA_QUEUE_URL). sqlite
-// without a URL uses "<media_root>/.queue.sqlite3".
+// without a URL uses "<effective_spool_dir()>/queue.sqlite3".
 MS_API Result<std::shared_ptr<JobQueue>> make_queue(const Config& config, QueueOptions options = {});
 
 }  // namespace mediastore

@@ -36,7 +36,8 @@ Result<std::shared_ptr<JobQueue>> make_queue(const Config& config, QueueOptions 
   switch (config.queue) {
     case QueueKind::memory: return make_memory_queue(std::move(options));
     case QueueKind::sqlite: {
-      std::string path = config.queue_url.empty() ? config.media_root + "/.queue.sqlite3" : config.queue_url;
+      // Default: inside the spool folder, which the local backend never lists.
+      std::string path = config.queue_url.empty() ? config.effective_spool_dir() + "/queue.sqlite3" : config.queue_url;
       return make_sqlite_queue(path, std::move(options));
     }
     case QueueKind::redis:

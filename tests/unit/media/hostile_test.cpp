@@ -189,3 +189,18 @@ TEST_CASE("hostile: polyglot detection and thumbnails work the same from a file"
   for (std::size_t i = 0; i < 3; ++i) CHECK((*from_file)[i].jpeg == (*from_memory)[i].jpeg);
   CHECK((*from_file)[2].width == 300);
 }
+
+TEST_CASE("hostile: JPEG whose frame header claims 65000x65000") {
+  std::string j = fixtures::jpeg(fixtures::pattern(16, 16));
+  const std::size_t sof = j.find("\xff\xc0");
+  REQUIRE(sof != std::string::npos);
+  // SOF0: FF C0, length(2), precision(1), height(2), width(2)
+  j[sof + 5] = static_cast<char>(0xFD);
+  j[sof + 6] = static_cast<char>(0xE8);
+  j[sof + 7] = static_cast<char>(0xFD);
+  j[sof + 8] = static_cast<char>(0xE8);
+  std::string message;
+  CHECK(verdict(j, "big.jpg", &message) == RefusalReason::too_many_pixels);
+  CHECK(message == "big.jpg: 65000x65000 = 4225 MP exceeds the 100 MP limit");
+  CHECK(thumbs_code(j) == ErrorCode::too_large);
+}

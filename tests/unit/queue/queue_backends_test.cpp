@@ -68,7 +68,8 @@ TEST_CASE("sqlite: one file holds several named queues; sqlite:// prefix") {
   QueueOptions bad;
   bad.name = "no spaces";
   CHECK(make_sqlite_queue(path, bad).status().is(ErrorCode::invalid_argument));
-  CHECK_FALSE(make_sqlite_queue("/nonexistent-dir/x/y.db").ok());
+  CHECK_FALSE(make_sqlite_queue("/proc/no-such-dir/y.db").ok());
+  CHECK(make_sqlite_queue(temp_dir() + "/new/sub/dir/q.db").ok());
 }
 
 TEST_CASE("make_queue follows the configuration") {
@@ -81,7 +82,7 @@ TEST_CASE("make_queue follows the configuration") {
   auto s = make_queue(c);
   REQUIRE(s.ok());
   CHECK(s.value()->backend_name() == "sqlite");
-  CHECK(std::filesystem::exists(temp_dir() + "/.queue.sqlite3"));
+  CHECK(std::filesystem::exists(c.effective_spool_dir() + "/queue.sqlite3"));
   c.queue = QueueKind::redis;
   CHECK(make_queue(c).status().is(ErrorCode::invalid_argument));
   c.queue_url = "http://nope";
