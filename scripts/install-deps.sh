@@ -23,6 +23,10 @@ test_pkgs=(
 
 # The S3 benchmark's peers (bench/s3/run.sh): AWS CLI v2 and rclone.
 bench_pkgs=(awscli rclone)
+# The thumbnail benchmark's corpus and peers (bench/thumbnails/run.sh): the
+# other wallpaper packages, Pillow, numpy (PSNR/SSIM) and libvips.
+bench_pkgs+=(mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-20.04
+  python3-pil python3-numpy libvips-dev libvips-tools)
 
 pkgs=("${build_pkgs[@]}" "${demo_pkgs[@]}")
 if [ "$what" = test ] || [ "$what" = bench ]; then pkgs+=("${test_pkgs[@]}"); fi

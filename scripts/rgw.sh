@@ -110,6 +110,9 @@ start() {
   # Leftovers of a dead or half-started cluster: clean up first.
   if [ -d "$dir/pids" ]; then stop_daemons "$dir" || true; fi
   if port_busy "$port"; then die "port $port on 127.0.0.1 is already used by another program"; fi
+  if [ -n "$(ls -A "$dir")" ] && [ ! -f "$conf" ] && [ ! -d "$dir/pids" ]; then
+    die "$dir is not empty and does not look like an rgw.sh folder; not clearing it"
+  fi
   find "$dir" -mindepth 1 -delete
   mkdir -p "$dir"/{mon,osd,run,log,crash,rgw,pids,tmp}
 

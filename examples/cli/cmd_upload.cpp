@@ -246,7 +246,7 @@ void add_upload(CLI::App& app, Context& ctx) {
         Status st = worker->start();
         if (!st.ok()) return ctx.fail(st);
       }
-      auto s = wait_for(*svc.value(), id.value(), ctx.json);
+      auto s = wait_for(*svc.value(), id.value(), false);
       if (worker) {
         worker->stop();
         worker->wait();

@@ -101,11 +101,12 @@ struct MigrateOptions {
   // flushed and migrate() returns with MigrateReport::cancelled set. The
   // pointee must outlive the call. Default: null (never stops).
   const std::atomic<bool>* stop = nullptr;
-  // Called after every object with the counters so far; calls are serialised
-  // (never two at once) but come from worker threads. Default: none.
+  // Called after every object (and every listed page) with the counters so
+  // far; calls are serialised (never two at once) but come from the calling
+  // and worker threads, and must not throw. Default: none.
   std::function<void(const MigrateProgress&)> progress;
   // Called for every object with what happened to it (status is ok except
-  // for failed); serialised like progress. Default: none.
+  // for failed); serialised like progress, must not throw. Default: none.
   std::function<void(const std::string& key, std::uint64_t size, MigrateAction action, const Status& status)> on_object;
 };
 

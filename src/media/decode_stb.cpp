@@ -65,25 +65,37 @@ std::uint32_t be32(const unsigned char* p) {
 }
 
 // Walks the PNG chunk list (headers only): EXIF from eXIf, text chunks for
-// the polyglot check, and where IEND ends.
-void scan_png_chunks(const Input& in, DecodedImage& img, bool want_text) {
+// the polyglot check, and where IEND ends. Refuses what stb_image handles
+// badly: chunks longer than the file (it allocates first) and an empty first
+// IDAT (it would memcpy zero bytes to a null buffer, undefined behaviour).
+Status scan_png_chunks(const Input& in, DecodedImage& img, bool want_text) {
   std::uint64_t pos = 8;
-  for (int count = 0; count < 100000 && pos + 12 <= in.size(); ++count) {
+  bool idat_data = false;
+  for (int count = 0; pos + 12 <= in.size(); ++count) {
+    if (count == 100000) return Status::CorruptMedia("invalid PNG data: more than 100000 chunks");
     unsigned char hdr[8];
-    if (in.read_at(pos, hdr, 8) != 8) return;
+    if (in.read_at(pos, hdr, 8) != 8) return Status::Ok();
     std::uint32_t len = be32(hdr);
-    if (len > 0x7fffffffu) return;
+    if (len > 0x7fffffffu) return Status::CorruptMedia("invalid PNG data: chunk length over 2^31");
     std::string_view type(reinterpret_cast<const char*>(hdr + 4), 4);
     std::uint64_t next = pos + 12 + len;
+    // stb_image sizes its IDAT buffer from the declared length before reading:
+    // a few bytes claiming a 2 GB chunk must not get that far.
+    if (next > in.size()) return Status::CorruptMedia("invalid PNG data: a chunk runs past the end of the file");
     if (type == "eXIf" && len <= (1u << 20)) img.exif = parse_exif_tiff(in.read_string(pos + 8, len));
     if (want_text && (type == "tEXt" || type == "iTXt") && len <= (1u << 20))
       img.metadata_text += in.read_string(pos + 8, len);
+    if (type == "IDAT") {
+      if (len == 0 && !idat_data) return Status::CorruptMedia("invalid PNG data: empty first IDAT chunk");
+      idat_data = true;
+    }
     if (type == "IEND") {
       img.end_offset = next;
-      return;
+      return Status::Ok();
     }
     pos = next;
   }
+  return Status::Ok();
 }
 
 // The size as the header states it, read directly: stb_image refuses some
@@ -138,7 +150,7 @@ Result<DecodedImage> decode_stb(const Input& in, const DecodeOptions& opt) {
   img.full_height = h;
   unsigned char head[8] = {};
   in.read_at(0, head, 8);
-  if (std::memcmp(head, "\x89PNG", 4) == 0) scan_png_chunks(in, img, opt.validate_only);
+  if (std::memcmp(head, "\x89PNG", 4) == 0) MS_RETURN_IF_ERROR(scan_png_chunks(in, img, opt.validate_only));
 
   const bool alpha = comp == 2 || comp == 4;
   c.pos = 0;

@@ -394,6 +394,11 @@ Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path_in, 
   std::string path = path_in;
   if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
   if (path.empty()) return Status::InvalidArgument("MEDIA_QUEUE_URL: empty sqlite queue path");
+  {
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);

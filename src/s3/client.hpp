@@ -93,7 +93,9 @@ class Client {
   Result<ListObjectsV2Result> list_objects_v2(const ListRequest& request);
   // Follows continuation tokens; `each` is called per page, false stops.
   Status list_all(const ListRequest& request, const std::function<bool(const ListObjectsV2Result&)>& each);
-  // Server-side copy within the bucket keeping content type and metadata.
+  // Server-side copy within the bucket keeping content type and metadata
+  // (one CopyObject: objects up to 5 GiB; larger ones fail with the
+  // server's InvalidRequest -> invalid_argument).
   Result<CopyResult> copy_object(std::string_view from_key, std::string_view to_key);
 
   // ---- bucket ----

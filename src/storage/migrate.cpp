@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -191,7 +192,16 @@ class Run {
   MigrateReport run() {
     start_ = std::chrono::steady_clock::now();
     std::vector<std::thread> workers;
-    for (int i = 0; i < opt_.concurrency; ++i) workers.emplace_back([this] { work(); });
+    try {
+      for (int i = 0; i < opt_.concurrency; ++i) workers.emplace_back([this] { work(); });
+    } catch (const std::exception& e) {
+      // Fewer threads than asked for (resource limits): go on with those.
+      MS_LOG(warn, "migrate", "started {} of {} worker threads: {}", workers.size(), opt_.concurrency, e.what());
+    }
+    if (workers.empty()) {
+      report_.error = Status::Internal("migrate: cannot start any worker thread");
+      return std::move(report_);
+    }
     list_source();
     {
       std::lock_guard<std::mutex> lock(qmu_);
@@ -204,7 +214,7 @@ class Run {
       Status st = journal_->flush();
       if (!st.ok() && report_.error.ok()) report_.error = st;
     }
-    report_.cancelled = stopping();
+    report_.cancelled = opt_.stop && opt_.stop->load();
     report_.counts.elapsed = std::chrono::steady_clock::now() - start_;
     std::sort(report_.failures.begin(), report_.failures.end(),
               [](const MigrateFailure& a, const MigrateFailure& b) { return a.key < b.key; });

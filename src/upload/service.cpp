@@ -107,7 +107,6 @@ void UploadService::Impl::unregister_job(InFlight* f) {
 }
 
 void UploadService::Impl::heartbeat_all() {
-  std::vector<InFlight*> all;
   std::lock_guard lock(jobs_mu);  // held so no entry is freed meanwhile
   for (auto& [k, f] : jobs) {
     std::lock_guard jl(f->mu);
@@ -199,7 +198,18 @@ void UploadService::Impl::process(InFlight& f) {
     // Cancelled (the job was removed) or taken over after a stall. If the
     // upload was cancelled, remove what this attempt may have stored since.
     auto cur = load(id);
-    if (cur.ok() && cur->state == UploadState::failed) (void)remove_leftovers(id);
+    auto has = queue->contains(id);
+    if (cur.ok() && has.ok() && !has.value() && cur->state != UploadState::completed) {
+      // The job is gone but the upload did not end: it was cancelled, and a
+      // status this attempt wrote just after may have hidden that. Restore it.
+      if (cur->state != UploadState::failed) {
+        cur->state = UploadState::failed;
+        cur->error_code = ErrorCode::cancelled;
+        cur->error_message = "cancelled by request";
+        (void)save(cur.value());
+      }
+      (void)remove_leftovers(id);
+    }
     MS_LOGF(warn, "upload", upload_field(id), "upload {}: lease lost, stopping this attempt", id);
   };
   auto on_release = [&] {

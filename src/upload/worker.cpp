@@ -23,7 +23,6 @@ struct Worker::State {
   std::atomic<bool> reported_stop{false};
 
   void work(int index) {
-    auto& im = *service->impl_;
     auto pause = std::chrono::milliseconds(100);
     while (!stopping) {
       auto n = service->process_next(1, options.poll_wait);
@@ -38,7 +37,6 @@ struct Worker::State {
       cv.wait_for(lock, pause, [&] { return stopping.load(); });
       pause = std::min(pause * 2, std::chrono::milliseconds(5000));
     }
-    (void)im;
     alive--;
   }
 

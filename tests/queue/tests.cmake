@@ -13,7 +13,7 @@ set_tests_properties(queue.redis PROPERTIES FIXTURES_REQUIRED redis LABELS integ
 #                     uploads through 2 `mediastore worker` processes SIGKILLed
 #                     at random moments (MS_KILL_UPLOADS uploads, 10% hostile)
 if(TARGET mediastore_cli)
-  set(MS_KILL_UPLOADS 600 CACHE STRING "Uploads in the worker kill tests")
+  set(MS_KILL_UPLOADS 1000 CACHE STRING "Uploads in the worker kill tests")
   add_executable(upload_kill_test ${MS_QUEUE_TEST_DIR}/upload_kill_test.cpp $<TARGET_OBJECTS:ms_doctest_main>)
   ms_link_parts(upload_kill_test upload)
   add_dependencies(upload_kill_test mediastore_cli)
@@ -23,4 +23,11 @@ if(TARGET mediastore_cli)
   add_test(NAME upload.kill.redis COMMAND upload_kill_test)
   set_tests_properties(upload.kill.redis PROPERTIES FIXTURES_REQUIRED redis LABELS integration TIMEOUT 300
     ENVIRONMENT "MS_CLI=$<TARGET_FILE:mediastore_cli>;MS_KILL_QUEUE=redis;MS_REDIS_URL=${MS_REDIS_URL};MS_KILL_UPLOADS=${MS_KILL_UPLOADS}")
+endif()
+
+#   upload.cli        the worker/upload/status/stats commands (sqlite queue)
+if(TARGET mediastore_cli)
+  add_test(NAME upload.cli COMMAND ${MS_QUEUE_TEST_DIR}/cli_upload_test.sh $<TARGET_FILE:mediastore_cli>
+    ${MS_QUEUE_TEST_DIR}/data)
+  set_tests_properties(upload.cli PROPERTIES LABELS integration TIMEOUT 120)
 endif()

@@ -204,3 +204,11 @@ TEST_CASE("hostile: JPEG whose frame header claims 65000x65000") {
   CHECK(message == "big.jpg: 65000x65000 = 4225 MP exceeds the 100 MP limit");
   CHECK(thumbs_code(j) == ErrorCode::too_large);
 }
+
+TEST_CASE("hostile: PNG with an empty first IDAT chunk (found by fuzzing)") {
+  std::string p = fixtures::png_rgb(fixtures::pattern(8, 8));
+  // After the signature (8) and IHDR (25): a zero-length IDAT with its CRC.
+  p.insert(33, std::string("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12));
+  CHECK(verdict(p, "e.png") == RefusalReason::corrupt);
+  CHECK(thumbs_code(p) == ErrorCode::corrupt_media);
+}

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -68,7 +70,11 @@ struct Reply {
 // received.
 class FakeServer {
  public:
-  explicit FakeServer(std::deque<Reply> replies) : replies_(std::move(replies)) {
+  // Chooses the reply from the request line ("PUT /b/k?partNumber=2&... HTTP/1.1").
+  using Handler = std::function<Reply(const std::string& request_line)>;
+  explicit FakeServer(std::deque<Reply> replies) : FakeServer(Handler(), std::move(replies)) {}
+  explicit FakeServer(Handler handler) : FakeServer(std::move(handler), {}) {}
+  FakeServer(Handler handler, std::deque<Reply> replies) : handler_(std::move(handler)), replies_(std::move(replies)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd_ >= 0);
     int one = 1;
@@ -135,7 +141,9 @@ class FakeServer {
         requests_.push_back(in.substr(0, in.find("\r\n")));
         heads_.push_back(in.substr(0, head_end));
         bodies_.push_back(in.substr(head_end + 4));
-        if (!replies_.empty()) {
+        if (handler_) {
+          r = handler_(requests_.back());
+        } else if (!replies_.empty()) {
           r = replies_.front();
           replies_.pop_front();
         }
@@ -152,6 +160,7 @@ class FakeServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
+  Handler handler_;
   std::deque<Reply> replies_;
   std::vector<std::string> requests_;
   std::vector<std::string> bodies_;
@@ -260,7 +269,7 @@ TEST_CASE("408, 429, 502, 504 and RequestTimeout are retried") {
 TEST_CASE("a connection failure is retried, then reported as network_error") {
   int port;
   {
-    FakeServer probe({});
+    FakeServer probe(std::deque<Reply>{});
     port = probe.port();
   }  // closed: nothing listens there now
   S3Settings st;
@@ -363,4 +372,95 @@ TEST_CASE("each request is logged with its fields, never with secrets") {
   CHECK(heads[1].find("x-amz-content-sha256: 3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7") !=
         std::string::npos);  // sha256("data")
   CHECK(heads[1].find("Credential=AKIDLOGTEST/") != std::string::npos);
+}
+
+namespace {
+
+std::shared_ptr<Client> multipart_client(const FakeServer& server) {
+  S3Settings st;
+  st.endpoint = fmt::format("http://127.0.0.1:{}", server.port());
+  st.bucket = "b";
+  st.access_key = "AK";
+  st.secret_key = "SK";
+  st.path_style = true;
+  st.multipart_threshold = 5u << 20;
+  st.part_size = 5u << 20;
+  st.parts_in_flight = 2;
+  auto c = Client::create(st);
+  REQUIRE(c.ok());
+  (*c)->set_sleep_for_tests([](milliseconds) {});
+  return *c;
+}
+
+int part_number_of(const std::string& line) {
+  auto at = line.find("partNumber=");
+  return at == std::string::npos ? 0 : std::stoi(line.substr(at + 11));
+}
+
+}  // namespace
+
+TEST_CASE("multipart: parts in parallel, sent whole, completed in order") {
+  FakeServer server([](const std::string& line) -> Reply {
+    if (line.rfind("POST /b/big?uploads=", 0) == 0) {
+      return {200, "<InitiateMultipartUploadResult><UploadId>U1</UploadId></InitiateMultipartUploadResult>", ""};
+    }
+    if (line.rfind("PUT /b/big?", 0) == 0) {
+      return {200, "", fmt::format("ETag: \"etag-{}\"\r\n", part_number_of(line))};
+    }
+    if (line.rfind("POST /b/big?uploadId=U1", 0) == 0) {
+      return {200, "<CompleteMultipartUploadResult><ETag></ETag></CompleteMultipartUploadResult>", ""};
+    }
+    return {400, "<Error><Code>Unexpected</Code></Error>", ""};
+  });
+  auto c = multipart_client(server);
+  std::string data(12u << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + i / 4096);
+  MemoryBody src(data);
+  Status st = c->put_object("big", src, {});
+  REQUIRE_MESSAGE(st.ok(), st.to_string());
+  auto lines = server.requests();
+  auto bodies = server.bodies();
+  REQUIRE(lines.size() == 5);  // create, 3 parts, complete
+  std::map<int, std::string> parts;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (int n = part_number_of(lines[i])) {
+      CHECK(lines[i].find("uploadId=U1") != std::string::npos);
+      parts[n] = bodies[i];
+    }
+  }
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[1].size() == (5u << 20));
+  CHECK(parts[3].size() == (2u << 20));
+  CHECK(parts[1] + parts[2] + parts[3] == data);
+  const std::string& complete = bodies.back();
+  CHECK(complete.find("<Part><PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag></Part>"
+                      "<Part><PartNumber>2</PartNumber><ETag>&quot;etag-2&quot;</ETag></Part>"
+                      "<Part><PartNumber>3</PartNumber><ETag>&quot;etag-3&quot;</ETag></Part>") != std::string::npos);
+}
+
+TEST_CASE("multipart: a refused part aborts the upload and completes nothing") {
+  std::atomic<int> aborts{0}, completes{0};
+  FakeServer server([&](const std::string& line) -> Reply {
+    if (line.rfind("POST /b/big?uploads=", 0) == 0) {
+      return {200, "<InitiateMultipartUploadResult><UploadId>U2</UploadId></InitiateMultipartUploadResult>", ""};
+    }
+    if (line.rfind("PUT /b/big?", 0) == 0) {
+      if (part_number_of(line) == 2) return {403, error_xml("AccessDenied"), ""};
+      return {200, "", "ETag: \"e\"\r\n"};
+    }
+    if (line.rfind("DELETE /b/big?uploadId=U2", 0) == 0) {
+      ++aborts;
+      return {204, "", ""};
+    }
+    if (line.rfind("POST /b/big?uploadId=U2", 0) == 0) ++completes;
+    return {400, "<Error><Code>Unexpected</Code></Error>", ""};
+  });
+  auto c = multipart_client(server);
+  const std::string data(16u << 20, 'x');
+  MemoryBody src(data);
+  Status st = c->put_object("big", src, {});
+  CHECK_MESSAGE(st.is(ErrorCode::permission_denied), st.to_string());
+  CHECK(aborts == 1);
+  CHECK(completes == 0);
+  CHECK(server.requests().back().rfind("DELETE", 0) == 0);  // the abort comes after every part
 }

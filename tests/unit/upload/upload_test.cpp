@@ -391,6 +391,24 @@ TEST_CASE("upload: cancel") {
   CHECK(env.status(id2).error_code == ErrorCode::cancelled);
   CHECK(env.objects(id2).empty());
   CHECK_FALSE(std::filesystem::exists(env.spool(id2)));
+
+  // A cancel that lands between the worker's lease check and its next status
+  // write: the stale "processing" status is replaced by the cancellation.
+  auto id3 = env.submit(upload_test::make_jpeg(320, 240));
+  env.storage->on_put = [&](std::string_view key) {
+    if (key.find("thumb_small") == std::string_view::npos) return;
+    auto stale = env.queue->get_record(id3);  // the worker's "processing" status
+    REQUIRE(stale.ok());
+    REQUIRE(stale->state == "processing");
+    CHECK(env.service->cancel(id3).ok());
+    REQUIRE(env.queue->put_record(stale.value()).ok());  // its late write lands after the cancel
+  };
+  CHECK(env.service->process_next(1, 1s).value() == 1);
+  auto s3 = env.status(id3);
+  CHECK(s3.state == UploadState::failed);
+  CHECK(s3.error_code == ErrorCode::cancelled);
+  CHECK(env.objects(id3).empty());
+  CHECK_FALSE(std::filesystem::exists(env.spool(id3)));
 }
 
 TEST_CASE("upload: cleanup removes spool files and partial objects") {
@@ -568,4 +586,38 @@ TEST_CASE("upload: stop(release) gives in-flight jobs back to the queue") {
   CHECK(env.queue->stats()->ready == 1);
   env.storage->on_put = nullptr;
   CHECK(env.run_until_done(id).state == UploadState::completed);
+}
+
+TEST_CASE("upload: a storage outage shorter than the retry window delays uploads but fails none") {
+  Env env("sqlite", 50);
+  env.storage->fail_puts = 1 << 30;  // down
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(env.submit(upload_test::make_jpeg(200, 150, i)));
+  Worker worker(env.service, {.threads = 2, .poll_wait = 20ms});
+  REQUIRE(worker.start().ok());
+  // Wait until every upload has failed at least once, then end the outage.
+  auto all_retrying = [&] {
+    for (auto& id : ids) {
+      auto s = env.status(id);
+      if (s.state != UploadState::retrying && s.attempt < 2) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 500 && !all_retrying(); ++i) std::this_thread::sleep_for(10ms);
+  CHECK(all_retrying());
+  env.storage->fail_puts = 0;  // back up
+  auto finished = [&] {
+    for (auto& id : ids)
+      if (env.status(id).state != UploadState::completed && env.status(id).state != UploadState::failed) return false;
+    return true;
+  };
+  for (int i = 0; i < 1000 && !finished(); ++i) std::this_thread::sleep_for(10ms);
+  worker.stop();
+  worker.wait();
+  for (auto& id : ids) {
+    auto s = env.status(id);
+    CHECK(s.state == UploadState::completed);
+    CHECK(s.attempt >= 2);
+  }
+  CHECK(env.service->metrics()->retried >= 5);
 }

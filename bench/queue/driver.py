@@ -1,0 +1,482 @@
+"""Runs the queue benchmark (issue 5) and prints a markdown report.
+
+Called by bench/queue/run.sh, which starts Redis and RGW and sets:
+  BENCH_BIN           folder of bench_queue
+  BENCH_WORK          scratch folder (tmpfs when available)
+  BENCH_DISK          scratch folder on disk (SQLite queue files)
+  BENCH_REDIS_PORT    redis-server port
+  BENCH_ENDPOINT, BENCH_ACCESS_KEY, BENCH_SECRET_KEY   the RGW
+  BENCH_PHOTO         the photo uploaded
+Sizes (environment, optional): BENCH_RUNS (3), BENCH_MEM_JOBS (200000),
+BENCH_SQLITE_JOBS (2000 on disk; 10000 on tmpfs), BENCH_REDIS_JOBS (20000),
+BENCH_CELERY_JOBS (3000), BENCH_UPLOADS (30 per run), BENCH_LEASE_MS (5000),
+BENCH_CELERY_CAP (120 s).
+Progress goes to stderr; the report to stdout.
+"""
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.environ["BENCH_BIN"] + "/bench_queue"
+WORK = os.environ["BENCH_WORK"]
+DISK = os.environ["BENCH_DISK"]
+PORT = int(os.environ["BENCH_REDIS_PORT"])
+PHOTO = os.environ["BENCH_PHOTO"]
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+MEM_JOBS = int(os.environ.get("BENCH_MEM_JOBS", "200000"))
+SQLITE_JOBS = int(os.environ.get("BENCH_SQLITE_JOBS", "2000"))
+SQLITE_TMPFS_JOBS = int(os.environ.get("BENCH_SQLITE_TMPFS_JOBS", "10000"))
+REDIS_JOBS = int(os.environ.get("BENCH_REDIS_JOBS", "20000"))
+CELERY_JOBS = int(os.environ.get("BENCH_CELERY_JOBS", "3000"))
+UPLOADS = int(os.environ.get("BENCH_UPLOADS", "30"))
+LEASE_MS = int(os.environ.get("BENCH_LEASE_MS", "5000"))
+CELERY_CAP = float(os.environ.get("BENCH_CELERY_CAP", "120"))
+LIB_REDIS = "redis://127.0.0.1:%d/0" % PORT
+CELERY_REDIS = "redis://127.0.0.1:%d/1" % PORT
+LIB_BUCKET = "bq-lib"
+CELERY_BUCKET = "bq-celery"
+
+results = {}  # name -> list of values
+
+
+def log(msg):
+    print("[bench] " + msg, file=sys.stderr, flush=True)
+
+
+def add(name, value):
+    results.setdefault(name, []).append(value)
+
+
+def med(name):
+    v = results.get(name)
+    return statistics.median(v) if v else None
+
+
+def run_lib(args, env=None):
+    """Runs bench_queue, returns its JSON lines."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run([BIN] + args, env=e, stdout=subprocess.PIPE, text=True, timeout=600)
+    if p.returncode != 0:
+        raise SystemExit("bench_queue %s failed (exit %d)" % (" ".join(args), p.returncode))
+    out = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    for o in out:
+        log(json.dumps(o))
+    return out
+
+
+def lib_env(bucket):
+    return {
+        "MEDIA_STORAGE_BACKEND": "minio",
+        "MINIO_ENDPOINT": os.environ["BENCH_ENDPOINT"],
+        "MINIO_ACCESS_KEY": os.environ["BENCH_ACCESS_KEY"],
+        "MINIO_SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
+        "MINIO_BUCKET_NAME": bucket,
+        "MEDIA_AUTO_CREATE_BUCKET": "true",
+        "MEDIA_QUEUE_BACKEND": "redis",
+        "MEDIA_QUEUE_URL": LIB_REDIS,
+        "MEDIA_ROOT": WORK + "/media",
+        "MEDIA_SPOOL_DIR": DISK + "/spool",
+        "MEDIA_LOG_LEVEL": "warn",
+    }
+
+
+# ---------------------------------------------------------------- libmediastore
+
+
+def lib_noop():
+    for backend, where, jobs, tag, extra in (
+        ("memory", "-", MEM_JOBS, "memory", []),
+        ("sqlite", DISK + "/sqlite", SQLITE_JOBS, "sqlite", []),
+        ("sqlite", WORK + "/sqlite", SQLITE_TMPFS_JOBS, "sqlite_tmpfs", []),
+        ("redis", LIB_REDIS, REDIS_JOBS, "redis", []),
+        ("redis", LIB_REDIS, REDIS_JOBS, "redis_2p", ["--producers", "2"]),
+    ):
+        if backend == "sqlite":
+            os.makedirs(where, exist_ok=True)
+        log("libmediastore no-op jobs: %s" % tag)
+        for o in run_lib(["noop", backend, where, "--jobs", str(jobs), "--runs", str(RUNS)] + extra):
+            if o["what"] == "enqueue" and not extra:
+                add("enq_" + tag, o["per_s"])
+            elif o["what"] == "e2e":
+                add("e2e_" + tag, o["per_s"])
+
+
+def lib_upload():
+    log("libmediastore uploads (UploadService + Worker, 2 threads, redis)")
+    for o in run_lib(["upload", PHOTO, "--jobs", str(UPLOADS), "--runs", str(RUNS), "--threads", "2"], lib_env(LIB_BUCKET)):
+        add("upload_lib", o["per_s"])
+        add("upload_lib_submit", o["submit_seconds"] / o["jobs"])
+        add("upload_lib_mean", o["mean_processing_s"])
+    o = run_lib(["stages", PHOTO, "--runs", "5"], lib_env(LIB_BUCKET))[0]
+    results["stages_lib"] = o
+
+
+def lib_deadworker():
+    log("libmediastore dead worker (lease %d ms)" % LEASE_MS)
+    for o in run_lib(["deadworker", LIB_REDIS, "--runs", str(RUNS), "--lease-ms", str(LEASE_MS)]):
+        add("dead_lib", o["kill_to_rerun_s"])
+        add("dead_lib_lease", o["lease_to_rerun_s"])
+
+
+# ---------------------------------------------------------------- Celery
+
+
+class CeleryWorker:
+    """A `celery worker` in its own session (so that SIGKILL of its process
+    group takes the pool children too)."""
+
+    def __init__(self, name, queue, concurrency, env):
+        self.name = name
+        e = dict(os.environ)
+        e["BENCH_CELERY_BROKER"] = CELERY_REDIS
+        e.update(env)
+        e["BENCH_BUCKET"] = CELERY_BUCKET
+        e["PYTHONPATH"] = HERE
+        self.log = open(os.path.join(WORK, "celery-%s.log" % name), "w")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-m", "celery", "-A", "celery_app", "worker", "-c", str(concurrency), "-P", "prefork",
+             "-Q", queue, "-n", "%s@bench" % name, "-l", "WARNING", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=HERE, env=e, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self, sig=signal.SIGKILL):
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+                self.proc.wait()
+        self.kill(signal.SIGKILL)  # leftover pool children, if any
+        self.log.close()
+
+
+def celery_client(extra_env=None):
+    """The celery_app module, imported in this process as a client."""
+    os.environ["BENCH_CELERY_BROKER"] = CELERY_REDIS
+    os.environ["BENCH_BUCKET"] = CELERY_BUCKET
+    for k in ("BENCH_CELERY_ACKS_LATE", "BENCH_CELERY_VISIBILITY_TIMEOUT"):
+        os.environ.pop(k, None)
+    if extra_env:
+        os.environ.update(extra_env)
+    sys.path.insert(0, HERE)
+    import importlib
+
+    import celery_app
+
+    return importlib.reload(celery_app)
+
+
+def wait_count(r, key, n, cap):
+    t0 = time.perf_counter()
+    while int(r.get(key) or 0) < n:
+        if time.perf_counter() - t0 > cap:
+            raise SystemExit("celery: only %s of %d tasks done after %d s" % (r.get(key), n, cap))
+        time.sleep(0.002)
+
+
+def celery_noop(ca, r):
+    w = CeleryWorker("noop", "noop", 2, {})
+    try:
+        wait_count_warm(ca.noop, "noop", r)
+        for run in range(RUNS):
+            # Enqueue rate: into a queue no worker reads, then dropped.
+            t0 = time.perf_counter()
+            for i in range(CELERY_JOBS):
+                ca.noop.apply_async(("unused",), queue="enqueue_only")
+            dt = time.perf_counter() - t0
+            r.delete("enqueue_only")
+            add("enq_celery", CELERY_JOBS / dt)
+            key = "bq:done:noop:%d" % run
+            t0 = time.perf_counter()
+            for i in range(CELERY_JOBS):
+                ca.noop.apply_async((key,), queue="noop")
+            wait_count(r, key, CELERY_JOBS, 300)
+            dt = time.perf_counter() - t0
+            add("e2e_celery", CELERY_JOBS / dt)
+            log("celery no-op run %d: enqueue %.0f/s, end to end %.0f/s" % (run, results["enq_celery"][-1], CELERY_JOBS / dt))
+    finally:
+        w.stop()
+
+
+def wait_count_warm(task, queue, r, args=()):
+    key = "bq:done:warm:%s:%f" % (queue, time.time())
+    task.apply_async(args + (key,), queue=queue)
+    wait_count(r, key, 1, 120)
+
+
+def celery_upload(ca, r):
+    env = {k: os.environ[k] for k in ("BENCH_ENDPOINT", "BENCH_ACCESS_KEY", "BENCH_SECRET_KEY")}
+    s3 = ca.s3()
+    try:
+        s3.create_bucket(Bucket=CELERY_BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    w = CeleryWorker("upload", "upload", 2, env)
+    try:
+        wait_count_warm(ca.upload, "upload", r, (PHOTO, "warm/"))
+        for run in range(RUNS):
+            key = "bq:done:upload:%d" % run
+            t0 = time.perf_counter()
+            for i in range(UPLOADS):
+                ca.upload.apply_async((PHOTO, "celery/%d/%d/" % (run, i), key), queue="upload")
+            wait_count(r, key, UPLOADS, 600)
+            dt = time.perf_counter() - t0
+            add("upload_celery", UPLOADS / dt)
+            log("celery upload run %d: %.2f/s" % (run, UPLOADS / dt))
+    finally:
+        w.stop()
+    # The same task's steps one by one in this process (5 runs, medians).
+    from PIL import Image, ImageOps
+    import io
+
+    steps = {"open_draft_decode": [], "thumbnails": [], "put_original": [], "put_thumbnails": []}
+    for i in range(5):
+        with open(PHOTO, "rb") as f:
+            data = f.read()
+        t = time.perf_counter()
+        s3.put_object(Bucket=CELERY_BUCKET, Key="stages/original.jpg", Body=data, ContentType="image/jpeg")
+        steps["put_original"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        im = Image.open(io.BytesIO(data))
+        im.draft("RGB", ca.SIZES[-1][1])
+        im = ImageOps.exif_transpose(im)
+        im.load()
+        steps["open_draft_decode"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        bufs = []
+        for name, box in ca.SIZES:
+            c = im.copy()
+            c.thumbnail(box, Image.LANCZOS)
+            b = io.BytesIO()
+            c.save(b, "JPEG", quality=85)
+            bufs.append((name, b.getvalue()))
+        steps["thumbnails"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for name, b in bufs:
+            s3.put_object(Bucket=CELERY_BUCKET, Key="stages/thumb_%s.jpg" % name, Body=b, ContentType="image/jpeg")
+        steps["put_thumbnails"].append(time.perf_counter() - t)
+    results["stages_celery"] = {k: statistics.median(v) for k, v in steps.items()}
+    results["draft_size"] = "%dx%d" % im.size
+
+
+def read_starts(marker):
+    try:
+        with open(marker) as f:
+            return [line.split() for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def dead_start(tag, db, visibility_timeout):
+    """acks_late + prefetch 1; two workers (1 process each) on one queue of
+    Redis database `db` (each variant its own database, so that one's
+    restoring of unacked messages cannot touch the other's). The worker
+    running a long task is killed with SIGKILL (main process and pool child);
+    the other keeps running."""
+    from celery import Celery
+
+    broker = "redis://127.0.0.1:%d/%d" % (PORT, db)
+    env = {"BENCH_CELERY_ACKS_LATE": "1", "BENCH_CELERY_BROKER": broker}
+    if visibility_timeout:
+        env["BENCH_CELERY_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
+    client = Celery("client", broker=broker)
+    import redis
+
+    r = redis.Redis.from_url(broker)
+    r.flushdb()
+    queue = "dead_" + tag
+    marker = os.path.join(WORK, "starts-%s.txt" % tag)
+    st = {"tag": tag, "env": env, "queue": queue, "marker": marker, "vt": visibility_timeout, "r": r,
+          "workers": [CeleryWorker("%s_a" % tag, queue, 1, env), CeleryWorker("%s_b" % tag, queue, 1, env)]}
+    warm_key = "bq:done:deadwarm"
+    for i in range(4):
+        client.send_task("celery_app.noop", (warm_key,), queue=queue)
+    wait_count(r, warm_key, 4, 120)
+    time.sleep(1.0)
+    client.send_task("celery_app.sleeper", (marker, 3600), queue=queue)
+    t0 = time.time()
+    while not read_starts(marker):
+        if time.time() - t0 > 60:
+            raise SystemExit("celery sleeper did not start")
+        time.sleep(0.01)
+    pid, started = read_starts(marker)[0]
+    victim = None
+    for w in st["workers"]:
+        try:
+            if os.getpgid(int(pid)) == w.proc.pid:
+                victim = w
+        except ProcessLookupError:
+            pass
+    if victim is None:
+        raise SystemExit("celery: cannot tell which worker runs the task")
+    victim.kill(signal.SIGKILL)
+    st["killed"] = time.time()
+    victim.proc.wait()
+    st["kill_after_start"] = st["killed"] - float(started)
+    return st
+
+
+def dead_finish(states, cap, restart_after):
+    """Waits up to `cap` s after each kill for the task to start again; after
+    `restart_after[tag]` s (if given) a fresh worker is started (a restart)."""
+    try:
+        pending = list(states)
+        while pending:
+            for st in list(pending):
+                since = time.time() - st["killed"]
+                starts = read_starts(st["marker"])
+                if len(starts) > 1:
+                    st["rerun"] = float(starts[1][1]) - st["killed"]
+                elif since >= cap:
+                    st["rerun"] = None
+                else:
+                    ra = restart_after.get(st["tag"])
+                    if ra is not None and since >= ra and "restarted" not in st:
+                        st["workers"].append(CeleryWorker("%s_c" % st["tag"], st["queue"], 1, st["env"]))
+                        st["restarted"] = ra
+                    continue
+                pending.remove(st)
+                results["dead_celery_" + st["tag"]] = {
+                    "rerun": st["rerun"], "restarted": st.get("restarted"), "cap": cap,
+                    "visibility_timeout": st["vt"], "kill_after_start": st["kill_after_start"]}
+                log("celery dead worker (%s): %s" % (st["tag"], results["dead_celery_" + st["tag"]]))
+            time.sleep(0.05)
+    finally:
+        for st in states:
+            for w in st["workers"]:
+                w.stop()
+            st["r"].flushdb()
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_rate(v):
+    if v is None:
+        return "n/a"
+    if v >= 100:
+        return "{:,.0f}".format(v).replace(",", " ")
+    return "%.2f" % v
+
+
+def report():
+    out = []
+    p = out.append
+    runs = lambda name: len(results.get(name, []))  # noqa: E731
+    p("| no-op jobs | enqueue jobs/s | end to end jobs/s | runs |")
+    p("|---|---:|---:|---:|")
+    rows = (
+        ("libmediastore memory", "memory"),
+        ("libmediastore sqlite (file on disk, WAL, synchronous=FULL)", "sqlite"),
+        ("libmediastore sqlite (file on tmpfs)", "sqlite_tmpfs"),
+        ("libmediastore redis", "redis"),
+        ("libmediastore redis, 2 producer threads", "redis_2p"),
+        ("Celery 5.2 redis (2 prefork processes)", "celery"),
+    )
+    for label, tag in rows:
+        p("| %s | %s | %s | %d |" % (label, fmt_rate(med("enq_" + tag)) if med("enq_" + tag) else "—",
+                                     fmt_rate(med("e2e_" + tag)), runs("e2e_" + tag)))
+    p("")
+    p("| upload jobs (12 MP JPEG -> original + 3 thumbnails into RGW) | jobs/s | runs |")
+    p("|---|---:|---:|")
+    p("| libmediastore UploadService + Worker (2 threads), redis queue | %s | %d |" % (fmt_rate(med("upload_lib")), runs("upload_lib")))
+    p("| Celery 5.2 + Pillow draft() + boto3 (2 prefork processes) | %s | %d |" % (fmt_rate(med("upload_celery")), runs("upload_celery")))
+    p("")
+    sl = results.get("stages_lib")
+    sc = results.get("stages_celery")
+    if sl and sc:
+        p("| one job's steps, one thread, medians of 5 (s) | libmediastore | Celery task |")
+        p("|---|---:|---:|")
+        p("| validate (libmediastore: validate_media_file, a decode) | %.3f | — |" % sl["validate_s"])
+        p("| decode (Pillow: open + draft %s + exif_transpose + load) | (in thumbnails) | %.3f |" % (results.get("draft_size", "?"), sc["open_draft_decode"]))
+        p("| 3 thumbnails (libmediastore: make_thumbnails_file incl. decode) | %.3f | %.3f |" % (sl["thumbnails_s"], sc["thumbnails"]))
+        p("| put original | %.3f | %.3f |" % (sl["put_original_s"], sc["put_original"]))
+        p("| put 3 thumbnails | %.3f | %.3f |" % (sl["put_thumbnails_s"], sc["put_thumbnails"]))
+        tl = sl["validate_s"] + sl["thumbnails_s"] + sl["put_original_s"] + sl["put_thumbnails_s"]
+        tc = sum(sc.values())
+        p("| total | %.3f | %.3f |" % (tl, tc))
+        p("")
+    p("| dead worker's job running again (SIGKILL of the worker holding it) | seconds | |")
+    p("|---|---:|---|")
+    p("| libmediastore redis, lease %.0f s, kill right after the lease | %s | median of %d; from the lease: %s |" % (
+        LEASE_MS / 1000, "%.2f" % med("dead_lib") if med("dead_lib") is not None else "n/a", runs("dead_lib"),
+        "%.2f" % med("dead_lib_lease") if med("dead_lib_lease") is not None else "n/a"))
+    for tag, label in (("default", "Celery 5.2, acks_late, default visibility_timeout (3600 s)"),
+                       ("vt", "Celery 5.2, acks_late, visibility_timeout = %d s" % (LEASE_MS // 1000))):
+        d = results.get("dead_celery_" + tag)
+        if not d:
+            continue
+        val = "%.2f" % d["rerun"] if d["rerun"] is not None else "> %.0f (cap)" % d["cap"]
+        note = "the other worker kept running%s" % (
+            "; a fresh worker was started %.0f s after the kill" % d["restarted"] if d["restarted"] else "")
+        p("| %s | %s | %s |" % (label, val, note))
+    p("")
+    # Targets.
+    p("| target (issue 5) | measured | ratio | verdict |")
+    p("|---|---|---:|---|")
+
+    def target(label, value, goal, unit="jobs/s"):
+        if value is None:
+            p("| %s | n/a | | not measured |" % label)
+            return
+        ratio = value / goal
+        p("| %s | %s vs %s %s | %.2f | %s |" % (label, fmt_rate(value), fmt_rate(goal), unit, ratio,
+                                             "met" if ratio >= 1 else "**missed**"))
+
+    target(">= 200 000 no-op jobs/s end to end, memory", med("e2e_memory"), 200000)
+    target(">= 5 000 no-op jobs/s end to end, sqlite (disk)", med("e2e_sqlite"), 5000)
+    target(">= 5 000 no-op jobs/s end to end, sqlite (tmpfs)", med("e2e_sqlite_tmpfs"), 5000)
+    target(">= 20 000 no-op jobs/s end to end, redis", med("e2e_redis"), 20000)
+    target(">= 20 000 no-op jobs/s end to end, redis, 2 producers", med("e2e_redis_2p"), 20000)
+    if med("upload_celery"):
+        target(">= 2 x Celery upload jobs/s", med("upload_lib"), 2 * med("upload_celery"))
+    d = med("dead_lib")
+    if d is not None:
+        goal = LEASE_MS / 1000 + 5
+        p("| dead worker's job running again within lease + 5 s | %.2f s vs %.0f s | %.2f | %s |" % (
+            d, goal, d / goal, "met" if d <= goal else "**missed**"))
+    if med("e2e_celery"):
+        p("")
+        p("libmediastore redis end to end / Celery end to end: %.1f x; enqueue: %.1f x." % (
+            med("e2e_redis") / med("e2e_celery"), med("enq_redis") / med("enq_celery")))
+    return "\n".join(out)
+
+
+def main():
+    import redis
+
+    r = redis.Redis.from_url(CELERY_REDIS)
+    r.flushdb()
+    t_start = time.time()
+    lib_noop()
+    lib_upload()
+    lib_deadworker()
+    ca = celery_client()
+    celery_noop(ca, r)
+    celery_upload(ca, r)
+    # Both Celery variants at once (own databases), to keep the run short.
+    states = [dead_start("default", 2, None), dead_start("vt", 3, LEASE_MS // 1000)]
+    dead_finish(states, CELERY_CAP, {"default": CELERY_CAP * 0.75})
+    log("done in %.0f s" % (time.time() - t_start))
+    print(report())
+    with open(os.path.join(WORK, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The upload commands of the mediastore tool against a sqlite queue:
+# worker (SIGTERM -> exit 0), upload (--wait, --json, exit status of a
+# failure), status (--json, unknown id), stats (--json, --prometheus).
+# Usage: cli_upload_test.sh MEDIASTORE_BINARY DATA_DIR
+set -euo pipefail
+ms=$1
+data=$2
+work=$(mktemp -d)
+worker_pid=""
+cleanup() {
+  [ -n "$worker_pid" ] && kill -KILL "$worker_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+export MEDIA_STORAGE_BACKEND=local MEDIA_ROOT=$work/media MEDIA_QUEUE_BACKEND=sqlite MEDIA_QUEUE_URL=$work/queue.db
+mkdir -p "$MEDIA_ROOT"
+printf '<html><script>alert(1)</script></html>\n' >"$work/evil.jpg"
+
+# Submitted without a worker: pending.
+id=$("$ms" upload "$data/photo.jpg" --context keep_id=42)
+[[ $id =~ ^[0-9a-f-]{36}$ ]] || fail "upload printed '$id', not an id"
+"$ms" status "$id" --json | grep -q '"state": "pending"' || fail "new upload not pending"
+"$ms" stats --json | grep -q '"ready": 1' || fail "stats does not show 1 ready job"
+
+"$ms" worker --threads 2 --maintenance-interval 1 2>"$work/worker.log" &
+worker_pid=$!
+
+# --wait: progress on stderr, result on stdout, exit 0.
+out=$("$ms" upload "$data/photo.jpg" --wait --json 2>"$work/progress.log") || fail "good upload --wait failed"
+grep -q '"state": "completed"' <<<"$out" || fail "good upload not completed: $out"
+grep -q 'thumb_large.jpg' <<<"$out" || fail "no large thumbnail in: $out"
+grep -q 'completed done 100%' "$work/progress.log" || fail "no final progress line"
+
+# A hostile file: failed, exit status 10 + unsupported_media (7).
+set +e
+"$ms" upload "$work/evil.jpg" --wait >"$work/evil.out" 2>&1
+rc=$?
+set -e
+[ $rc -eq 17 ] || fail "hostile upload exit status $rc, expected 17"
+grep -q 'state:     failed' "$work/evil.out" || fail "hostile upload not failed"
+
+# The first upload was processed by the worker too.
+for _ in $(seq 1 100); do
+  "$ms" status "$id" --json | grep -q '"state": "completed"' && break
+  sleep 0.1
+done
+"$ms" status "$id" --json | grep -q '"keep_id": "42"' || fail "context lost"
+"$ms" status "$id" | grep -q 'state:     completed' || fail "first upload not completed"
+
+# Unknown id: not_found (exit 12).
+set +e
+"$ms" status 00000000-0000-4000-8000-000000000000 2>/dev/null
+rc=$?
+set -e
+[ $rc -eq 12 ] || fail "unknown id exit status $rc, expected 12"
+
+"$ms" stats --prometheus | grep -q '^mediastore_uploads{state="completed"} 2$' || fail "prometheus: completed != 2"
+"$ms" stats --prometheus | grep -q '^mediastore_queue_depth 0$' || fail "prometheus: queue depth != 0"
+"$ms" stats | grep -q 'failed=1' || fail "stats: failed != 1"
+
+# SIGTERM: the worker finishes and exits 0.
+kill -TERM "$worker_pid"
+set +e
+wait "$worker_pid"
+rc=$?
+set -e
+worker_pid=""
+[ $rc -eq 0 ] || fail "worker exit status $rc after SIGTERM"
+grep -q 'worker: stopped' "$work/worker.log" || fail "worker did not report stopping"
+[ -z "$(ls -A "$MEDIA_ROOT/.spool" | grep -v queue.sqlite3 || true)" ] || fail "spool not empty"
+echo "cli upload commands: ok"
