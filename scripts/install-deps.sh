@@ -27,6 +27,9 @@ bench_pkgs=(awscli rclone)
 # other wallpaper packages, Pillow, numpy (PSNR/SSIM) and libvips.
 bench_pkgs+=(mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-20.04
   python3-pil python3-numpy libvips-dev libvips-tools)
+# The queue benchmark's peer (bench/queue/run.sh): Celery 5.2 on Redis with
+# Pillow and boto3 (its photo comes from lomiri-wallpapers-16.04, a demo package).
+bench_pkgs+=(python3-celery python3-redis python3-pil python3-boto3)
 
 pkgs=("${build_pkgs[@]}" "${demo_pkgs[@]}")
 if [ "$what" = test ] || [ "$what" = bench ]; then pkgs+=("${test_pkgs[@]}"); fi

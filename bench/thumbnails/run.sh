@@ -9,7 +9,8 @@
 #   bench/thumbnails/run.sh [BUILD_DIR]     Default BUILD_DIR: ./build
 #
 # Environment: BENCH_REPS, BENCH_REPS_SLOW, BENCH_LIMIT, BENCH_PASSES (see
-# driver.py); BENCH_OUT: also write the report to this file.
+# driver.py); BENCH_OUT: also write the report to this file. The per-photo
+# figures go to BUILD_DIR/thumbs-results.json.
 # Needs: scripts/install-deps.sh bench (wallpapers, exiftool, python3-pil,
 # python3-numpy, libvips-dev, libvips-tools).
 set -euo pipefail
@@ -30,7 +31,7 @@ facts+=" $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
 facts+=" libjpeg-turbo $(dpkg-query -W -f='${Version}' libjpeg62-turbo), Pillow $(/usr/bin/python3 -c 'import PIL; print(PIL.__version__)'),"
 facts+=" libvips $(pkg-config --modversion vips), $(g++ --version | head -1)"
 
-report=$(BENCH_BIN=$build/bin BENCH_CORPUS=$corpus /usr/bin/python3 "$root/bench/thumbnails/driver.py")
+report=$(BENCH_BIN=$build/bin BENCH_CORPUS=$corpus BENCH_JSON=$build/thumbs-results.json /usr/bin/python3 "$root/bench/thumbnails/driver.py")
 report="Run: $facts.
 Build: $(grep -m1 '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" | cut -d= -f2).
 

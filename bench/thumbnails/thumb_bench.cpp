@@ -14,7 +14,9 @@
 //   bench_thumbs split REPS PATH
 //       Where the time goes (medians, ms): decode (libmediastore's scaled
 //       decode), the three resizes, the three encodes; plus plain libjpeg-turbo
-//       decodes of the same file at each DCT scale N/8, for comparison.
+//       decodes of the same file at each DCT scale N/8, for comparison, and
+//       at 1/8, 1/4, 1/2, 1 with Pillow's draft-mode settings (no fancy
+//       upsampling, JDCT_IFAST).
 //   bench_thumbs serve-pow2 FACTOR / write-pow2 FACTOR PATH LARGE_JPG
 //       A what-if, not libmediastore's code path: the same pipeline with the
 //       JPEG decoded at the smallest power-of-two DCT scale giving at least
@@ -168,8 +170,9 @@ int throughput(int threads, int passes, const std::string& list) {
 }
 
 // A plain libjpeg-turbo decode to RGB at scale num/8 (default DCT method and
-// upsampling, as libmediastore uses them). Returns the output width or -1.
-int plain_decode(const std::string& path, unsigned num, std::vector<unsigned char>* buf) {
+// upsampling, as libmediastore uses them; with `fast`, Pillow's draft-mode
+// settings: no fancy upsampling, JDCT_IFAST). Returns the output width or -1.
+int plain_decode(const std::string& path, unsigned num, bool fast, std::vector<unsigned char>* buf) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return -1;
   jpeg_decompress_struct cinfo;
@@ -181,6 +184,10 @@ int plain_decode(const std::string& path, unsigned num, std::vector<unsigned cha
   cinfo.out_color_space = JCS_RGB;
   cinfo.scale_num = num;
   cinfo.scale_denom = 8;
+  if (fast) {
+    cinfo.do_fancy_upsampling = FALSE;
+    cinfo.dct_method = JDCT_IFAST;
+  }
   jpeg_start_decompress(&cinfo);
   const std::size_t line = static_cast<std::size_t>(cinfo.output_width) * 3;
   buf->resize(line * cinfo.output_height);
@@ -330,16 +337,18 @@ int split(int reps, const std::string& path) {
   std::printf("ms decode %.2f resize %.2f encode %.2f total %.2f\n", median(t_dec), median(t_res), median(t_enc),
               median(t_total));
   std::vector<unsigned char> buf;
-  for (unsigned num = 1; num <= 8; ++num) {
-    std::vector<double> t;
-    int w = 0;
-    for (int i = 0; i <= reps; ++i) {
-      const double c0 = cpu_ms();
-      w = plain_decode(path, num, &buf);
-      if (i > 0) t.push_back(cpu_ms() - c0);
+  for (bool fast : {false, true})
+    for (unsigned num = 1; num <= 8; ++num) {
+      if (fast && (num & (num - 1)) != 0) continue;  // powers of two only
+      std::vector<double> t;
+      int w = 0;
+      for (int i = 0; i <= reps; ++i) {
+        const double c0 = cpu_ms();
+        w = plain_decode(path, num, fast, &buf);
+        if (i > 0) t.push_back(cpu_ms() - c0);
+      }
+      std::printf("%s scale %u/8 width %d ms %.2f\n", fast ? "plain_fast" : "plain_libjpeg", num, w, median(t));
     }
-    std::printf("plain_libjpeg scale %u/8 width %d ms %.2f\n", num, w, median(t));
-  }
   return 0;
 }
 

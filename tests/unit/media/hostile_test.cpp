@@ -212,3 +212,11 @@ TEST_CASE("hostile: PNG with an empty first IDAT chunk (found by fuzzing)") {
   CHECK(verdict(p, "e.png") == RefusalReason::corrupt);
   CHECK(thumbs_code(p) == ErrorCode::corrupt_media);
 }
+
+TEST_CASE("hostile: PNG chunk claiming 2 GB in a tiny file (found by fuzzing)") {
+  std::string p = fixtures::png_rgb(fixtures::pattern(8, 8));
+  REQUIRE(p.substr(37, 4) == "IDAT");
+  p.replace(33, 4, std::string("\x7f\xff\xff\xf0", 4));
+  CHECK(verdict(p, "c.png") == RefusalReason::corrupt);
+  CHECK(thumbs_code(p) == ErrorCode::corrupt_media);
+}
