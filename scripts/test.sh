@@ -16,7 +16,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=
 cmake --build build-asan -j "$jobs"
 
 echo "== main build (g++) in build/"
-cmake -S . -B build -G Ninja -DMEDIASTORE_ASAN_DIR="$root/build-asan" >/dev/null
+cmake -S . -B build -G Ninja -DMEDIASTORE_BUILD_TESTS=ON -DMEDIASTORE_ASAN_DIR="$root/build-asan" >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== tests"
