@@ -96,7 +96,6 @@ def lib_noop():
         ("memory", "-", MEM_JOBS, "memory", []),
         ("sqlite", DISK + "/sqlite", SQLITE_JOBS, "sqlite", []),
         ("sqlite", WORK + "/sqlite", SQLITE_TMPFS_JOBS, "sqlite_tmpfs", []),
-        ("redis", LIB_REDIS, REDIS_JOBS, "redis", []),
         ("redis", LIB_REDIS, REDIS_JOBS, "redis_2p", ["--producers", "2"]),
     ):
         if backend == "sqlite":
@@ -109,12 +108,39 @@ def lib_noop():
                 add("e2e_" + tag, o["per_s"])
 
 
-def lib_upload():
-    log("libmediastore uploads (UploadService + Worker, 2 threads, redis)")
-    for o in run_lib(["upload", PHOTO, "--jobs", str(UPLOADS), "--runs", str(RUNS), "--threads", "2"], lib_env(LIB_BUCKET)):
+def redis_server_usec(r):
+    """Total server time of all commands so far (INFO commandstats), and the
+    EVAL calls and time."""
+    total, evals, eval_usec = 0, 0, 0
+    for name, st in r.info("commandstats").items():
+        total += int(st["usec"])
+        if name in ("cmdstat_eval", "cmdstat_evalsha"):
+            evals += int(st["calls"])
+            eval_usec += int(st["usec"])
+    return total, evals, eval_usec
+
+
+def lib_noop_redis_run(r):
+    """One run of the one-producer Redis no-op benchmark, with the Redis
+    server's time per job (the run moves 2 x jobs through the queue: the
+    enqueue phase's jobs are drained too)."""
+    before = redis_server_usec(r)
+    for o in run_lib(["noop", "redis", LIB_REDIS, "--jobs", str(REDIS_JOBS), "--runs", "1"]):
+        add(("enq_" if o["what"] == "enqueue" else "e2e_") + "redis", o["per_s"])
+    after = redis_server_usec(r)
+    add("redis_usec_per_job_lib", (after[0] - before[0]) / (2.0 * REDIS_JOBS))
+    add("redis_evals_per_job_lib", (after[1] - before[1]) / (2.0 * REDIS_JOBS))
+    add("redis_usec_per_eval_lib", (after[2] - before[2]) / max(1, after[1] - before[1]))
+
+
+def lib_upload_run():
+    for o in run_lib(["upload", PHOTO, "--jobs", str(UPLOADS), "--runs", "1", "--threads", "2"], lib_env(LIB_BUCKET)):
         add("upload_lib", o["per_s"])
         add("upload_lib_submit", o["submit_seconds"] / o["jobs"])
         add("upload_lib_mean", o["mean_processing_s"])
+
+
+def lib_stages():
     o = run_lib(["stages", PHOTO, "--runs", "5"], lib_env(LIB_BUCKET))[0]
     results["stages_lib"] = o
 
@@ -190,10 +216,15 @@ def wait_count(r, key, n, cap):
 
 
 def celery_noop(ca, r):
+    """Celery no-op runs, each after one libmediastore Redis run (rounds
+    interleaved, so that both see the same machine load)."""
     w = CeleryWorker("noop", "noop", 2, {})
     try:
         wait_count_warm(ca.noop, "noop", r)
         for run in range(RUNS):
+            log("round %d: libmediastore redis no-op, then Celery no-op" % run)
+            lib_noop_redis_run(r)
+            before = redis_server_usec(r)
             # Enqueue rate: into a queue no worker reads, then dropped.
             t0 = time.perf_counter()
             for i in range(CELERY_JOBS):
@@ -208,6 +239,9 @@ def celery_noop(ca, r):
             wait_count(r, key, CELERY_JOBS, 300)
             dt = time.perf_counter() - t0
             add("e2e_celery", CELERY_JOBS / dt)
+            # Server time per task: the run's enqueue-only tasks are counted
+            # as half a task each (LPUSH only).
+            add("redis_usec_per_job_celery", (redis_server_usec(r)[0] - before[0]) / (1.5 * CELERY_JOBS))
             log("celery no-op run %d: enqueue %.0f/s, end to end %.0f/s" % (run, results["enq_celery"][-1], CELERY_JOBS / dt))
     finally:
         w.stop()
@@ -230,6 +264,8 @@ def celery_upload(ca, r):
     try:
         wait_count_warm(ca.upload, "upload", r, (PHOTO, "warm/"))
         for run in range(RUNS):
+            log("round %d: libmediastore uploads, then Celery uploads (Celery workers idle meanwhile)" % run)
+            lib_upload_run()
             key = "bq:done:upload:%d" % run
             t0 = time.perf_counter()
             for i in range(UPLOADS):
@@ -391,11 +427,23 @@ def report():
     for label, tag in rows:
         p("| %s | %s | %s | %d |" % (label, fmt_rate(med("enq_" + tag)) if med("enq_" + tag) else "—",
                                      fmt_rate(med("e2e_" + tag)), runs("e2e_" + tag)))
+    if med("redis_usec_per_job_lib") is not None:
+        p("")
+        p("| Redis server time per no-op job (INFO commandstats) | µs |")
+        p("|---|---:|")
+        p("| libmediastore (%.1f EVALs per job at %.1f µs each) | %.1f |" % (
+            med("redis_evals_per_job_lib"), med("redis_usec_per_eval_lib"), med("redis_usec_per_job_lib")))
+        if med("redis_usec_per_job_celery") is not None:
+            p("| Celery 5.2 / kombu | %.1f |" % med("redis_usec_per_job_celery"))
     p("")
     p("| upload jobs (12 MP JPEG -> original + 3 thumbnails into RGW) | jobs/s | runs |")
     p("|---|---:|---:|")
     p("| libmediastore UploadService + Worker (2 threads), redis queue | %s | %d |" % (fmt_rate(med("upload_lib")), runs("upload_lib")))
     p("| Celery 5.2 + Pillow draft() + boto3 (2 prefork processes) | %s | %d |" % (fmt_rate(med("upload_celery")), runs("upload_celery")))
+    if med("upload_lib_mean") is not None:
+        p("")
+        p("libmediastore: mean processing time of one job in the Worker %.3f s; submit_upload (spool write + fsync, "
+          "record, enqueue) %.1f ms per upload, in the timed interval." % (med("upload_lib_mean"), 1000 * med("upload_lib_submit")))
     p("")
     sl = results.get("stages_lib")
     sc = results.get("stages_celery")
@@ -463,12 +511,13 @@ def main():
     r = redis.Redis.from_url(CELERY_REDIS)
     r.flushdb()
     t_start = time.time()
+    r.config_resetstat()
     lib_noop()
-    lib_upload()
-    lib_deadworker()
     ca = celery_client()
     celery_noop(ca, r)
     celery_upload(ca, r)
+    lib_stages()
+    lib_deadworker()
     # Both Celery variants at once (own databases), to keep the run short.
     states = [dead_start("default", 2, None), dead_start("vt", 3, LEASE_MS // 1000)]
     dead_finish(states, CELERY_CAP, {"default": CELERY_CAP * 0.75})

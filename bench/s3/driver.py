@@ -86,11 +86,19 @@ ENV = None
 
 
 def run_json(cmd):
-    """A client that measures itself and prints one JSON line."""
-    p = subprocess.run(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """A client that measures its own wall and CPU time and prints one JSON
+    line. Peak RSS comes from /usr/bin/time instead: a process started from
+    this (large) Python process by vfork+exec inherits its RSS high-water
+    mark in ru_maxrss, while /usr/bin/time's child starts from a small one."""
+    tfile = os.path.join(WORK, "time.out")
+    full = ["/usr/bin/time", "-f", "%M", "-o", tfile] + cmd
+    p = subprocess.run(full, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()[-2000:]))
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    with open(tfile) as f:
+        r["maxrss_kb"] = int(f.read().split()[-1])
+    return r
 
 
 def run_timed(cmd, stdout=subprocess.DEVNULL):
@@ -113,7 +121,7 @@ def peers(*args):
 def make_file(path, size):
     """Random bytes; above 64 MiB, one random 64 MiB block repeated (nothing
     on the path compresses or deduplicates, and urandom is slow)."""
-    block = os.urandom(min(size, 64 * MiB))
+    block = memoryview(os.urandom(min(size, 64 * MiB)))
     with open(path, "wb") as f:
         left = size
         while left:
