@@ -248,6 +248,12 @@ int cmd_upload(const Args& a) {
       if (st.state == mediastore::UploadState::failed) die(fmt::format("warm-up upload failed: {}", st.error_message));
       std::this_thread::sleep_for(20ms);
     }
+    // The worker counts the job a moment after it saved the status.
+    for (;;) {
+      auto m = must(svc->metrics(), "metrics");
+      if (m.completed + m.failed >= 1) break;
+      std::this_thread::sleep_for(1ms);
+    }
   }
   for (int run = 0; run < a.runs; ++run) {
     auto before = must(svc->metrics(), "metrics");

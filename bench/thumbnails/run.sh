@@ -4,7 +4,8 @@
 # C API with one decode, and vipsthumbnail per size) on a corpus of real
 # photographs from Debian wallpaper packages, in one run. Prints a markdown
 # report (medians, ratios, quality, throughput, memory, targets) to stdout;
-# progress goes to stderr. Not a test. About 8 minutes on a quiet 2-core machine.
+# progress goes to stderr. Not a test. About 5 minutes on the 2-core machine at
+# load 4, 13 minutes at load 8-10 (BENCH_REPS=3 or BENCH_LIMIT=2 shorten it).
 #
 #   bench/thumbnails/run.sh [BUILD_DIR]     Default BUILD_DIR: ./build
 #
