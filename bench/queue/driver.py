@@ -8,7 +8,8 @@ Called by bench/queue/run.sh, which starts Redis and RGW and sets:
   BENCH_ENDPOINT, BENCH_ACCESS_KEY, BENCH_SECRET_KEY   the RGW
   BENCH_PHOTO         the photo uploaded
 Sizes (environment, optional): BENCH_RUNS (3), BENCH_MEM_JOBS (200000),
-BENCH_SQLITE_JOBS (2000 on disk; 10000 on tmpfs), BENCH_REDIS_JOBS (20000),
+BENCH_SQLITE_JOBS (2000, on disk), BENCH_SQLITE_TMPFS_JOBS (10000),
+BENCH_REDIS_JOBS (20000),
 BENCH_CELERY_JOBS (3000), BENCH_UPLOADS (30 per run), BENCH_LEASE_MS (5000),
 BENCH_CELERY_CAP (120 s).
 Progress goes to stderr; the report to stdout.

@@ -3,7 +3,8 @@
 # Redis) and upload workflow against Celery 5.2 on the same Redis, in one run.
 # Starts its own redis-server and Ceph RGW (scripts/redis.sh, scripts/rgw.sh)
 # and stops them. Prints a markdown report (medians, ratios against the
-# targets) to stdout; progress goes to stderr. Not a test. About 6-9 minutes.
+# targets) to stdout; progress goes to stderr. Not a test. About 4 minutes on
+# a quiet machine, 6-7 at load 10 (2 of them wait for Celery's redelivery).
 #
 #   bench/queue/run.sh [BUILD_DIR]     Default BUILD_DIR: ./build
 #
