@@ -159,6 +159,58 @@ bool header_arg(const char* p, const char* what, std::string& out, int& rc) {
   return true;
 }
 
+// An optional NUL-terminated UTF-8 argument: NULL leaves `out` unchanged.
+bool optional_text_arg(const char* p, const char* what, std::string& out, int& rc) {
+  if (p == nullptr) return true;
+  std::string_view s;
+  if (!text_arg(p, what, s, rc)) return false;
+  out.assign(s);
+  return true;
+}
+
+// A caller's buffer (data, len); data may be NULL only when len is 0.
+bool bytes_arg(const void* data, std::size_t len, const char* what, std::string_view& out, int& rc) {
+  if (data == nullptr && len > 0) {
+    rc = invalid(std::string(what) + " must not be NULL when len > 0");
+    return false;
+  }
+  out = std::string_view(len ? static_cast<const char*>(data) : "", len);
+  return true;
+}
+
+// The version check of a versioned struct; `what` names it as the message
+// should, e.g. "ms_put_options.version". Returns MS_OK or the error code.
+int version_arg(unsigned int version, unsigned int current, const char* what) {
+  if (version == 0 || version > current)
+    return invalid(std::string(what) + " " + std::to_string(version) + " is not supported");
+  return MS_OK;
+}
+
+// The body of every ms_*_init: fills *p field by field over zeroed memory so
+// that padding is zero as in a static MS_*_INIT (the struct-init test compares
+// bytes), sets the version, then lets `defaults` set the non-zero defaults.
+template <typename T, typename Defaults>
+int init_struct(T* p, const char* arg, unsigned int version, unsigned int current, const char* what,
+                Defaults defaults) noexcept {
+  return guard([&]() -> int {
+    if (p == nullptr) return invalid(std::string(arg) + " must not be NULL");
+    if (int rc = version_arg(version, current, what); rc != MS_OK) return rc;
+    std::memset(p, 0, sizeof *p);
+    p->version = current;
+    defaults(*p);
+    return MS_OK;
+  });
+}
+
+// Deletes a handle without letting an exception out.
+template <typename T>
+void delete_quietly(T* p) noexcept {
+  try {
+    delete p;
+  } catch (...) {
+  }
+}
+
 char* dup_string(std::string_view s) {
   auto* p = static_cast<char*>(std::malloc(s.size() + 1));
   if (p == nullptr) throw std::bad_alloc();
@@ -243,9 +295,8 @@ ms::Result<ms::Config> resolve(const ms_config* c) {
 // Translates ms_put_options into PutOptions; returns MS_OK or an error code.
 int put_options(const ms_put_options* in, ms::PutOptions& out) {
   if (in == nullptr) return MS_OK;
-  if (in->version == 0 || in->version > MS_PUT_OPTIONS_VERSION)
-    return invalid("ms_put_options.version " + std::to_string(in->version) + " is not supported");
-  int rc = MS_OK;
+  int rc = version_arg(in->version, MS_PUT_OPTIONS_VERSION, "ms_put_options.version");
+  if (rc != MS_OK) return rc;
   if (in->content_type && !header_arg(in->content_type, "content_type", out.content_type, rc)) return rc;
   if (in->content_type && out.content_type.empty()) return invalid("content_type must not be empty");
   if (in->cache_control && !header_arg(in->cache_control, "cache_control", out.cache_control, rc)) return rc;
@@ -384,8 +435,8 @@ int mime_list(const char* const* in, std::size_t n, const char* what, std::vecto
 
 int validation_policy(const ms_validation_options* in, ms::ValidationPolicy& out) {
   if (in == nullptr) return MS_OK;
-  if (in->version == 0 || in->version > MS_VALIDATION_OPTIONS_VERSION)
-    return invalid("ms_validation_options.version " + std::to_string(in->version) + " is not supported");
+  if (int rc = version_arg(in->version, MS_VALIDATION_OPTIONS_VERSION, "ms_validation_options.version"); rc != MS_OK)
+    return rc;
   if (in->max_upload_size != 0) out.max_upload_size = in->max_upload_size;
   if (in->max_pixels != 0) out.max_pixels = in->max_pixels;
   out.relabel_mismatched_extension = in->relabel_mismatched_extension != 0;
@@ -543,9 +594,8 @@ int ms_range(std::int64_t v, std::int64_t lo, std::int64_t hi, const char* what)
 
 int upload_options(const ms_upload_options* in, ms::UploadOptions& out) {
   if (in == nullptr) return MS_OK;
-  if (in->version == 0 || in->version > MS_UPLOAD_OPTIONS_VERSION)
-    return invalid("ms_upload_options.version " + std::to_string(in->version) + " is not supported");
-  int rc;
+  int rc = version_arg(in->version, MS_UPLOAD_OPTIONS_VERSION, "ms_upload_options.version");
+  if (rc != MS_OK) return rc;
   if ((rc = ms_range(in->max_attempts, 1, 100, "max_attempts")) != MS_OK) return rc;
   if ((rc = ms_range(in->backoff_base_ms, 0, kMaxMillis, "backoff_base_ms")) != MS_OK) return rc;
   if ((rc = ms_range(in->backoff_max_ms, in->backoff_base_ms, kMaxMillis, "backoff_max_ms")) != MS_OK) return rc;
@@ -919,28 +969,12 @@ void ms_config_free(ms_config* config) { delete config; }
 // ---- storage ----
 
 int ms_put_options_init(ms_put_options* opts, unsigned int version) {
-  return guard([&]() -> int {
-    if (opts == nullptr) return invalid("opts must not be NULL");
-    if (version == 0 || version > MS_PUT_OPTIONS_VERSION)
-      return invalid("ms_put_options version " + std::to_string(version) + " is not supported");
-    // Field by field over zeroed memory so that padding is zero as in a
-    // static MS_PUT_OPTIONS_INIT (the struct-init test compares bytes).
-    std::memset(opts, 0, sizeof *opts);
-    opts->version = MS_PUT_OPTIONS_VERSION;
-    return MS_OK;
-  });
+  return init_struct(opts, "opts", version, MS_PUT_OPTIONS_VERSION, "ms_put_options version", [](ms_put_options&) {});
 }
 
 int ms_list_options_init(ms_list_options* opts, unsigned int version) {
-  return guard([&]() -> int {
-    if (opts == nullptr) return invalid("opts must not be NULL");
-    if (version == 0 || version > MS_LIST_OPTIONS_VERSION)
-      return invalid("ms_list_options version " + std::to_string(version) + " is not supported");
-    std::memset(opts, 0, sizeof *opts);
-    opts->version = MS_LIST_OPTIONS_VERSION;
-    opts->max_keys = 1000;
-    return MS_OK;
-  });
+  return init_struct(opts, "opts", version, MS_LIST_OPTIONS_VERSION, "ms_list_options version",
+                     [](ms_list_options& o) { o.max_keys = 1000; });
 }
 
 void ms_object_info_free(ms_object_info* info) {
@@ -979,12 +1013,7 @@ int ms_store_open(ms_store** out, const ms_config* config) {
   });
 }
 
-void ms_store_close(ms_store* store) {
-  try {
-    delete store;
-  } catch (...) {
-  }
-}
+void ms_store_close(ms_store* store) { delete_quietly(store); }
 
 int ms_store_backend_name(char** out, const ms_store* store) {
   return guard([&]() -> int {
@@ -1019,10 +1048,11 @@ int ms_store_put(ms_store* store, const char* key, const void* data, size_t len,
     int rc = MS_OK;
     std::string_view k;
     if (!store_arg(store, rc) || !text_arg(key, "key", k, rc)) return rc;
-    if (data == nullptr && len > 0) return invalid("data must not be NULL when len > 0");
+    std::string_view bytes;
+    if (!bytes_arg(data, len, "data", bytes, rc)) return rc;
     ms::PutOptions po;
     if ((rc = put_options(opts, po)) != MS_OK) return rc;
-    ms::MemorySource src(std::string_view(len ? static_cast<const char*>(data) : "", len));
+    ms::MemorySource src(bytes);
     return check(store->backend->put(k, src, po));
   });
 }
@@ -1062,10 +1092,11 @@ int ms_store_save(char** out, ms_store* store, const void* data, size_t len, con
     int rc = MS_OK;
     std::string_view name;
     if (!store_arg(store, rc) || !text_arg(filename, "filename", name, rc)) return rc;
-    if (data == nullptr && len > 0) return invalid("data must not be NULL when len > 0");
+    std::string_view bytes;
+    if (!bytes_arg(data, len, "data", bytes, rc)) return rc;
     ms::PutOptions po;
     if ((rc = put_options(opts, po)) != MS_OK) return rc;
-    ms::MemorySource src(std::string_view(len ? static_cast<const char*>(data) : "", len));
+    ms::MemorySource src(bytes);
     auto r = store->backend->save(src, name, po);
     if (!r.ok()) return fail(r.status());
     *out = dup_string(*r);
@@ -1172,21 +1203,10 @@ int ms_store_list(ms_list_page** out, ms_store* store, const ms_list_options* op
     if (!store_arg(store, rc)) return rc;
     ms::ListOptions lo;
     if (opts != nullptr) {
-      if (opts->version == 0 || opts->version > MS_LIST_OPTIONS_VERSION)
-        return invalid("ms_list_options.version " + std::to_string(opts->version) + " is not supported");
-      std::string_view s;
-      if (opts->prefix) {
-        if (!text_arg(opts->prefix, "prefix", s, rc)) return rc;
-        lo.prefix.assign(s);
-      }
-      if (opts->delimiter) {
-        if (!text_arg(opts->delimiter, "delimiter", s, rc)) return rc;
-        lo.delimiter.assign(s);
-      }
-      if (opts->page_token) {
-        if (!text_arg(opts->page_token, "page_token", s, rc)) return rc;
-        lo.page_token.assign(s);
-      }
+      if ((rc = version_arg(opts->version, MS_LIST_OPTIONS_VERSION, "ms_list_options.version")) != MS_OK) return rc;
+      if (!optional_text_arg(opts->prefix, "prefix", lo.prefix, rc)) return rc;
+      if (!optional_text_arg(opts->delimiter, "delimiter", lo.delimiter, rc)) return rc;
+      if (!optional_text_arg(opts->page_token, "page_token", lo.page_token, rc)) return rc;
       if (opts->max_keys < 1 || opts->max_keys > 1000)
         return invalid("max_keys must be 1..1000, got " + std::to_string(opts->max_keys));
       lo.max_keys = opts->max_keys;
@@ -1232,8 +1252,10 @@ int ms_store_url(char** out, ms_store* store, const char* key, int64_t expires_s
 
 int ms_media_sniff(const void* head, size_t len) {
   return guard([&]() -> int {
-    if (head == nullptr && len > 0) return invalid("head must not be NULL when len > 0");
-    return static_cast<int>(ms::sniff_media_type(std::string_view(len ? static_cast<const char*>(head) : "", len)));
+    int rc = MS_OK;
+    std::string_view bytes;
+    if (!bytes_arg(head, len, "head", bytes, rc)) return rc;
+    return static_cast<int>(ms::sniff_media_type(bytes));
   });
 }
 
@@ -1253,16 +1275,11 @@ const char* ms_refusal_reason_name(int reason) {
 }
 
 int ms_validation_options_init(ms_validation_options* opts, unsigned int version) {
-  return guard([&]() -> int {
-    if (opts == nullptr) return invalid("opts must not be NULL");
-    if (version == 0 || version > MS_VALIDATION_OPTIONS_VERSION)
-      return invalid("ms_validation_options version " + std::to_string(version) + " is not supported");
-    std::memset(opts, 0, sizeof *opts);
-    opts->version = MS_VALIDATION_OPTIONS_VERSION;
-    opts->relabel_mismatched_extension = 1;
-    opts->decode_images = 1;
-    return MS_OK;
-  });
+  auto defaults = [](ms_validation_options& o) {
+    o.relabel_mismatched_extension = 1;
+    o.decode_images = 1;
+  };
+  return init_struct(opts, "opts", version, MS_VALIDATION_OPTIONS_VERSION, "ms_validation_options version", defaults);
 }
 
 void ms_media_info_free(ms_media_info* info) { media_info_free_whole(info); }
@@ -1286,9 +1303,10 @@ int ms_media_validate(ms_media_info** out, int* out_reason, const void* data, si
   return guard([&]() -> int {
     if (out) *out = nullptr;
     if (out_reason) *out_reason = MS_REFUSAL_NONE;
-    if (data == nullptr && len > 0) return invalid("data must not be NULL when len > 0");
-    return validate_common(out, out_reason, nullptr, std::string_view(len ? static_cast<const char*>(data) : "", len),
-                           filename, kind, opts);
+    int rc = MS_OK;
+    std::string_view bytes;
+    if (!bytes_arg(data, len, "data", bytes, rc)) return rc;
+    return validate_common(out, out_reason, nullptr, bytes, filename, kind, opts);
   });
 }
 
@@ -1299,12 +1317,12 @@ int ms_thumbnails_make(ms_thumbnail_list** out, const void* data, size_t len, co
   return guard([&]() -> int {
     if (out == nullptr) return invalid("out must not be NULL");
     *out = nullptr;
-    if (data == nullptr && len > 0) return invalid("data must not be NULL when len > 0");
+    int rc = MS_OK;
+    std::string_view bytes;
+    if (!bytes_arg(data, len, "data", bytes, rc)) return rc;
     std::vector<ms::ThumbnailSpec> sp;
-    int rc = thumbnail_specs(specs, spec_count, sp);
-    if (rc != MS_OK) return rc;
-    auto r = ms::make_thumbnails(std::string_view(len ? static_cast<const char*>(data) : "", len), sp,
-                                 max_pixels ? max_pixels : 100'000'000);
+    if ((rc = thumbnail_specs(specs, spec_count, sp)) != MS_OK) return rc;
+    auto r = ms::make_thumbnails(bytes, sp, max_pixels ? max_pixels : 100'000'000);
     if (!r.ok()) return fail(r.status());
     *out = make_thumbnail_list(*r);
     return MS_OK;
@@ -1334,11 +1352,12 @@ int ms_jpeg_strip_metadata(void** out, size_t* out_len, const void* jpeg, size_t
     if (out == nullptr || out_len == nullptr) return invalid("out and out_len must not be NULL");
     *out = nullptr;
     *out_len = 0;
-    if (jpeg == nullptr && len > 0) return invalid("jpeg must not be NULL when len > 0");
+    int rc = MS_OK;
+    std::string_view bytes;
+    if (!bytes_arg(jpeg, len, "jpeg", bytes, rc)) return rc;
     if (mode != MS_STRIP_GPS && mode != MS_STRIP_ALL)
       return invalid("strip mode " + std::to_string(mode) + " is unknown");
-    auto r = ms::strip_jpeg_metadata(std::string_view(len ? static_cast<const char*>(jpeg) : "", len),
-                                     mode == MS_STRIP_ALL ? ms::StripMode::all : ms::StripMode::gps);
+    auto r = ms::strip_jpeg_metadata(bytes, mode == MS_STRIP_ALL ? ms::StripMode::all : ms::StripMode::gps);
     if (!r.ok()) return fail(r.status());
     *out = dup_bytes(*r);
     *out_len = r->size();
@@ -1359,47 +1378,30 @@ const char* ms_upload_stage_name(int stage) {
 }
 
 int ms_upload_options_init(ms_upload_options* opts, unsigned int version) {
-  return guard([&]() -> int {
-    if (opts == nullptr) return invalid("opts must not be NULL");
-    if (version == 0 || version > MS_UPLOAD_OPTIONS_VERSION)
-      return invalid("ms_upload_options version " + std::to_string(version) + " is not supported");
-    std::memset(opts, 0, sizeof *opts);
-    opts->version = MS_UPLOAD_OPTIONS_VERSION;
-    opts->max_attempts = 5;
-    opts->backoff_base_ms = 1000;
-    opts->backoff_max_ms = 300000;
-    opts->lease_ms = 30000;
-    opts->heartbeat_ms = 10000;
-    opts->url_expiry_seconds = 604800;
-    return MS_OK;
-  });
+  auto defaults = [](ms_upload_options& o) {
+    o.max_attempts = 5;
+    o.backoff_base_ms = 1000;
+    o.backoff_max_ms = 300000;
+    o.lease_ms = 30000;
+    o.heartbeat_ms = 10000;
+    o.url_expiry_seconds = 604800;
+  };
+  return init_struct(opts, "opts", version, MS_UPLOAD_OPTIONS_VERSION, "ms_upload_options version", defaults);
 }
 
 int ms_upload_request_init(ms_upload_request* req, unsigned int version) {
-  return guard([&]() -> int {
-    if (req == nullptr) return invalid("req must not be NULL");
-    if (version == 0 || version > MS_UPLOAD_REQUEST_VERSION)
-      return invalid("ms_upload_request version " + std::to_string(version) + " is not supported");
-    std::memset(req, 0, sizeof *req);
-    req->version = MS_UPLOAD_REQUEST_VERSION;
-    req->media_kind = MS_KIND_PHOTO;
-    return MS_OK;
-  });
+  return init_struct(req, "req", version, MS_UPLOAD_REQUEST_VERSION, "ms_upload_request version",
+                     [](ms_upload_request& o) { o.media_kind = MS_KIND_PHOTO; });
 }
 
 int ms_worker_options_init(ms_worker_options* opts, unsigned int version) {
-  return guard([&]() -> int {
-    if (opts == nullptr) return invalid("opts must not be NULL");
-    if (version == 0 || version > MS_WORKER_OPTIONS_VERSION)
-      return invalid("ms_worker_options version " + std::to_string(version) + " is not supported");
-    std::memset(opts, 0, sizeof *opts);
-    opts->version = MS_WORKER_OPTIONS_VERSION;
-    opts->threads = 2;
-    opts->poll_wait_ms = 500;
-    opts->maintenance_interval_ms = 60000;
-    opts->cleanup_older_than_seconds = 3600;
-    return MS_OK;
-  });
+  auto defaults = [](ms_worker_options& o) {
+    o.threads = 2;
+    o.poll_wait_ms = 500;
+    o.maintenance_interval_ms = 60000;
+    o.cleanup_older_than_seconds = 3600;
+  };
+  return init_struct(opts, "opts", version, MS_WORKER_OPTIONS_VERSION, "ms_worker_options version", defaults);
 }
 
 int ms_uploads_open(ms_uploads** out, const ms_config* config, const ms_upload_options* opts) {
@@ -1420,12 +1422,7 @@ int ms_uploads_open(ms_uploads** out, const ms_config* config, const ms_upload_o
   });
 }
 
-void ms_uploads_close(ms_uploads* uploads) {
-  try {
-    delete uploads;
-  } catch (...) {
-  }
-}
+void ms_uploads_close(ms_uploads* uploads) { delete_quietly(uploads); }
 
 int ms_upload_submit(char** out, ms_uploads* uploads, const ms_upload_request* req) {
   return guard([&]() -> int {
@@ -1434,8 +1431,7 @@ int ms_upload_submit(char** out, ms_uploads* uploads, const ms_upload_request* r
     int rc = MS_OK;
     if (!uploads_arg(uploads, rc)) return rc;
     if (req == nullptr) return invalid("req must not be NULL");
-    if (req->version == 0 || req->version > MS_UPLOAD_REQUEST_VERSION)
-      return invalid("ms_upload_request.version " + std::to_string(req->version) + " is not supported");
+    if ((rc = version_arg(req->version, MS_UPLOAD_REQUEST_VERSION, "ms_upload_request.version")) != MS_OK) return rc;
     ms::UploadRequest r;
     std::string_view sv;
     if (req->source_path) {
@@ -1575,8 +1571,7 @@ int ms_worker_new(ms_worker** out, ms_uploads* uploads, const ms_worker_options*
     if (!uploads_arg(uploads, rc)) return rc;
     ms::WorkerOptions wo;
     if (opts) {
-      if (opts->version == 0 || opts->version > MS_WORKER_OPTIONS_VERSION)
-        return invalid("ms_worker_options.version " + std::to_string(opts->version) + " is not supported");
+      if ((rc = version_arg(opts->version, MS_WORKER_OPTIONS_VERSION, "ms_worker_options.version")) != MS_OK) return rc;
       if ((rc = ms_range(opts->threads, 1, 256, "threads")) != MS_OK) return rc;
       if ((rc = ms_range(opts->poll_wait_ms, 1, 60000, "poll_wait_ms")) != MS_OK) return rc;
       if ((rc = ms_range(opts->maintenance_interval_ms, 10, kMaxMillis, "maintenance_interval_ms")) != MS_OK) return rc;
@@ -1631,12 +1626,7 @@ int ms_worker_running(const ms_worker* worker) {
   }
 }
 
-void ms_worker_free(ms_worker* worker) {
-  try {
-    delete worker;
-  } catch (...) {
-  }
-}
+void ms_worker_free(ms_worker* worker) { delete_quietly(worker); }
 
 // ---- more storage: remove_many, local URL verification, migration ----
 
@@ -1673,16 +1663,11 @@ int ms_local_url_verify(const char* url, const char* signing_key) {
 }
 
 int ms_migrate_options_init(ms_migrate_options* opts, unsigned int version) {
-  return guard([&]() -> int {
-    if (opts == nullptr) return invalid("opts must not be NULL");
-    if (version == 0 || version > MS_MIGRATE_OPTIONS_VERSION)
-      return invalid("ms_migrate_options version " + std::to_string(version) + " is not supported");
-    std::memset(opts, 0, sizeof *opts);
-    opts->version = MS_MIGRATE_OPTIONS_VERSION;
-    opts->concurrency = 8;
-    opts->attempts = 3;
-    return MS_OK;
-  });
+  auto defaults = [](ms_migrate_options& o) {
+    o.concurrency = 8;
+    o.attempts = 3;
+  };
+  return init_struct(opts, "opts", version, MS_MIGRATE_OPTIONS_VERSION, "ms_migrate_options version", defaults);
 }
 
 void ms_migrate_report_free(ms_migrate_report* report) { migrate_report_free_whole(report); }
@@ -1697,23 +1682,13 @@ int ms_migrate(ms_migrate_report** out, ms_store* from, ms_store* to, const ms_m
     ms::MigrateOptions mo;
     std::atomic<bool> stop{false};
     if (opts != nullptr) {
-      if (opts->version == 0 || opts->version > MS_MIGRATE_OPTIONS_VERSION)
-        return invalid("ms_migrate_options.version " + std::to_string(opts->version) + " is not supported");
+      if ((rc = version_arg(opts->version, MS_MIGRATE_OPTIONS_VERSION, "ms_migrate_options.version")) != MS_OK)
+        return rc;
       if ((rc = ms_range(opts->concurrency, 1, 256, "concurrency")) != MS_OK) return rc;
       if ((rc = ms_range(opts->attempts, 1, 100, "attempts")) != MS_OK) return rc;
-      std::string_view v;
-      if (opts->prefix) {
-        if (!text_arg(opts->prefix, "prefix", v, rc)) return rc;
-        mo.prefix.assign(v);
-      }
-      if (opts->journal_path) {
-        if (!text_arg(opts->journal_path, "journal_path", v, rc)) return rc;
-        mo.journal_path.assign(v);
-      }
-      if (opts->journal_scope) {
-        if (!text_arg(opts->journal_scope, "journal_scope", v, rc)) return rc;
-        mo.journal_scope.assign(v);
-      }
+      if (!optional_text_arg(opts->prefix, "prefix", mo.prefix, rc)) return rc;
+      if (!optional_text_arg(opts->journal_path, "journal_path", mo.journal_path, rc)) return rc;
+      if (!optional_text_arg(opts->journal_scope, "journal_scope", mo.journal_scope, rc)) return rc;
       mo.concurrency = opts->concurrency;
       mo.attempts = opts->attempts;
       mo.delete_source = opts->delete_source != 0;

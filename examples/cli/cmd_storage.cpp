@@ -146,52 +146,55 @@ void add_get(CLI::App& app, Context& ctx) {
   });
 }
 
-void add_rm(CLI::App& app, Context& ctx) {
+// A subcommand on one required KEY: a bad key is reported first, then the
+// backend is opened and `run` does the work.
+void add_key_command(CLI::App& app, Context& ctx, const char* name, const char* help,
+                     std::function<int(StorageBackend& store, const std::string& key)> run) {
   auto key = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("rm", "Delete KEY (deleting a missing key succeeds)");
+  CLI::App* cmd = app.add_subcommand(name, help);
   cmd->add_option("KEY", *key, "Storage key")->required();
-  cmd->callback([&ctx, key] {
-    ctx.action = [&ctx, key]() -> int {
+  cmd->callback([&ctx, key, run] {
+    ctx.action = [&ctx, key, run]() -> int {
       if (Status s = validate_key(*key); !s.ok()) return ctx.fail(s);
       auto store = ctx.storage();
       if (!store) return ctx.failure_status;
-      if (Status s = store->remove(*key); !s.ok()) return ctx.fail(s);
-      if (ctx.json) {
-        ctx.print_json({{"key", *key}, {"removed", true}});
-      } else {
-        std::cout << "removed " << *key << "\n";
-      }
-      return kExitOk;
+      return run(*store, *key);
     };
   });
 }
 
+void add_rm(CLI::App& app, Context& ctx) {
+  auto run = [&ctx](StorageBackend& store, const std::string& key) -> int {
+    if (Status s = store.remove(key); !s.ok()) return ctx.fail(s);
+    if (ctx.json) {
+      ctx.print_json({{"key", key}, {"removed", true}});
+    } else {
+      std::cout << "removed " << key << "\n";
+    }
+    return kExitOk;
+  };
+  add_key_command(app, ctx, "rm", "Delete KEY (deleting a missing key succeeds)", run);
+}
+
 void add_stat(CLI::App& app, Context& ctx) {
-  auto key = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("stat", "Show size, content type, etag and metadata of KEY");
-  cmd->add_option("KEY", *key, "Storage key")->required();
-  cmd->callback([&ctx, key] {
-    ctx.action = [&ctx, key]() -> int {
-      if (Status s = validate_key(*key); !s.ok()) return ctx.fail(s);
-      auto store = ctx.storage();
-      if (!store) return ctx.failure_status;
-      auto info = store->stat(*key);
-      if (!info.ok()) return ctx.fail(info.status());
-      if (ctx.json) {
-        ctx.print_json(object_info_json(*info));
-        return kExitOk;
-      }
-      std::cout << "key:           " << info->key << "\n"
-                << "size:          " << info->size << "\n"
-                << "content_type:  " << info->content_type << "\n"
-                << "etag:          " << info->etag << "\n"
-                << "last_modified: " << iso8601(info->last_modified) << "\n";
-      if (!info->cache_control.empty()) std::cout << "cache_control: " << info->cache_control << "\n";
-      if (!info->content_disposition.empty()) std::cout << "content_disposition: " << info->content_disposition << "\n";
-      for (const auto& [k, v] : info->user_metadata) std::cout << "meta." << k << ": " << v << "\n";
+  auto run = [&ctx](StorageBackend& store, const std::string& key) -> int {
+    auto info = store.stat(key);
+    if (!info.ok()) return ctx.fail(info.status());
+    if (ctx.json) {
+      ctx.print_json(object_info_json(*info));
       return kExitOk;
-    };
-  });
+    }
+    std::cout << "key:           " << info->key << "\n"
+              << "size:          " << info->size << "\n"
+              << "content_type:  " << info->content_type << "\n"
+              << "etag:          " << info->etag << "\n"
+              << "last_modified: " << iso8601(info->last_modified) << "\n";
+    if (!info->cache_control.empty()) std::cout << "cache_control: " << info->cache_control << "\n";
+    if (!info->content_disposition.empty()) std::cout << "content_disposition: " << info->content_disposition << "\n";
+    for (const auto& [k, v] : info->user_metadata) std::cout << "meta." << k << ": " << v << "\n";
+    return kExitOk;
+  };
+  add_key_command(app, ctx, "stat", "Show size, content type, etag and metadata of KEY", run);
 }
 
 void add_ls(CLI::App& app, Context& ctx) {

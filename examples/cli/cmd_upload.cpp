@@ -52,7 +52,12 @@ nlohmann::json status_json(const UploadStatus& s) {
   return doc;
 }
 
-void print_status(const UploadStatus& s) {
+// Prints one upload's status: a JSON document with --json, else lines for people.
+void print_status(Context& ctx, const UploadStatus& s) {
+  if (ctx.json) {
+    ctx.print_json(status_json(s));
+    return;
+  }
   std::cout << "id:        " << s.id << "\n"
             << "state:     " << upload_state_name(s.state) << "\n"
             << "stage:     " << upload_stage_name(s.stage) << "\n"
@@ -252,11 +257,7 @@ void add_upload(CLI::App& app, Context& ctx) {
         worker->wait();
       }
       if (!s.ok()) return ctx.fail(s.status());
-      if (ctx.json) {
-        ctx.print_json(status_json(s.value()));
-      } else {
-        print_status(s.value());
-      }
+      print_status(ctx, s.value());
       return s->state == UploadState::completed ? kExitOk : exit_status_for(s->error_code);
     };
   });
@@ -272,11 +273,7 @@ void add_status(CLI::App& app, Context& ctx) {
       if (!svc.ok()) return ctx.config() ? ctx.fail(svc.status()) : ctx.failure_status;
       auto s = svc.value()->status(*id);
       if (!s.ok()) return ctx.fail(s.status());
-      if (ctx.json) {
-        ctx.print_json(status_json(s.value()));
-      } else {
-        print_status(s.value());
-      }
+      print_status(ctx, s.value());
       return kExitOk;
     };
   });

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <condition_variable>
+#include <initializer_list>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -37,11 +38,11 @@ class MemoryQueue final : public JobQueue {
 
   Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
     MS_RETURN_IF_ERROR(validate_job_id(id));
-    std::int64_t at = not_before == SystemTime{} ? now_ms() : to_ms(not_before);
+    std::int64_t at = to_ms_or_now(not_before);
     {
       std::lock_guard lock(mu_);
       std::string key(id);
-      if (jobs_.count(key)) return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+      if (jobs_.count(key)) return already_queued(id);
       Entry e;
       e.payload = std::string(payload);
       e.available_at = at;
@@ -80,14 +81,10 @@ class MemoryQueue final : public JobQueue {
       if (steady_now >= deadline) return out;
       // Wake for the next delayed job or expiring lease, at most every 100 ms.
       auto until = std::min(deadline, steady_now + std::chrono::milliseconds(100));
-      if (!ready_.empty()) {
+      for (const auto* slots : {&ready_, &leased_}) {
+        if (slots->empty()) continue;
         auto due =
-            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*ready_.begin()) - now));
-        until = std::min(until, due);
-      }
-      if (!leased_.empty()) {
-        auto due =
-            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*leased_.begin()) - now));
+            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*slots->begin()) - now));
         until = std::min(until, due);
       }
       cv_.wait_until(lock, until);

@@ -30,6 +30,10 @@ Status validate_job_id(std::string_view id) {
 
 std::string new_lease_token() { return random_hex(12); }
 
+Status already_queued(std::string_view id) {
+  return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+}
+
 }  // namespace detail
 
 Result<std::shared_ptr<JobQueue>> make_queue(const Config& config, QueueOptions options) {

@@ -5,11 +5,13 @@
 // persistence a Redis restart loses nothing.
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <cstdlib>
 #include <mutex>
-#include <thread>
+#include <unordered_map>
 
+#include "core/crypto.hpp"
 #include "core/log_internal.hpp"
 #include "queue/common.hpp"
 
@@ -255,7 +257,7 @@ class RedisQueue final : public JobQueue {
     std::int64_t delay = not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(not_before) - now_ms());
     auto r = eval(kEnqueue, {std::string(id), std::string(payload), std::to_string(delay)});
     if (!r.ok()) return r.status();
-    if (r.value()->integer == 0) return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+    if (r.value()->integer == 0) return already_queued(id);
     return Status::Ok();
   }
 
@@ -264,8 +266,7 @@ class RedisQueue final : public JobQueue {
     if (lease_for.count() <= 0) lease_for = options_.lease_duration;
     std::vector<LeasedJob> out;
     if (max_jobs == 0) return out;
-    auto deadline = std::chrono::steady_clock::now() + wait;
-    auto pause = std::chrono::milliseconds(2);
+    LeasePoll poll(wait);
     for (;;) {
       auto r = eval(kLease, {std::to_string(max_jobs), std::to_string(lease_for.count()),
                              std::to_string(options_.max_attempts), new_lease_token()});
@@ -285,11 +286,7 @@ class RedisQueue final : public JobQueue {
         j.last_error = str(l->element[i + 5]);
         out.push_back(std::move(j));
       }
-      if (!out.empty()) return out;
-      if (std::chrono::steady_clock::now() >= deadline) return out;
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(pause, deadline - std::chrono::steady_clock::now()));
-      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+      if (!out.empty() || !poll.pause()) return out;
     }
   }
 
@@ -363,7 +360,7 @@ class RedisQueue final : public JobQueue {
 
   Status put_record(const JobRecord& record) override {
     MS_RETURN_IF_ERROR(validate_job_id(record.id));
-    std::int64_t at = record.updated_at == SystemTime{} ? now_ms() : to_ms(record.updated_at);
+    std::int64_t at = to_ms_or_now(record.updated_at);
     return eval(kPutRecord, {record.id, record.state, std::to_string(at), record.body}).status();
   }
 
@@ -432,10 +429,40 @@ class RedisQueue final : public JobQueue {
     return n;
   }
 
+  // A script's full text and its SHA-1, computed once per script.
+  struct Script {
+    std::string text;
+    std::string sha1;
+  };
+  static const Script& script(const char* body) {
+    static std::mutex mu;
+    static std::unordered_map<const char*, Script> cache;
+    std::lock_guard lock(mu);
+    auto it = cache.find(body);
+    if (it != cache.end()) return it->second;
+    Script s;
+    s.text = std::string(kPrelude) + body;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(s.text.data(), s.text.size(), digest, &len, EVP_sha1(), nullptr);
+    s.sha1 = detail::hex_lower(digest, len);
+    return cache.emplace(body, std::move(s)).first->second;
+  }
+
+  // Runs a script by its SHA-1 (EVALSHA), sending the text only when the
+  // server does not have it yet (after a restart or SCRIPT FLUSH): the text
+  // is ~1.5 KB, which Redis would otherwise parse and hash on every call.
   Result<Reply> eval(const char* body, std::vector<std::string> args) {
-    std::vector<std::string> argv{"EVAL", std::string(kPrelude) + body, "0", prefix_};
+    const Script& sc = script(body);
+    std::vector<std::string> argv{"EVALSHA", sc.sha1, "0", prefix_};
     for (auto& a : args) argv.push_back(std::move(a));
-    return command(argv);
+    auto r = command(argv);
+    if (!r.ok() && r.status().message().find("NOSCRIPT") != std::string::npos) {
+      argv[0] = "EVAL";
+      argv[1] = sc.text;
+      r = command(argv);
+    }
+    return r;
   }
 
   // Runs one command; a broken connection is dropped and re-established by

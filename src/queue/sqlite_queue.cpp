@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <mutex>
-#include <thread>
 
 #include "core/log_internal.hpp"
 #include "queue/common.hpp"
@@ -78,13 +77,13 @@ class SqliteQueue final : public JobQueue {
 
   Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
     MS_RETURN_IF_ERROR(validate_job_id(id));
-    std::int64_t at = not_before == SystemTime{} ? now_ms() : to_ms(not_before);
+    std::int64_t at = to_ms_or_now(not_before);
     std::lock_guard lock(mu_);
     Stmt st(db_, fmt::format("INSERT INTO {}_jobs(id, payload, state, at) VALUES(?, ?, {}, ?)", t_, kReady));
     if (!st.ok()) return error("prepare enqueue");
     st.bind(1, id).bind_blob(2, payload).bind(3, at);
     int rc = step_retry(st);
-    if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
+    if (rc == SQLITE_CONSTRAINT) return already_queued(id);
     if (rc != SQLITE_DONE) return error("enqueue");
     return Status::Ok();
   }
@@ -94,8 +93,7 @@ class SqliteQueue final : public JobQueue {
     if (lease_for.count() <= 0) lease_for = options_.lease_duration;
     std::vector<LeasedJob> out;
     if (max_jobs == 0) return out;
-    auto deadline = std::chrono::steady_clock::now() + wait;
-    auto pause = std::chrono::milliseconds(2);
+    LeasePoll poll(wait);
     for (;;) {
       {
         std::lock_guard lock(mu_);
@@ -129,11 +127,7 @@ class SqliteQueue final : public JobQueue {
         }
         MS_RETURN_IF_ERROR(commit());
       }
-      if (!out.empty()) return out;
-      if (std::chrono::steady_clock::now() >= deadline) return out;
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(pause, deadline - std::chrono::steady_clock::now()));
-      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+      if (!out.empty() || !poll.pause()) return out;
     }
   }
 
@@ -245,7 +239,7 @@ class SqliteQueue final : public JobQueue {
 
   Status put_record(const JobRecord& record) override {
     MS_RETURN_IF_ERROR(validate_job_id(record.id));
-    std::int64_t at = record.updated_at == SystemTime{} ? now_ms() : to_ms(record.updated_at);
+    std::int64_t at = to_ms_or_now(record.updated_at);
     std::lock_guard lock(mu_);
     Stmt st(db_, fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_));
     st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);

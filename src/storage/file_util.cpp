@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -46,6 +47,18 @@ Result<std::size_t> pread_some(int fd, void* buf, std::size_t n, std::uint64_t o
     if (r >= 0) return static_cast<std::size_t>(r);
     if (errno != EINTR) return errno_status(errno, what);
   }
+}
+
+Result<std::size_t> FdSource::read(void* buf, std::size_t n) {
+  auto r = read_at(pos_, buf, n);
+  if (r.ok()) pos_ += *r;
+  return r;
+}
+
+Result<std::size_t> FdSource::read_at(std::uint64_t offset, void* buf, std::size_t n) {
+  if (offset >= size_) return std::size_t{0};
+  n = static_cast<std::size_t>(std::min<std::uint64_t>(n, size_ - offset));
+  return pread_some(fd_, buf, n, offset, what_);
 }
 
 }  // namespace mediastore::detail

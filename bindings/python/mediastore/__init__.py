@@ -32,7 +32,7 @@ import logging
 import os
 from ctypes import POINTER, byref, c_int, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from . import _native
 
@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 Bytes = Union[bytes, bytearray, memoryview]
+_H = TypeVar("_H", bound="_Handle")
 Progress = Callable[[int, int], Optional[bool]]
 """Progress callback (done, total or 0 if unknown); returning False cancels."""
 
@@ -349,7 +350,55 @@ def _shutdown_logging() -> None:
 # Configuration
 
 
-class Config:
+class _Handle:
+    """Owns one native object: ``_h()`` gives its handle (InvalidArgumentError
+    once closed); ``close()`` frees it with the library function named by
+    ``_free`` (again a no-op); a context manager that closes on exit, and
+    closed when collected. Subclasses set ``_what``, ``_free`` and ``_handle``."""
+
+    _what = "object"
+    _free = ""
+    _handle: Optional[c_void_p] = None
+
+    def _h(self) -> c_void_p:
+        if self._handle is None:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"{self._what} is closed")
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the native object; it must not be in use by other threads."""
+        if self._handle is not None:
+            getattr(_native.load(), self._free)(self._handle)
+            self._handle = None
+
+    def __enter__(self: _H) -> _H:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _with_config(
+    config: Union["Config", Mapping[str, Optional[str]], None], use: Callable[[Optional[c_void_p]], None]
+) -> None:
+    """Calls ``use`` with the handle of ``config``: a Config, a mapping of
+    variables (a temporary Config, closed afterwards) or None (the environment)."""
+    if config is None:
+        use(None)
+    elif isinstance(config, Config):
+        use(config._h())
+    else:
+        with Config(config) as cfg:
+            use(cfg._h())
+
+
+class Config(_Handle):
     """A libmediastore configuration: the service's environment variables.
 
     ``Config({"MEDIA_ROOT": "/srv/media"})`` starts from the defaults and ignores
@@ -357,6 +406,9 @@ class Config:
     environment, with the given variables overriding it. Not thread-safe while
     being modified.
     """
+
+    _what = "config"
+    _free = "ms_config_free"
 
     def __init__(self, variables: Optional[Mapping[str, Optional[str]]] = None, *, _from_env: bool = False) -> None:
         lib = _lib()
@@ -370,11 +422,6 @@ class Config:
     def from_env(cls, **overrides: Optional[str]) -> "Config":
         """Reads the process environment; keyword arguments override variables."""
         return cls(overrides, _from_env=True)
-
-    def _h(self) -> c_void_p:
-        if self._handle is None:
-            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, "config is closed")
-        return self._handle
 
     def set(self, name: str, value: Optional[str]) -> None:
         """Sets a variable (None unsets it, hiding the environment's value)."""
@@ -396,23 +443,6 @@ class Config:
         out = c_uint64()
         _check(_lib().ms_config_max_upload_size(byref(out), self._h()))
         return int(out.value)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            _native.load().ms_config_free(self._handle)
-            self._handle = None
-
-    def __enter__(self) -> "Config":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 # ---------------------------------------------------------------------------
@@ -541,7 +571,7 @@ def _buffer(data: Any) -> Tuple[Any, int]:
     return (ctypes.c_char * n).from_buffer(mv), n
 
 
-class Store:
+class Store(_Handle):
     """A storage backend (local, MinIO/Ceph, S3) selected by a configuration.
 
     config: a :class:`Config`, a mapping of variables (defaults + these), or
@@ -549,40 +579,14 @@ class Store:
     threads. Use as a context manager or call :meth:`close`.
     """
 
+    _what = "store"
+    _free = "ms_store_close"
+
     def __init__(self, config: Union[Config, Mapping[str, Optional[str]], None] = None) -> None:
         lib = _lib()
         handle = c_void_p()
-        if config is None:
-            _check(lib.ms_store_open(byref(handle), None))
-        elif isinstance(config, Config):
-            _check(lib.ms_store_open(byref(handle), config._h()))
-        else:
-            with Config(config) as cfg:
-                _check(lib.ms_store_open(byref(handle), cfg._h()))
+        _with_config(config, lambda c: _check(lib.ms_store_open(byref(handle), c)))
         self._handle: Optional[c_void_p] = handle
-
-    def _h(self) -> c_void_p:
-        if self._handle is None:
-            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, "store is closed")
-        return self._handle
-
-    def close(self) -> None:
-        """Closes the store; it must not be in use by other threads."""
-        if self._handle is not None:
-            _native.load().ms_store_close(self._handle)
-            self._handle = None
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
     @property
     def backend_name(self) -> str:
@@ -686,10 +690,7 @@ class Store:
             byref(out), byref(n), self._h(), _text(key, "key"), _u64(offset, "offset"), _length(length)
         )
         _check(rc)
-        try:
-            return ctypes.string_at(out.value, n.value) if n.value else b""
-        finally:
-            _native.load().ms_free(out)
+        return _native.take_bytes(out, n.value)
 
     def download_fileobj(
         self,
@@ -747,10 +748,7 @@ class Store:
         """Metadata of an object; NotFoundError if missing."""
         out = POINTER(_native.ObjectInfo)()
         _check(_lib().ms_store_stat(byref(out), self._h(), _text(key, "key")))
-        try:
-            return _info(out.contents)
-        finally:
-            _native.load().ms_object_info_free(out)
+        return _native.take_struct(out, _info, "ms_object_info_free")
 
     def exists(self, key: str) -> bool:
         out = c_int()
@@ -860,7 +858,6 @@ def _length(length: Optional[int]) -> int:
     if not isinstance(length, int) or not 0 <= length < _native.MS_TO_END:
         raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, "length must be a non-negative integer")
     return length
-
 
 
 # ---------------------------------------------------------------------------
@@ -1108,10 +1105,7 @@ def strip_jpeg_metadata(jpeg: Bytes, mode: str = "all") -> bytes:
     out = c_void_p()
     size = c_size_t()
     _check(_lib().ms_jpeg_strip_metadata(byref(out), byref(size), ptr, n, 1 if mode == "all" else 0))
-    try:
-        return ctypes.string_at(out.value, size.value) if size.value else b""
-    finally:
-        _native.load().ms_free(out)
+    return _native.take_bytes(out, size.value)
 
 
 # ---------------------------------------------------------------------------
@@ -1207,9 +1201,12 @@ def _ms(value: Union[int, float, _dt.timedelta], what: str) -> int:
     return int(value * 1000)
 
 
-class Worker:
+class Worker(_Handle):
     """Threads processing uploads. A context manager: starts on enter, stops
     (finishing jobs in flight) and waits on exit."""
+
+    _what = "worker"
+    _free = "ms_worker_free"
 
     def __init__(self, uploads: "Uploads", threads: int = 2, poll_wait: float = 0.5,
                  maintenance_interval: float = 60.0, cleanup_older_than: float = 3600.0) -> None:
@@ -1227,11 +1224,6 @@ class Worker:
         self._handle: Optional[c_void_p] = handle
         self._uploads = uploads  # keeps the service alive on the Python side too
 
-    def _h(self) -> c_void_p:
-        if self._handle is None:
-            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, "worker is closed")
-        return self._handle
-
     def start(self) -> None:
         _check(_lib().ms_worker_start(self._h()))
 
@@ -1246,31 +1238,20 @@ class Worker:
     def running(self) -> bool:
         return bool(_lib().ms_worker_running(self._h()))
 
-    def close(self) -> None:
-        if self._handle is not None:
-            _native.load().ms_worker_free(self._handle)
-            self._handle = None
-
     def __enter__(self) -> "Worker":
         self.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
-
-
-class Uploads:
+class Uploads(_Handle):
     """The upload service: submit, status, cancel, workers, stats.
 
     config: a :class:`Config`, a mapping of variables, or None for the
     environment. Thread-safe.
     """
+
+    _what = "uploads"
+    _free = "ms_uploads_close"
 
     def __init__(
         self,
@@ -1308,19 +1289,8 @@ class Uploads:
             o.thumbnails = ctypes.cast(arr, POINTER(_native.ThumbnailSpec))
             o.thumbnail_count = n
         handle = c_void_p()
-        if config is None:
-            _check(lib.ms_uploads_open(byref(handle), None, byref(o)))
-        elif isinstance(config, Config):
-            _check(lib.ms_uploads_open(byref(handle), config._h(), byref(o)))
-        else:
-            with Config(config) as cfg:
-                _check(lib.ms_uploads_open(byref(handle), cfg._h(), byref(o)))
+        _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
         self._handle: Optional[c_void_p] = handle
-
-    def _h(self) -> c_void_p:
-        if self._handle is None:
-            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, "uploads is closed")
-        return self._handle
 
     def submit(
         self,
@@ -1370,10 +1340,7 @@ class Uploads:
         """The current status; NotFoundError for an unknown id."""
         out = POINTER(_native.UploadStatus)()
         _check(_lib().ms_upload_status_get(byref(out), self._h(), _text(upload_id, "id")))
-        try:
-            return _status(out.contents)
-        finally:
-            _native.load().ms_upload_status_free(out)
+        return _native.take_struct(out, _status, "ms_upload_status_free")
 
     def cancel(self, upload_id: str) -> None:
         """Cancels an unfinished upload; ConflictError if it already finished."""
@@ -1387,21 +1354,13 @@ class Uploads:
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"older_than out of range: {older_than!r}")
         out = POINTER(_native.CleanupReport)()
         _check(_lib().ms_upload_cleanup(byref(out), self._h(), older_than))
-        try:
-            c = out.contents
-            return {name: int(getattr(c, name)) for name, _ in _native.CleanupReport._fields_}
-        finally:
-            _native.load().ms_free(out)
+        return _native.take_struct(out, lambda c: {name: int(getattr(c, name)) for name, _ in c._fields_})
 
     def stats(self) -> Dict[str, Union[int, float]]:
         """Counters: submitted, completed, failed, retried, in_flight, queue_*, uploads_* ..."""
         out = POINTER(_native.UploadStats)()
         _check(_lib().ms_upload_stats_get(byref(out), self._h()))
-        try:
-            c = out.contents
-            return {name: getattr(c, name) for name, _ in _native.UploadStats._fields_}
-        finally:
-            _native.load().ms_free(out)
+        return _native.take_struct(out, lambda c: {name: getattr(c, name) for name, _ in c._fields_})
 
     def metrics_prometheus(self) -> str:
         out = c_void_p()
@@ -1436,23 +1395,6 @@ class Uploads:
     def worker(self, threads: int = 2, **options: Any) -> Worker:
         """A (not yet started) :class:`Worker`; use ``with uploads.worker() as w:``."""
         return Worker(self, threads=threads, **options)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            _native.load().ms_uploads_close(self._handle)
-            self._handle = None
-
-    def __enter__(self) -> "Uploads":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 __all__ += [

@@ -31,9 +31,10 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Optional
+from typing import Any, Callable, Optional, TypeVar
 
 SONAME = "libmediastore_c.so.0"
+_T = TypeVar("_T")
 
 # Error codes (mediastore.h ms_error_code).
 MS_OK = 0
@@ -556,3 +557,20 @@ def take_string(ptr: c_void_p) -> str:
         return ctypes.string_at(ptr.value).decode("utf-8", errors="replace")
     finally:
         load().ms_free(ptr)
+
+
+def take_bytes(ptr: c_void_p, size: int) -> bytes:
+    """Copies a library-allocated buffer of ``size`` bytes and frees it."""
+    try:
+        return ctypes.string_at(ptr.value, size) if size else b""
+    finally:
+        load().ms_free(ptr)
+
+
+def take_struct(ptr: Any, convert: Callable[[Any], _T], free: str = "ms_free") -> _T:
+    """``convert(ptr.contents)`` for a struct the library allocated; then frees
+    it with the library function named ``free``."""
+    try:
+        return convert(ptr.contents)
+    finally:
+        getattr(load(), free)(ptr)

@@ -10,7 +10,7 @@
 
 #include "core/crypto.hpp"
 #include "storage/local_backend.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mediastore;
 using detail::LocalOptions;

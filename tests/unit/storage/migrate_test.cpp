@@ -16,7 +16,7 @@
 
 #include "core/crypto.hpp"
 #include "storage/migrate_journal.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mediastore;
 namespace fs = std::filesystem;

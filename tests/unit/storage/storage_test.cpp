@@ -8,7 +8,7 @@
 
 #include "mediastore/storage.hpp"
 #include "storage/local_backend.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mediastore;
 namespace fs = std::filesystem;

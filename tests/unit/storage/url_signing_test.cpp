@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "storage/local_backend.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mediastore;
 using detail::LocalOptions;

@@ -1,4 +1,5 @@
-// A fresh folder for one test, removed afterwards.
+// A fresh folder for one test, removed afterwards (shared by the test binaries;
+// they have ${PROJECT_SOURCE_DIR}/tests on the include path).
 #pragma once
 
 #include <stdlib.h>
@@ -11,7 +12,7 @@ namespace mediastore::test {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ms-storage-test-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ms-test-XXXXXX").string();
     if (::mkdtemp(tmpl.data())) path_ = tmpl;
   }
   ~TempDir() {
