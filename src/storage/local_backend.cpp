@@ -373,32 +373,6 @@ std::string absolute_normal(const std::string& p) {
   return s;
 }
 
-// A ByteSource over an open descriptor (copy()); the caller owns the fd.
-class FdSource final : public ByteSource {
- public:
-  FdSource(int fd, std::uint64_t size, std::string key) : fd_(fd), size_(size), key_(std::move(key)) {}
-  Result<std::size_t> read(void* buf, std::size_t n) override {
-    auto r = pread_some(fd_, buf, n, pos_, fmt::format("cannot read key '{}'", q(key_)));
-    if (r.ok()) pos_ += *r;
-    return r;
-  }
-  std::optional<std::uint64_t> size() const override { return size_; }
-  Status rewind() override {
-    pos_ = 0;
-    return Status::Ok();
-  }
-  Result<std::size_t> read_at(std::uint64_t offset, void* buf, std::size_t n) override {
-    return pread_some(fd_, buf, n, offset, fmt::format("cannot read key '{}'", q(key_)));
-  }
-  bool random_access() const override { return true; }
-
- private:
-  int fd_;
-  std::uint64_t size_;
-  std::uint64_t pos_ = 0;
-  std::string key_;
-};
-
 }  // namespace
 
 // ---- the backend ----
@@ -746,7 +720,7 @@ Status LocalStorageBackend::copy(std::string_view from_key, std::string_view to_
   options.cache_control = o->info.cache_control;
   options.content_disposition = o->info.content_disposition;
   options.user_metadata = o->info.user_metadata;
-  FdSource source(o->fd.get(), o->info.size, std::string(from_key));
+  FdSource source(o->fd.get(), o->info.size, fmt::format("cannot read key '{}'", q(from_key)));
   return put(to_key, source, options);
 }
 

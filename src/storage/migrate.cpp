@@ -69,33 +69,6 @@ class HashingSink final : public ByteSink {
   std::uint64_t bytes_ = 0;
 };
 
-// Reads an open descriptor from the start (pread, so rewinding is free).
-class FdSource final : public ByteSource {
- public:
-  FdSource(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  Result<std::size_t> read(void* buf, std::size_t n) override {
-    auto r = read_at(pos_, buf, n);
-    if (r.ok()) pos_ += *r;
-    return r;
-  }
-  std::optional<std::uint64_t> size() const override { return size_; }
-  Status rewind() override {
-    pos_ = 0;
-    return Status::Ok();
-  }
-  Result<std::size_t> read_at(std::uint64_t offset, void* buf, std::size_t n) override {
-    if (offset >= size_) return std::size_t{0};
-    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, size_ - offset));
-    return pread_some(fd_, buf, n, offset, "cannot read the migration staging file");
-  }
-  bool random_access() const override { return true; }
-
- private:
-  int fd_;
-  std::uint64_t size_;
-  std::uint64_t pos_ = 0;
-};
-
 // Holds one object between reading the source and writing the destination:
 // in memory up to `limit` bytes, then in an unlinked temp file.
 class StageSink final : public ByteSink {
@@ -126,7 +99,7 @@ class StageSink final : public ByteSink {
   }
   // A source over the staged bytes; valid while this sink lives.
   std::unique_ptr<ByteSource> source() const {
-    if (fd_.valid()) return std::make_unique<FdSource>(fd_.get(), size_);
+    if (fd_.valid()) return std::make_unique<FdSource>(fd_.get(), size_, "cannot read the migration staging file");
     return std::make_unique<MemorySource>(mem_);
   }
   std::uint64_t size() const { return size_; }
