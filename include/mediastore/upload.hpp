@@ -1,5 +1,5 @@
 // The upload workflow: accept an upload durably, process it in a worker
-// (validate -> store original -> thumbnails -> store thumbnails), track its
+// (validate -> thumbnails -> store original -> store thumbnails), track its
 // status, retry transient failures, clean up after failures.
 //
 //   auto svc = mediastore::UploadService::open(config).value();

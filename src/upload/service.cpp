@@ -1,5 +1,6 @@
 // UploadService: submit, status, cancel, cleanup, metrics, and the
-// processing of one job (validate -> original -> thumbnails -> done).
+// processing of one job (validate -> thumbnails -> original -> thumbnails
+// stored -> done).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -297,9 +298,35 @@ void UploadService::Impl::process(InFlight& f) {
   }
   const MediaInfo& mi = info.value();
 
-  // 2. original
+  // 2. thumbnails (images only; videos are never decoded), made before
+  // anything is stored: an image that validated but does not decode
+  // completely is refused like a validation refusal and leaves no object.
+  std::vector<Thumbnail> thumbs;
+  if (media_type_is_image(mi.type) && !options.thumbnails.empty()) {
+    if (!check()) return;
+    set_stage(UploadStage::making_thumbnails, 25);
+    auto made = make_thumbnails_file(spool, options.thumbnails, policy.max_pixels);
+    if (!made.ok()) {
+      Status e = made.status();
+      if (e.is(ErrorCode::not_found)) {
+        e = Status::NotFound(fmt::format("the spooled source of upload {} is gone", id));
+      } else {
+        // Name the file the user gave, not the spool path.
+        std::string msg = e.message();
+        for (auto pos = msg.find(spool); pos != std::string::npos;
+             pos = msg.find(spool, pos + s.original_filename.size()))
+          msg.replace(pos, spool.size(), s.original_filename);
+        e = Status(e.code(), std::move(msg));
+      }
+      on_error(e);
+      return;
+    }
+    thumbs = std::move(made.value());
+  }
+
+  // 3. original
   if (!check()) return;
-  set_stage(UploadStage::storing_original, 25);
+  set_stage(UploadStage::storing_original, 50);
   std::string ext = media_type_extension(mi.type);
   StoredObject original;
   original.name = "original";
@@ -318,19 +345,6 @@ void UploadService::Impl::process(InFlight& f) {
       on_error(st.with_context(fmt::format("storing {}", original.key)));
       return;
     }
-  }
-
-  // 3. thumbnails (images only; videos are never decoded)
-  std::vector<Thumbnail> thumbs;
-  if (media_type_is_image(mi.type) && !options.thumbnails.empty()) {
-    if (!check()) return;
-    set_stage(UploadStage::making_thumbnails, 50);
-    auto made = make_thumbnails_file(spool, options.thumbnails, policy.max_pixels);
-    if (!made.ok()) {
-      on_error(made.status());
-      return;
-    }
-    thumbs = std::move(made.value());
   }
 
   // 4. store thumbnails

@@ -715,7 +715,7 @@ MS_EXTERN int ms_jpeg_strip_metadata(void** out, size_t* out_len, const void* jp
 /* ------------------------------------------------------------------------ */
 /** @name Uploads: submit, status, cancel, workers, stats
  * An upload is accepted durably (spooled and queued), processed by a worker
- * (validate -> store original -> thumbnails -> store thumbnails) and tracked
+ * (validate -> thumbnails -> store original -> store thumbnails) and tracked
  * by id. Object keys derive from the id, so re-processing is idempotent.
  * Handles here are thread-safe.
  */

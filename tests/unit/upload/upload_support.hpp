@@ -2,39 +2,24 @@
 // files and a fault-injecting storage decorator.
 #pragma once
 
-#include <stdlib.h>
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <atomic>
-#include <filesystem>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "mediastore/storage.hpp"
+#include "support/temp_dir.hpp"
 
 namespace upload_test {
 
 using namespace mediastore;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ms-upload-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data())) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 // A w x h baseline JPEG with a colour gradient.
 inline std::string make_jpeg(int w, int h, int seed = 0) {
@@ -54,6 +39,91 @@ inline std::string make_jpeg(int w, int h, int seed = 0) {
   std::string jpeg = rc == 0 ? std::string(reinterpret_cast<char*>(out), size) : std::string();
   tjFree(out);
   tjDestroy(tj);
+  return jpeg;
+}
+
+namespace png_detail {
+inline void put32(std::string& s, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+inline std::uint32_t crc32(const std::string& data) {
+  std::uint32_t c = 0xffffffffu;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0xedb88320u : c >> 1;
+  }
+  return c ^ 0xffffffffu;
+}
+inline void chunk(std::string& out, const std::string& type, const std::string& data) {
+  put32(out, static_cast<std::uint32_t>(data.size()));
+  std::string body = type + data;
+  out += body;
+  put32(out, crc32(body));
+}
+// A zlib stream of stored (uncompressed) deflate blocks.
+inline std::string zlib_stored(const std::string& data) {
+  std::string z = "\x78\x01";
+  std::size_t pos = 0;
+  do {
+    const std::size_t n = std::min<std::size_t>(65535, data.size() - pos);
+    z += static_cast<char>(pos + n == data.size() ? 1 : 0);
+    z += static_cast<char>(n & 0xff);
+    z += static_cast<char>(n >> 8);
+    z += static_cast<char>(~n & 0xff);
+    z += static_cast<char>((~n >> 8) & 0xff);
+    z.append(data, pos, n);
+    pos += n;
+  } while (pos < data.size());
+  std::uint32_t a = 1, b = 0;
+  for (unsigned char c : data) {
+    a = (a + c) % 65521;
+    b = (b + a) % 65521;
+  }
+  put32(z, (b << 16) | a);
+  return z;
+}
+}  // namespace png_detail
+
+// A w x h 8-bit RGB PNG with a colour gradient. With `rows` < h, the header
+// still says w x h but the image data holds only `rows` rows: a well-formed
+// file whose pixels are missing (corrupt).
+inline std::string make_png(int w, int h, int rows = -1) {
+  if (rows < 0) rows = h;
+  std::string raw;
+  for (int y = 0; y < rows; ++y) {
+    raw += '\0';  // filter: none
+    for (int x = 0; x < w; ++x) {
+      raw += static_cast<char>(x * 255 / w);
+      raw += static_cast<char>(y * 255 / h);
+      raw += static_cast<char>((x + y) & 0xff);
+    }
+  }
+  std::string ihdr;
+  png_detail::put32(ihdr, static_cast<std::uint32_t>(w));
+  png_detail::put32(ihdr, static_cast<std::uint32_t>(h));
+  ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // depth 8, RGB, deflate, filter 0, no interlace
+  std::string out = "\x89PNG\r\n\x1a\n";
+  png_detail::chunk(out, "IHDR", ihdr);
+  png_detail::chunk(out, "IDAT", png_detail::zlib_stored(raw));
+  png_detail::chunk(out, "IEND", "");
+  return out;
+}
+
+// `jpeg` with the middle third of its entropy-coded data overwritten by
+// pseudo-random bytes: headers intact, pixel data damaged.
+inline std::string corrupt_jpeg_body(std::string jpeg) {
+  std::size_t sos = jpeg.find("\xff\xda");
+  if (sos == std::string::npos) return jpeg;
+  const std::size_t data =
+      sos + 2 + ((static_cast<unsigned char>(jpeg[sos + 2]) << 8) | static_cast<unsigned char>(jpeg[sos + 3]));
+  const std::size_t end = jpeg.size() - 2;  // before EOI
+  std::uint32_t x = 2463534242u;
+  for (std::size_t i = data + (end - data) / 3; i < data + 2 * (end - data) / 3; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    jpeg[i] = static_cast<char>(x & 0xff);
+  }
   return jpeg;
 }
 

@@ -188,6 +188,80 @@ TEST_CASE("upload: a hostile file fails with a reason, nothing kept") {
   }
 }
 
+TEST_CASE("upload: corrupt images fail with corrupt_media and store nothing") {
+  const std::string jpeg = upload_test::make_jpeg(640, 480);
+  const std::string png = upload_test::make_png(64, 48);
+  struct Case {
+    std::string name, bytes;
+  };
+  const Case cases[] = {
+      {"cut.jpg", jpeg.substr(0, jpeg.size() / 2)},             // truncated JPEG
+      {"cut.png", png.substr(0, png.size() / 2)},               // truncated PNG
+      {"scrambled.jpg", upload_test::corrupt_jpeg_body(jpeg)},  // valid header, damaged entropy data
+      {"short.png", upload_test::make_png(64, 48, 10)},         // valid chunks, 10 of 48 rows
+  };
+  for (const std::string& kind : kKinds) {
+    CAPTURE(kind);
+    Env env(kind);
+    // The intact originals complete: the damage is what fails the others.
+    for (const auto& good : {Case{"good.jpg", jpeg}, Case{"good.png", png}}) {
+      auto s = env.run_until_done(env.submit(good.bytes, good.name));
+      CHECK_MESSAGE(s.state == UploadState::completed, good.name << ": " << s.error_message);
+    }
+    const int puts_before = env.storage->puts.load();
+    for (const auto& c : cases) {
+      CAPTURE(c.name);
+      auto id = env.submit(c.bytes, c.name);
+      auto s = env.run_until_done(id);
+      CHECK(s.state == UploadState::failed);
+      CHECK(s.error_code == ErrorCode::corrupt_media);
+      CHECK(s.attempt == 1);
+      CHECK(s.error_message.find(c.name) != std::string::npos);
+      CHECK_FALSE(s.result);
+      CHECK(env.objects(id).empty());
+      CHECK_FALSE(std::filesystem::exists(env.spool(id)));
+    }
+    CHECK(env.storage->puts.load() == puts_before);  // nothing was ever written
+  }
+}
+
+TEST_CASE("upload: a thumbnail refusal is permanent, names the file and stores nothing") {
+  // Validation without the decode: the thumbnail decode is the first to see
+  // the damage, and it runs before the original is stored.
+  Env env("memory");
+  UploadOptions uo;
+  uo.backoff_base = 20ms;
+  uo.backoff_max = 100ms;
+  uo.lease_duration = 5s;
+  uo.heartbeat_interval = 1s;
+  ValidationPolicy policy;
+  policy.decode_images = false;
+  uo.policy = policy;
+  auto svc = UploadService::create(env.config, env.storage, env.queue, uo);
+  REQUIRE_MESSAGE(svc.ok(), svc.status().to_string());
+  env.service = svc.value();
+  const std::string png = upload_test::make_png(64, 48);
+  const std::pair<std::string, std::string> cases[] = {{"cut.png", png.substr(0, png.size() - 30)},
+                                                       {"short.png", upload_test::make_png(64, 48, 10)}};
+  for (const auto& c : cases) {
+    const std::string& name = c.first;
+    CAPTURE(name);
+    auto id = env.submit(c.second, name);
+    auto s = env.run_until_done(id);
+    CHECK(s.state == UploadState::failed);
+    CHECK(s.error_code == ErrorCode::corrupt_media);
+    CHECK(s.attempt == 1);
+    CHECK(s.stage == UploadStage::making_thumbnails);
+    MESSAGE(name << ": " << s.error_message);
+    CHECK(s.error_message.find(name) != std::string::npos);
+    CHECK(s.error_message.find(".spool") == std::string::npos);
+    CHECK(env.objects(id).empty());
+    CHECK_FALSE(std::filesystem::exists(env.spool(id)));
+  }
+  CHECK(env.storage->puts.load() == 0);
+  CHECK(env.service->metrics()->failed == 2);
+}
+
 TEST_CASE("upload: states in order, progress never decreases") {
   for (const std::string& kind : kKinds) {
     CAPTURE(kind);
