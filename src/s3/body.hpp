@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mediastore/status.hpp"
 
@@ -43,6 +45,12 @@ class BodySource {
 class BodySink {
  public:
   virtual ~BodySink() = default;
+  // Called once per attempt with the status and headers (names lower-case)
+  // of a 2xx answer, before its first body byte; not called for an empty
+  // body. An error stops the transfer. Default: nothing.
+  virtual Status begin(long /*status*/, const std::vector<std::pair<std::string, std::string>>& /*headers*/) {
+    return Status::Ok();
+  }
   virtual Status write(const void* data, std::size_t n) = 0;
   // Drops what was written (before a retried download). Default: unsupported.
   virtual Status reset() { return Status::Internal("this download sink cannot restart"); }

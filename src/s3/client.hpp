@@ -105,9 +105,11 @@ class Client {
 
   // ---- multipart ----
   Result<std::string> create_multipart_upload(std::string_view key, const PutObjectOptions& options);
-  // Returns the part's ETag.
+  // Returns the part's ETag. payload_sha256: the hex SHA-256 of data if the
+  // caller has it (computed here when empty).
   Result<std::string> upload_part(std::string_view key, const std::string& upload_id, int part_number,
-                                  std::string_view data, const ProgressFn& progress = {});
+                                  std::string_view data, const ProgressFn& progress = {},
+                                  std::string payload_sha256 = {});
   Status complete_multipart_upload(std::string_view key, const std::string& upload_id,
                                    const std::vector<PartInfo>& parts);
   Status abort_multipart_upload(std::string_view key, const std::string& upload_id);

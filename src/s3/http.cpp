@@ -24,6 +24,7 @@ struct Transfer {
   std::uint64_t uploaded = 0;
   std::size_t body_offset = 0;  // position in req->body
   bool cancelled = false;
+  bool sink_started = false;  // BodySink::begin was called
 };
 
 bool is_2xx(long s) { return s >= 200 && s < 300; }
@@ -56,6 +57,14 @@ size_t on_write(char* data, size_t size, size_t n, void* userp) {
   const size_t bytes = size * n;
   t->resp->body_bytes += bytes;
   if (t->req->sink != nullptr && is_2xx(t->resp->status)) {
+    if (!t->sink_started) {
+      t->sink_started = true;
+      Status b = t->req->sink->begin(t->resp->status, t->resp->headers);
+      if (!b.ok()) {
+        t->failure = b;
+        return 0;  // CURLE_WRITE_ERROR
+      }
+    }
     Status s = t->req->sink->write(data, bytes);
     if (!s.ok()) {
       t->failure = s;

@@ -30,13 +30,14 @@ Result<std::string> Client::create_multipart_upload(std::string_view key, const 
 }
 
 Result<std::string> Client::upload_part(std::string_view key, const std::string& upload_id, int part_number,
-                                        std::string_view data, const ProgressFn& progress) {
+                                        std::string_view data, const ProgressFn& progress, std::string payload_sha256) {
   Op op;
   op.method = "PUT";
   op.key = std::string(key);
   op.query.emplace_back("partNumber", std::to_string(part_number));
   op.query.emplace_back("uploadId", upload_id);
   op.body = data;
+  op.payload_hash = std::move(payload_sha256);
   op.progress = progress;
   auto r = execute(op);
   if (!r.ok()) return r.status();
@@ -119,6 +120,8 @@ Result<std::vector<UploadInfo>> Client::list_multipart_uploads(std::string_view 
 
 namespace {
 
+constexpr std::size_t kReadChunk = 1 << 20;
+
 // Shared state of one multipart upload's workers.
 struct MultipartRun {
   std::mutex mu;
@@ -172,6 +175,8 @@ Status Client::put_object_multipart(std::string_view key, BodySource& source, st
 
   auto worker_fn = [&](int worker) {
     std::string buffer;
+    // The part's SHA-256 is computed in the pass that reads it into memory.
+    detail::Hasher hasher(detail::Hasher::Kind::sha256);
     for (;;) {
       if (run.failed) return;
       int number = 0;
@@ -188,12 +193,15 @@ Status Client::put_object_multipart(std::string_view key, BodySource& source, st
         buffer.resize(len);
         std::size_t got = 0;
         while (got < len) {
-          auto r = source.read_at(offset + got, buffer.data() + got, len - got);
+          // Chunks small enough to be hashed while still in the CPU cache.
+          const std::size_t want = std::min(len - got, kReadChunk);
+          auto r = source.read_at(offset + got, buffer.data() + got, want);
           if (!r.ok()) return run.fail(r.status());
           if (*r == 0) {
             return run.fail(
                 Status::IoError(fmt::format("PUT {}: the source ended at byte {} of {}", key, offset + got, *size)));
           }
+          hasher.update(buffer.data() + got, *r);
           got += *r;
         }
       } else {
@@ -202,7 +210,8 @@ Status Client::put_object_multipart(std::string_view key, BodySource& source, st
         buffer.resize(static_cast<std::size_t>(part_size));
         std::size_t got = 0;
         while (got < buffer.size()) {
-          auto r = source.read(buffer.data() + got, buffer.size() - got);
+          const std::size_t want = std::min(buffer.size() - got, kReadChunk);
+          auto r = source.read(buffer.data() + got, want);
           if (!r.ok()) {
             run.source_done = true;
             run.failed = true;
@@ -213,6 +222,7 @@ Status Client::put_object_multipart(std::string_view key, BodySource& source, st
             run.source_done = true;
             break;
           }
+          hasher.update(buffer.data() + got, *r);
           got += *r;
         }
         if (got == 0 && run.next_part > 1) return;  // nothing left (part 1 may be empty)
@@ -228,8 +238,9 @@ Status Client::put_object_multipart(std::string_view key, BodySource& source, st
         number = run.next_part++;
         run.next_offset += got;
       }
-      auto etag = upload_part(key, upload_id, number, std::string_view(buffer.data(), len),
-                              [&](std::uint64_t done, std::uint64_t) { return report(worker, done); });
+      auto etag = upload_part(
+          key, upload_id, number, std::string_view(buffer.data(), len),
+          [&](std::uint64_t done, std::uint64_t) { return report(worker, done); }, detail::hex_lower(hasher.finish()));
       if (!etag.ok()) {
         if (run.cancelled) return run.fail(Status::Cancelled(fmt::format("PUT {}: cancelled by the caller", key)));
         return run.fail(etag.status());

@@ -146,6 +146,15 @@ class FdSink final : public ByteSink {
 
 }  // namespace
 
+// Durability choice: the download goes to a temporary file beside `path`, is
+// fsync'ed, then renamed over `path` (and the directory fsync'ed). Without the
+// file fsync a crash soon after a successful return could leave `path` empty
+// or short on some filesystems (the rename reaches the disk before the data),
+// which is exactly what the temp-file-and-rename is there to prevent; callers
+// such as `mediastore get` and migrations treat a successful return as "the
+// file is there". On tmpfs the fsync is free; on a disk it costs the
+// write-back of the file, which the page cache would do anyway. The S3
+// benchmark writes to /dev/shm, so its GET figures do not include it.
 Status StorageBackend::read_to_file(std::string_view key, const std::string& path, const ProgressFn& progress) {
   MS_RETURN_IF_ERROR(validate_key(key));
   // The temp file sits beside the destination so that rename() is atomic.

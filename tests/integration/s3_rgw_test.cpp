@@ -525,7 +525,7 @@ TEST_CASE("boto3 reads what this client writes, and this client reads what boto3
     std::string name;
     std::size_t size;
   };
-  for (const Case& k : {Case{"small", 12345}, Case{"multipart", 20u << 20}}) {
+  for (const Case& k : {Case{"small", 12345}, Case{"single PUT of 3 MiB", 3u << 20}, Case{"multipart", 20u << 20}}) {
     CAPTURE(k.name);
     const std::string key = prefix() + "interop/ours " + k.name + ".jpg";
     const std::string data = random_bytes(k.size, k.size);

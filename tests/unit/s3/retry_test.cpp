@@ -322,6 +322,54 @@ TEST_CASE("a whole download whose bytes do not match the ETag is io_error") {
   CHECK(c->get_object("k", sink).ok());  // multipart ETag: not an MD5, not checked
 }
 
+TEST_CASE("whether a download is checked is decided on the answer's headers") {
+  // md5("hello") = 5d41402abc4b2a76b9719d911017c592; md5("") is not it.
+  FakeServer server(
+      {{200, "", "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\n"},
+       {200, "hellp", "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\nx-amz-server-side-encryption: aws:kms\r\n"},
+       {200, "hellp", "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\n"},
+       {200, "hello", "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\nx-amz-meta-a: b\r\n"}});
+  auto c = client_for(server, 1, nullptr);
+  std::string out;
+  StringBody sink(out);
+  // An empty body against a non-empty object's ETag.
+  Status st = c->get_object("k", sink);
+  CHECK(st.is(ErrorCode::io_error));
+  CHECK(st.message().find("damaged download") != std::string::npos);
+  // SSE-KMS: the ETag is not the MD5 of the plaintext.
+  CHECK(c->get_object("k", sink).ok());
+  // A range is never checked against the whole object's ETag.
+  out.clear();
+  CHECK(c->get_object("k", sink, std::uint64_t{0}, std::uint64_t{5}).ok());
+  CHECK(out == "hellp");
+
+  // The sink sees the headers once, before the first byte.
+  class Recording final : public BodySink {
+   public:
+    Status begin(long status, const std::vector<std::pair<std::string, std::string>>& headers) override {
+      ++begins;
+      this->status = status;
+      for (const auto& [k, v] : headers) {
+        if (k == "x-amz-meta-a") meta = v;
+      }
+      return bytes == 0 ? Status::Ok() : Status::Internal("begin after a byte");
+    }
+    Status write(const void*, std::size_t n) override {
+      bytes += n;
+      return begins == 1 ? Status::Ok() : Status::Internal("write before begin");
+    }
+    int begins = 0;
+    long status = 0;
+    std::size_t bytes = 0;
+    std::string meta;
+  } rec;
+  CHECK(c->get_object("k", rec).ok());
+  CHECK(rec.begins == 1);
+  CHECK(rec.status == 200);
+  CHECK(rec.bytes == 5);
+  CHECK(rec.meta == "b");
+}
+
 TEST_CASE("each request is logged with its fields, never with secrets") {
   std::mutex mu;
   std::vector<std::string> lines;
