@@ -34,7 +34,7 @@ Target make_target(const Endpoint& endpoint, std::string_view bucket, std::strin
   Target t;
   if (path_style) {
     t.host = endpoint.host;
-    t.path = "/";
+    t.path.assign(1, '/');  // not = "/": g++ 12 -O3 misreports -Wrestrict on that
     t.path += uri_encode(bucket, true);
     if (!key.empty()) {
       t.path.push_back('/');
@@ -42,7 +42,7 @@ Target make_target(const Endpoint& endpoint, std::string_view bucket, std::strin
     }
   } else {
     t.host = fmt::format("{}.{}", bucket, endpoint.host);
-    t.path = "/";
+    t.path.assign(1, '/');  // not = "/": g++ 12 -O3 misreports -Wrestrict on that
     t.path += encode_key(key);
   }
   return t;
