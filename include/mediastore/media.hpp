@@ -180,10 +180,12 @@ struct Thumbnail {
 // Makes one thumbnail per spec from an image, decoding it once: EXIF
 // orientation applied, never upscaled, alpha composited onto white, the
 // first frame of an animation. A JPEG is decoded by libjpeg-turbo at the
-// smallest DCT scale still at least twice the largest thumbnail (never the
-// full raster when a scaled decode serves), then resampled with a Lanczos-3
-// filter. Images over `max_pixels` are refused (too_large) from the header.
-// Videos and non-images give unsupported_media; undecodable data corrupt_media.
+// smallest of the DCT scales 1/8, 1/4, 1/2 and 1 (the ones with SIMD code)
+// still at least twice the largest thumbnail in each dimension after EXIF
+// orientation (never the full raster when a scaled decode serves), then
+// resampled with a Lanczos-3 filter. Images over `max_pixels` are refused
+// (too_large) from the header. Videos and non-images give
+// unsupported_media; undecodable or truncated data corrupt_media.
 MS_API Result<std::vector<Thumbnail>> make_thumbnails_file(const std::string& path,
                                                            const std::vector<ThumbnailSpec>& specs,
                                                            std::uint64_t max_pixels = 100'000'000);

@@ -4,7 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <new>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "media/exif.hpp"
@@ -13,10 +17,30 @@
 
 namespace mediastore::detail {
 
+// An allocator whose value-initialisation (vector::resize, vector(n)) leaves
+// the bytes uninitialised: pixel buffers are always overwritten completely,
+// and zero-filling them first cost 3-5 % of thumbnailing.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  using value_type = T;
+  UninitAllocator() noexcept = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}  // NOLINT: implicit, as allocators are
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using PixelBuffer = std::vector<std::uint8_t, UninitAllocator<std::uint8_t>>;
+
 struct Raster {
   int width = 0;
   int height = 0;
-  std::vector<std::uint8_t> rgb;  // width*height*3, rows packed
+  PixelBuffer rgb;  // width*height*3, rows packed; resize() leaves new bytes uninitialised
 };
 
 struct DecodeOptions {
@@ -25,8 +49,8 @@ struct DecodeOptions {
   std::uint64_t max_pixels = 100'000'000;
   // Given the full stored size and the EXIF orientation, the smallest decoded
   // size wanted, in stored (unrotated) pixels. A decoder that can scale while
-  // decoding picks the smallest scale at or above it; others decode at full
-  // size. Empty: full size.
+  // decoding picks the smallest scale at or above it (JPEG: of 1/8, 1/4, 1/2
+  // and 1); others decode at full size. Empty: full size.
   std::function<std::pair<int, int>(int width, int height, int orientation)> min_size;
   // Decode for validation only: the caller discards the pixels, so the
   // decoder may use its cheapest complete decode (every byte still parsed).

@@ -1,5 +1,5 @@
 // JPEG decoding with libjpeg-turbo through the libjpeg API: DCT-domain scaled
-// decoding (scale_num/8), CMYK/YCCK and greyscale converted to RGB.
+// decoding (1/8, 1/4, 1/2 or 1), CMYK/YCCK and greyscale converted to RGB.
 // jpeglib.h needs size_t and FILE declared first.
 #include <cstddef>
 #include <cstdio>
@@ -151,7 +151,11 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
 
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-  // The smallest scale N/8 whose output still meets the wanted size.
+  // The smallest of the scales 1/8, 1/4, 1/2 and 1 whose output still meets
+  // the wanted size. Only these have libjpeg-turbo's SIMD IDCTs: the other
+  // N/8 run scalar code that is slower than a full decode (5/8 costs 1.2-1.75x
+  // 8/8, 7/8 up to 3.5x) and less accurate (one corpus photo resized to 800
+  // wide: 38.1 dB from 5/8, 49.2 dB from 4/8; docs/benchmarks.md).
   int want_w = 0, want_h = 0;
   if (opt->validate_only) {
     want_w = want_h = 1;
@@ -163,7 +167,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
   cinfo.scale_denom = 8;
   cinfo.scale_num = 8;
   if (want_w > 0 || want_h > 0) {
-    for (unsigned num = 1; num <= 8; ++num) {
+    for (unsigned num = 1; num <= 8; num *= 2) {
       cinfo.scale_num = num;
       jpeg_calc_output_dimensions(&cinfo);
       if (static_cast<int>(cinfo.output_width) >= want_w && static_cast<int>(cinfo.output_height) >= want_h) break;
@@ -175,7 +179,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
   out->raster.height = h;
   // Validation keeps one row only; the pixels are not wanted.
   const bool keep = !opt->validate_only;
-  out->raster.rgb.assign(keep ? static_cast<std::size_t>(w) * h * 3 : 0, 0);
+  out->raster.rgb.resize(keep ? static_cast<std::size_t>(w) * h * 3 : 0);  // not zeroed: every row is written
   row->resize(static_cast<std::size_t>(w) * cinfo.output_components);
   while (cinfo.output_scanline < cinfo.output_height) {
     std::uint8_t* dst =

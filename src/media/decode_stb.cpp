@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "media/decode.hpp"
 
 #if defined(__clang__)
@@ -127,6 +129,85 @@ bool header_size(const Input& in, int& w, int& h) {
   return true;
 }
 
+// stb_image reads past the end of a BMP as zero bytes and reports success,
+// so a truncated BMP would decode to a partly black image. For the
+// uncompressed encodings (BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS; stb_image
+// decodes no others) the pixel data has a known size: the file must hold it.
+Status check_bmp_complete(const Input& in, int w, int h) {
+  unsigned char b[34] = {};
+  const std::size_t n = in.read_at(0, b, sizeof b);
+  if (n < 26 || b[0] != 'B' || b[1] != 'M') return Status::Ok();
+  auto le32 = [&b](int i) {
+    return std::uint32_t{b[i]} | (std::uint32_t{b[i + 1]} << 8) | (std::uint32_t{b[i + 2]} << 16) |
+           (std::uint32_t{b[i + 3]} << 24);
+  };
+  const std::uint32_t offset = le32(10), dib = le32(14);
+  std::uint32_t bpp = 0, compression = 0;
+  if (dib == 12) {
+    bpp = b[24] | (b[25] << 8);
+  } else {
+    if (n < 34) return Status::CorruptMedia("invalid BMP data: the file ends inside its header");
+    bpp = b[28] | (b[29] << 8);
+    compression = le32(30);
+  }
+  if (compression != 0 && compression != 3 && compression != 6) return Status::Ok();
+  if (bpp == 0) return Status::Ok();  // stb_image refuses it itself
+  const std::uint64_t stride = (static_cast<std::uint64_t>(w) * bpp + 31) / 32 * 4;
+  const std::uint64_t size = in.size();
+  // offset + stride * h > size, without overflow.
+  if (offset > size || stride == 0 || static_cast<std::uint64_t>(h) > (size - offset) / stride)
+    return Status::CorruptMedia(fmt::format(
+        "invalid BMP data: truncated, {}x{} at {} bits per pixel needs {} bytes of pixel data after offset {}, "
+        "the file is {} bytes",
+        w, h, bpp, stride * static_cast<std::uint64_t>(h), offset, size));
+  return Status::Ok();
+}
+
+// Likewise stb_image decodes a GIF whose first image's data is cut short
+// without complaint (the rest of the frame stays black). Walks the blocks up
+// to the end of the first image (extensions, descriptor, colour tables, LZW
+// sub-blocks) and refuses a file that ends before that image's terminator.
+Status check_gif_first_frame_complete(const Input& in) {
+  const std::uint64_t size = in.size();
+  auto byte_at = [&in](std::uint64_t pos, unsigned& v) {
+    unsigned char b = 0;
+    if (in.read_at(pos, &b, 1) != 1) return false;
+    v = b;
+    return true;
+  };
+  const Status truncated = Status::CorruptMedia("invalid GIF data: truncated inside the first image");
+  // Sub-blocks: a size byte, that many bytes, ..., a zero size byte.
+  auto skip_sub_blocks = [&](std::uint64_t& pos) {
+    for (unsigned len = 0;; pos += len) {
+      if (!byte_at(pos++, len)) return false;
+      if (len == 0) return true;
+    }
+  };
+  unsigned flags = 0;
+  if (!byte_at(10, flags)) return truncated;
+  std::uint64_t pos = 13;
+  if (flags & 0x80) pos += 3ull << ((flags & 7) + 1);  // global colour table
+  for (int blocks = 0; blocks < 100000; ++blocks) {
+    unsigned kind = 0;
+    if (!byte_at(pos++, kind)) return truncated;
+    if (kind == 0x21) {  // extension: label, sub-blocks
+      ++pos;
+      if (!skip_sub_blocks(pos)) return truncated;
+    } else if (kind == 0x2C) {  // image descriptor (9 more bytes), table, LZW code size, data
+      unsigned local = 0;
+      if (!byte_at(pos + 8, local)) return truncated;
+      pos += 9;
+      if (local & 0x80) pos += 3ull << ((local & 7) + 1);
+      ++pos;  // LZW minimum code size
+      if (pos > size || !skip_sub_blocks(pos)) return truncated;
+      return Status::Ok();
+    } else {
+      return Status::Ok();  // trailer or garbage: stb_image decides
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::pair<int, int>> probe_stb(const Input& in) {
@@ -151,6 +232,8 @@ Result<DecodedImage> decode_stb(const Input& in, const DecodeOptions& opt) {
   unsigned char head[8] = {};
   in.read_at(0, head, 8);
   if (std::memcmp(head, "\x89PNG", 4) == 0) MS_RETURN_IF_ERROR(scan_png_chunks(in, img, opt.validate_only));
+  if (head[0] == 'B' && head[1] == 'M') MS_RETURN_IF_ERROR(check_bmp_complete(in, w, h));
+  if (std::memcmp(head, "GIF", 3) == 0) MS_RETURN_IF_ERROR(check_gif_first_frame_complete(in));
 
   const bool alpha = comp == 2 || comp == 4;
   c.pos = 0;

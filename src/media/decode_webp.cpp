@@ -90,7 +90,7 @@ Result<DecodedImage> decode_webp(const Input& in, const DecodeOptions& opt) {
   if (fw <= 0 || fh <= 0 || fx < 0 || fy < 0 || fx + fw > w || fy + fh > h)
     return Status::CorruptMedia("WebP frame outside the canvas");
 
-  std::vector<std::uint8_t> frame_rgb(static_cast<std::size_t>(fw) * fh * 3);
+  PixelBuffer frame_rgb(static_cast<std::size_t>(fw) * fh * 3);  // written whole by a successful decode
   MS_RETURN_IF_ERROR(decode_bitstream(fdata, fsize, fw, fh, alpha, frame_rgb.data()));
   img.raster.width = w;
   img.raster.height = h;

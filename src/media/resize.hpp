@@ -5,10 +5,19 @@
 
 namespace mediastore::detail {
 
+// The resampler's inner loops. All give identical output; `automatic` is the
+// fastest this CPU runs (AVX2 when present, else SSE2 on x86-64, else scalar).
+enum class ResizeKernel { automatic, scalar, sse2, avx2 };
+
+// Whether this build and CPU can run `kernel`.
+bool resize_kernel_available(ResizeKernel kernel);
+
 // Resamples a w x h RGB image (rows `stride` bytes apart) to dw x dh with a
 // separable Lanczos-3 filter (support widened by the scale when shrinking),
-// in 14-bit fixed point. Requires dw, dh >= 1.
-Raster resize_lanczos3(const std::uint8_t* src, int w, int h, std::size_t stride, int dw, int dh);
+// in 14-bit fixed point. Requires dw, dh >= 1. An unavailable kernel means
+// `automatic`. Thread-safe (filter weights are cached per thread).
+Raster resize_lanczos3(const std::uint8_t* src, int w, int h, std::size_t stride, int dw, int dh,
+                       ResizeKernel kernel = ResizeKernel::automatic);
 
 // Applies an EXIF orientation (1..8) to a raster; 1 or out of range returns it unchanged.
 Raster apply_orientation(Raster in, int orientation);

@@ -108,6 +108,7 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return area(x) > area(y); });
   std::vector<Raster> resized;  // stored orientation, uncropped
+  resized.reserve(specs.size());
   std::vector<Thumbnail> out(specs.size());
   for (std::size_t idx : order) {
     const ThumbnailSpec& s = specs[idx];
@@ -122,12 +123,21 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
                    ? *src
                    : detail::resize_lanczos3(src->rgb.data(), src->width, src->height,
                                              static_cast<std::size_t>(src->width) * 3, sw, sh);
-    resized.push_back(r);
-    r = detail::apply_orientation(std::move(r), orientation);
-    r = crop_center(r, p.out_w, p.out_h);
-    auto jpeg = detail::encode_jpeg(r, s.quality, s.progressive);
+    resized.push_back(std::move(r));
+    // Copies only when rotating or cropping.
+    const Raster* result = &resized.back();
+    Raster oriented, cropped;
+    if (orientation >= 2 && orientation <= 8) {
+      oriented = detail::apply_orientation(*result, orientation);
+      result = &oriented;
+    }
+    if (result->width != p.out_w || result->height != p.out_h) {
+      cropped = crop_center(*result, p.out_w, p.out_h);
+      result = &cropped;
+    }
+    auto jpeg = detail::encode_jpeg(*result, s.quality, s.progressive);
     if (!jpeg) return jpeg.status();
-    out[idx] = Thumbnail{s.name, r.width, r.height, std::move(*jpeg)};
+    out[idx] = Thumbnail{s.name, result->width, result->height, std::move(*jpeg)};
   }
   return out;
 }

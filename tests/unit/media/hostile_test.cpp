@@ -220,3 +220,40 @@ TEST_CASE("hostile: PNG chunk claiming 2 GB in a tiny file (found by fuzzing)") 
   CHECK(verdict(p, "c.png") == RefusalReason::corrupt);
   CHECK(thumbs_code(p) == ErrorCode::corrupt_media);
 }
+
+TEST_CASE("hostile: truncated BMP is corrupt, not a partly black image") {
+  const std::string b = fixtures::bmp(fixtures::quadrants(64, 48));
+  REQUIRE(b.size() == 54 + 64 * 3 * 48);
+  const std::string cut = b.substr(0, 80);
+  // BMP is not a default photo type; allowed, validation decodes it and refuses.
+  ValidationPolicy policy;
+  policy.photo_mime_types.push_back("image/bmp");
+  RefusalReason reason = RefusalReason::none;
+  auto v = validate_media(cut, "t.bmp", MediaKind::photo, policy, &reason);
+  CHECK(!v.ok());
+  CHECK(reason == RefusalReason::corrupt);
+  CHECK(v.status().message().find("truncated") != std::string::npos);
+  CHECK(validate_media(b, "t.bmp", MediaKind::photo, policy, &reason).ok());
+  CHECK(thumbs_code(cut) == ErrorCode::corrupt_media);
+  // One byte short is as corrupt as 80 bytes; the whole file is fine.
+  CHECK(thumbs_code(b.substr(0, b.size() - 1)) == ErrorCode::corrupt_media);
+  auto whole = make_thumbnails(b, default_thumbnail_specs());
+  CHECK(whole.ok());
+  // Trailing bytes after the pixel data do not make it corrupt.
+  CHECK(make_thumbnails(b + std::string(10, '\0'), default_thumbnail_specs()).ok());
+}
+
+TEST_CASE("hostile: GIF cut inside its first image is corrupt") {
+  const std::string g = fixtures::gif(40, 30, 1);
+  REQUIRE(make_thumbnails(g, default_thumbnail_specs()).ok());
+  CHECK(verdict(g, "g.gif") == RefusalReason::none);
+  // Without the trailer the image is still whole; without the data
+  // terminator or with half the LZW data it is not.
+  CHECK(make_thumbnails(g.substr(0, g.size() - 1), default_thumbnail_specs()).ok());
+  for (std::size_t cut : {g.size() - 2, g.size() / 2, std::size_t{40}}) {
+    CAPTURE(cut);
+    std::string message;
+    CHECK(verdict(g.substr(0, cut), "g.gif", &message) == RefusalReason::corrupt);
+    CHECK(thumbs_code(g.substr(0, cut)) == ErrorCode::corrupt_media);
+  }
+}

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fixtures.hpp"
 #include "media/decode.hpp"
@@ -174,7 +177,7 @@ TEST_CASE("thumbnails: videos and bad specs are refused clearly") {
   CHECK(make_thumbnails_file("/nonexistent.jpg", default_thumbnail_specs()).status().code() == ErrorCode::not_found);
 }
 
-TEST_CASE("jpeg decode: DCT scaling picks the smallest scale at or above the request") {
+TEST_CASE("jpeg decode: DCT scaling picks the smallest power-of-two scale at or above the request") {
   std::string j = fixtures::jpeg(fixtures::pattern(3000, 2000));
   auto in = detail::Input::from_memory(j);
   detail::DecodeOptions opt;
@@ -182,8 +185,17 @@ TEST_CASE("jpeg decode: DCT scaling picks the smallest scale at or above the req
   auto img = detail::decode_jpeg(in, opt);
   REQUIRE(img.ok());
   CHECK(img->full_width == 3000);
-  CHECK(img->raster.width == 1875);  // 5/8: 4/8 would give 1500 < 1600
-  CHECK(img->raster.height == 1250);
+  CHECK(img->raster.width == 3000);  // 1: 1/2 would give 1500 < 1600; 5/8..7/8 are never used
+  CHECK(img->raster.height == 2000);
+  opt.min_size = [](int, int, int) { return std::make_pair(1400, 900); };
+  img = detail::decode_jpeg(in, opt);
+  REQUIRE(img.ok());
+  CHECK(img->raster.width == 1500);  // 1/2
+  CHECK(img->raster.height == 1000);
+  opt.min_size = [](int, int, int) { return std::make_pair(500, 400); };
+  CHECK(detail::decode_jpeg(in, opt)->raster.width == 750);  // 1/4, not 3/8 (1125)
+  opt.min_size = [](int, int, int) { return std::make_pair(300, 900); };
+  CHECK(detail::decode_jpeg(in, opt)->raster.height == 1000);  // height decides: 1/2
   opt.min_size = [](int, int, int) { return std::make_pair(100, 100); };
   CHECK(detail::decode_jpeg(in, opt)->raster.width == 375);  // 1/8
   opt.min_size = {};
@@ -202,4 +214,39 @@ TEST_CASE("resize: Lanczos keeps flat colour flat and preserves a gradient") {
     for (int y = 0; y < 4; ++y) g.rgb[(static_cast<std::size_t>(y) * 256 + x) * 3] = static_cast<std::uint8_t>(x);
   auto s = detail::resize_lanczos3(g.rgb.data(), 256, 4, 768, 64, 1);
   for (int x = 2; x < 62; ++x) CHECK(std::abs(fixtures::pixel(s, x, 0).r - (x * 4 + 1.5)) <= 1.5);
+}
+
+TEST_CASE("resize: every SIMD kernel gives exactly the scalar kernel's output") {
+  CHECK(detail::resize_kernel_available(detail::ResizeKernel::scalar));
+  // Noise (worst case for the sums, saturates in both directions) and odd sizes.
+  std::uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<std::uint8_t>(seed >> 24);
+  };
+  const int sizes[][4] = {{1, 1, 1, 1},         {3, 2, 1, 1},         {7, 5, 3, 2},      {97, 61, 40, 25},
+                          {640, 480, 150, 113}, {333, 777, 101, 400}, {50, 40, 120, 90}, {1601, 3, 800, 2}};
+  int compared = 0;
+  for (const auto& sz : sizes) {
+    const int w = sz[0], h = sz[1], dw = sz[2], dh = sz[3];
+    CAPTURE(w);
+    CAPTURE(h);
+    CAPTURE(dw);
+    CAPTURE(dh);
+    const std::size_t stride = static_cast<std::size_t>(w) * 3 + 5;  // rows not packed
+    std::vector<std::uint8_t> src(stride * h);
+    for (auto& b : src) b = next();
+    const auto ref = detail::resize_lanczos3(src.data(), w, h, stride, dw, dh, detail::ResizeKernel::scalar);
+    REQUIRE(ref.rgb.size() == static_cast<std::size_t>(dw) * dh * 3);
+    for (auto k : {detail::ResizeKernel::sse2, detail::ResizeKernel::avx2, detail::ResizeKernel::automatic}) {
+      if (!detail::resize_kernel_available(k)) continue;
+      CAPTURE(static_cast<int>(k));
+      const auto r = detail::resize_lanczos3(src.data(), w, h, stride, dw, dh, k);
+      CHECK(r.width == dw);
+      CHECK(r.height == dh);
+      CHECK(std::equal(r.rgb.begin(), r.rgb.end(), ref.rgb.begin(), ref.rgb.end()));
+      ++compared;
+    }
+  }
+  CHECK(compared >= 8);  // at least `automatic` on every size
 }
