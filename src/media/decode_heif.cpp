@@ -2,9 +2,14 @@
 // container's rotation and mirroring, so EXIF orientation is not applied again).
 #include <libheif/heif.h>
 
+#include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "media/decode.hpp"
 
@@ -26,6 +31,141 @@ struct ImageDeleter {
   void operator()(heif_image* i) const { heif_image_release(i); }
 };
 
+// ---- structure check before libheif sees the file ----
+//
+// libheif 1.15 (Debian 12) follows the 'dimg' references of derived images
+// (grid, iovl, iden) recursively with no depth limit, decoding grid tiles on
+// a thread each: a 600-byte file whose grid lists a derived image (or itself)
+// as a tile recurses until the stack or the thread limit breaks (found by
+// fuzz_media_validate). Real photos (iPhone HEIC) are grids of coded tiles,
+// so a derived image used as the input of a derived image is refused here.
+
+std::uint32_t be32(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+}
+std::uint32_t be16(const unsigned char* p) { return (std::uint32_t{p[0]} << 8) | p[1]; }
+
+struct Box {
+  std::uint32_t type = 0;
+  std::size_t body = 0;  // offset of the payload
+  std::size_t end = 0;   // offset after the box
+};
+
+constexpr std::uint32_t fourcc(const char (&s)[5]) {
+  return (std::uint32_t(static_cast<unsigned char>(s[0])) << 24) |
+         (std::uint32_t(static_cast<unsigned char>(s[1])) << 16) |
+         (std::uint32_t(static_cast<unsigned char>(s[2])) << 8) | std::uint32_t(static_cast<unsigned char>(s[3]));
+}
+
+// Reads the box at `pos` within [0, limit) of `d`; false when malformed.
+bool read_box(std::string_view d, std::size_t pos, std::size_t limit, Box& box) {
+  const auto* u = reinterpret_cast<const unsigned char*>(d.data());
+  if (pos + 8 > limit) return false;
+  std::uint64_t size = be32(u + pos);
+  box.type = be32(u + pos + 4);
+  std::size_t header = 8;
+  if (size == 1) {
+    if (pos + 16 > limit) return false;
+    size = (std::uint64_t{be32(u + pos + 8)} << 32) | be32(u + pos + 12);
+    header = 16;
+  } else if (size == 0) {
+    size = limit - pos;
+  }
+  if (size < header || size > limit - pos) return false;
+  box.body = pos + header;
+  box.end = pos + static_cast<std::size_t>(size);
+  return true;
+}
+
+Status check_derivations(const Input& in) {
+  // Find the top-level 'meta' box by reading box headers only.
+  std::uint64_t pos = 0;
+  std::string meta;
+  while (pos + 8 <= in.size()) {
+    std::string head = in.read_string(pos, 16);
+    if (head.size() < 8) break;
+    Box b;
+    std::uint64_t size = be32(reinterpret_cast<const unsigned char*>(head.data()));
+    b.type = be32(reinterpret_cast<const unsigned char*>(head.data()) + 4);
+    if (size == 1 && head.size() == 16) {
+      const auto* u = reinterpret_cast<const unsigned char*>(head.data());
+      size = (std::uint64_t{be32(u + 8)} << 32) | be32(u + 12);
+    } else if (size == 0) {
+      size = in.size() - pos;
+    }
+    if (size < 8 || size > in.size() - pos) break;  // libheif reports the damage itself
+    if (b.type == fourcc("meta")) {
+      if (size > (64u << 20)) return Status::UnsupportedMedia("HEIF metadata box larger than 64 MiB");
+      meta = in.read_string(pos, static_cast<std::size_t>(size));
+      break;
+    }
+    pos += size;
+  }
+  if (meta.size() < 12) return Status::Ok();
+  const auto* u = reinterpret_cast<const unsigned char*>(meta.data());
+  Box top;
+  if (!read_box(meta, 0, meta.size(), top)) return Status::Ok();
+  std::map<std::uint32_t, std::uint32_t> item_type;                        // item id -> type
+  std::vector<std::pair<std::uint32_t, std::vector<std::uint32_t>>> dimg;  // from -> inputs
+  for (std::size_t at = top.body + 4; at < top.end;) {                     // meta is a FullBox
+    Box child;
+    if (!read_box(meta, at, top.end, child)) break;
+    if (child.type == fourcc("iinf") && child.body + 4 <= child.end) {
+      const unsigned version = u[child.body];
+      std::size_t p = child.body + 4 + (version == 0 ? 2 : 4);
+      while (p < child.end) {
+        Box infe;
+        if (!read_box(meta, p, child.end, infe)) break;
+        if (infe.type == fourcc("infe") && infe.body + 4 <= infe.end) {
+          const unsigned v = u[infe.body];
+          std::size_t q = infe.body + 4;
+          if (v >= 2) {
+            const std::size_t id_len = v == 2 ? 2 : 4;
+            if (q + id_len + 2 + 4 <= infe.end) {
+              std::uint32_t id = id_len == 2 ? be16(u + q) : be32(u + q);
+              item_type[id] = be32(u + q + id_len + 2);
+            }
+          }
+        }
+        p = infe.end;
+      }
+    } else if (child.type == fourcc("iref") && child.body + 4 <= child.end) {
+      const std::size_t id_len = u[child.body] == 0 ? 2 : 4;
+      std::size_t p = child.body + 4;
+      while (p < child.end) {
+        Box ref;
+        if (!read_box(meta, p, child.end, ref)) break;
+        if (ref.type == fourcc("dimg") && ref.body + id_len + 2 <= ref.end) {
+          std::size_t q = ref.body;
+          auto read_id = [&](std::size_t at_) { return id_len == 2 ? be16(u + at_) : be32(u + at_); };
+          std::uint32_t from = read_id(q);
+          q += id_len;
+          std::uint32_t count = be16(u + q);
+          q += 2;
+          std::vector<std::uint32_t> to;
+          for (std::uint32_t i = 0; i < count && q + id_len <= ref.end; ++i, q += id_len) to.push_back(read_id(q));
+          dimg.emplace_back(from, std::move(to));
+        }
+        p = ref.end;
+      }
+    }
+    at = child.end;
+  }
+  auto derived = [&](std::uint32_t id) {
+    auto it = item_type.find(id);
+    if (it == item_type.end()) return false;
+    return it->second == fourcc("grid") || it->second == fourcc("iovl") || it->second == fourcc("iden");
+  };
+  for (const auto& [from, inputs] : dimg) {
+    for (std::uint32_t t : inputs) {
+      if (t == from || derived(t))
+        return Status::UnsupportedMedia(
+            "HEIF image derived from another derived image (nested or self-referencing grid) is refused");
+    }
+  }
+  return Status::Ok();
+}
+
 struct Opened {
   std::unique_ptr<heif_context, CtxDeleter> ctx;
   std::unique_ptr<heif_image_handle, HandleDeleter> handle;
@@ -42,6 +182,7 @@ Status heif_status(const heif_error& e, const char* what) {
 
 Result<Opened> open(const Input& in) {
   init_once();
+  MS_RETURN_IF_ERROR(check_derivations(in));
   Opened o;
   o.ctx.reset(heif_context_alloc());
   if (!o.ctx) return Status::Internal("heif_context_alloc failed");

@@ -257,3 +257,23 @@ TEST_CASE("hostile: GIF cut inside its first image is corrupt") {
     CHECK(thumbs_code(g.substr(0, cut)) == ErrorCode::corrupt_media);
   }
 }
+
+TEST_CASE("hostile: HEIF grid that lists itself as a tile is refused before libheif decodes it") {
+  // Found by fuzz_media_validate: libheif 1.15 recursed without limit on it.
+  std::string path = std::string(__FILE__);
+  path = path.substr(0, path.rfind("/tests/")) + "/tests/fuzz/corpus/media_validate/regress-heif-grid-self-reference";
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  REQUIRE(f != nullptr);
+  std::string bytes(4096, '\0');
+  bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+  std::fclose(f);
+  REQUIRE(bytes.size() > 100);
+  mediastore::ValidationPolicy policy;
+  auto v = mediastore::validate_media(bytes, "bomb.heic", mediastore::MediaKind::photo, policy);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().is(mediastore::ErrorCode::unsupported_media));
+  CHECK(v.status().message().find("derived") != std::string::npos);
+  auto t = mediastore::make_thumbnails(bytes, mediastore::default_thumbnail_specs());
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.status().is(mediastore::ErrorCode::unsupported_media));
+}
