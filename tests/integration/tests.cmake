@@ -17,3 +17,10 @@ if(ms_s3_integration_sources)
   set_tests_properties(integration.s3 PROPERTIES FIXTURES_REQUIRED rgw LABELS "integration;rgw" TIMEOUT 600
     ENVIRONMENT "${MS_RGW_ENV};MINIO_BUCKET_NAME=ms-s3-integration;MS_TEST_CURL=/usr/bin/curl;MS_TEST_PYTHON=/usr/bin/python3;MS_TEST_BOTO3_SCRIPT=${CMAKE_CURRENT_LIST_DIR}/s3_boto3.py")
 endif()
+
+# Issue 8: every line the CLI logs at trace level against RGW is free of secrets.
+if(TARGET mediastore_cli)
+  add_test(NAME integration.cli_log_secrets COMMAND ${CMAKE_CURRENT_LIST_DIR}/cli_log_secrets.sh $<TARGET_FILE:mediastore_cli>)
+  set_tests_properties(integration.cli_log_secrets PROPERTIES FIXTURES_REQUIRED rgw LABELS "integration;rgw" TIMEOUT 300
+    ENVIRONMENT "${MS_RGW_ENV}")
+endif()
