@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -191,6 +192,35 @@ MS_API Result<std::vector<Thumbnail>> make_thumbnails_file(const std::string& pa
                                                            std::uint64_t max_pixels = 100'000'000);
 MS_API Result<std::vector<Thumbnail>> make_thumbnails(std::string_view bytes, const std::vector<ThumbnailSpec>& specs,
                                                       std::uint64_t max_pixels = 100'000'000);
+
+// An accepted upload's verdict with its thumbnails.
+struct ProcessedMedia {
+  MediaInfo info;
+  std::vector<Thumbnail> thumbnails;  // one per spec, in spec order; empty for videos
+};
+
+// validate_media_file and make_thumbnails_file in one pass over an image: the
+// decode that proves the image valid (strict: damaged data is refused) runs
+// at the scale the thumbnails need, and the thumbnails are made from it, so a
+// photo is decoded once instead of twice. Refusals are exactly
+// validate_media_file's (same reasons, codes and messages; *reason receives
+// the reason, none on success). Videos are validated and get no thumbnails.
+// With policy.decode_images false the decode is lenient, as
+// make_thumbnails_file's. Empty `specs`: validation only. Invalid specs give
+// invalid_argument before the file is read. `on_validated` (may be empty) is called once the file is
+// accepted, before the thumbnails are resampled and encoded (for progress
+// reporting). Thread-safe: no shared state; each call owns its buffers.
+MS_API Result<ProcessedMedia> process_media_file(const std::string& path, std::string_view filename, MediaKind kind,
+                                                 const std::vector<ThumbnailSpec>& specs,
+                                                 const ValidationPolicy& policy = ValidationPolicy(),
+                                                 RefusalReason* reason = nullptr,
+                                                 const std::function<void()>& on_validated = {});
+// Same for content in memory (not copied; must outlive the call).
+MS_API Result<ProcessedMedia> process_media(std::string_view bytes, std::string_view filename, MediaKind kind,
+                                            const std::vector<ThumbnailSpec>& specs,
+                                            const ValidationPolicy& policy = ValidationPolicy(),
+                                            RefusalReason* reason = nullptr,
+                                            const std::function<void()>& on_validated = {});
 
 enum class StripMode {
   gps,  // empty the EXIF GPS block (in place, same length) and drop XMP that holds GPS

@@ -52,9 +52,15 @@ struct DecodeOptions {
   // decoding picks the smallest scale at or above it (JPEG: of 1/8, 1/4, 1/2
   // and 1); others decode at full size. Empty: full size.
   std::function<std::pair<int, int>(int width, int height, int orientation)> min_size;
-  // Decode for validation only: the caller discards the pixels, so the
-  // decoder may use its cheapest complete decode (every byte still parsed).
-  bool validate_only = false;
+  // Strict decode, for validation: damaged data that a decoder would paper
+  // over (libjpeg fills grey and warns) is an error, and comment/metadata
+  // payloads a browser could read as text are collected in metadata_text.
+  // Default: false (lenient: the pixels are what matter).
+  bool strict = false;
+  // Keep the decoded pixels. false: the caller only wants to know the image
+  // decodes, so the decoder may use its cheapest complete decode (every byte
+  // still parsed) and leaves raster.rgb empty. Default: true.
+  bool keep_pixels = true;
 };
 
 struct DecodedImage {
@@ -64,7 +70,7 @@ struct DecodedImage {
   ExifData exif;
   bool apply_orientation = true;  // false when the decoder applied it already (HEIF)
   std::uint64_t end_offset = 0;   // where the image data ended (after JPEG EOI / PNG IEND), 0 unknown
-  std::string metadata_text;      // validate_only: comment/metadata payloads a browser could read as text
+  std::string metadata_text;      // strict: comment/metadata payloads a browser could read as text
 };
 
 // Reads just the header: stored width and height.

@@ -241,7 +241,7 @@ Result<DecodedImage> decode_heif(const Input& in, const DecodeOptions& opt) {
   MS_RETURN_IF_ERROR(check_pixel_limit(iw, ih, opt.max_pixels));
   img.raster.width = iw;
   img.raster.height = ih;
-  if (opt.validate_only) return img;
+  if (!opt.keep_pixels) return img;
   img.raster.rgb.resize(static_cast<std::size_t>(iw) * ih * 3);
   for (int y = 0; y < ih; ++y) {
     const std::uint8_t* src = plane + static_cast<std::size_t>(y) * stride;

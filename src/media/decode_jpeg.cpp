@@ -98,7 +98,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
   err.pub.error_exit = on_error;
   err.pub.emit_message = on_message;
   err.pub.output_message = on_output;
-  err.warnings_fatal = opt && opt->validate_only;
+  err.warnings_fatal = opt && opt->strict;
   err.message[0] = '\0';
   if (setjmp(err.jump)) {
     *msg = err.message;
@@ -117,7 +117,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
                  static_cast<unsigned long>(in.memory().size()));
   }
   if (stage == Stage::full) jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
-  if (stage == Stage::full && opt->validate_only) {
+  if (stage == Stage::full && opt->strict) {
     // Comments and application segments are where a polyglot hides its markup.
     jpeg_save_markers(&cinfo, JPEG_COM, 0xFFFF);
     for (int m = 0; m < 16; ++m)
@@ -141,7 +141,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
   bool have_exif = false;
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
     const char* data = reinterpret_cast<const char*>(m->data);
-    if (opt->validate_only) out->metadata_text.append(data, m->data_length);
+    if (opt->strict) out->metadata_text.append(data, m->data_length);
     if (m->marker != JPEG_APP0 + 1 || have_exif) continue;
     if (m->data_length >= 6 && std::memcmp(data, "Exif\0\0", 6) == 0) {
       out->exif = parse_exif_payload(std::string_view(data, m->data_length));
@@ -157,7 +157,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
   // 8/8, 7/8 up to 3.5x) and less accurate (one corpus photo resized to 800
   // wide: 38.1 dB from 5/8, 49.2 dB from 4/8; docs/benchmarks.md).
   int want_w = 0, want_h = 0;
-  if (opt->validate_only) {
+  if (!opt->keep_pixels) {
     want_w = want_h = 1;
   } else if (opt->min_size) {
     auto [w, h] = opt->min_size(out->full_width, out->full_height, out->exif.orientation);
@@ -178,7 +178,7 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
   out->raster.width = w;
   out->raster.height = h;
   // Validation keeps one row only; the pixels are not wanted.
-  const bool keep = !opt->validate_only;
+  const bool keep = opt->keep_pixels;
   out->raster.rgb.resize(keep ? static_cast<std::size_t>(w) * h * 3 : 0);  // not zeroed: every row is written
   row->resize(static_cast<std::size_t>(w) * cinfo.output_components);
   while (cinfo.output_scanline < cinfo.output_height) {

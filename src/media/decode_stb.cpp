@@ -231,7 +231,7 @@ Result<DecodedImage> decode_stb(const Input& in, const DecodeOptions& opt) {
   img.full_height = h;
   unsigned char head[8] = {};
   in.read_at(0, head, 8);
-  if (std::memcmp(head, "\x89PNG", 4) == 0) MS_RETURN_IF_ERROR(scan_png_chunks(in, img, opt.validate_only));
+  if (std::memcmp(head, "\x89PNG", 4) == 0) MS_RETURN_IF_ERROR(scan_png_chunks(in, img, opt.strict));
   if (head[0] == 'B' && head[1] == 'M') MS_RETURN_IF_ERROR(check_bmp_complete(in, w, h));
   if (std::memcmp(head, "GIF", 3) == 0) MS_RETURN_IF_ERROR(check_gif_first_frame_complete(in));
 
@@ -247,7 +247,7 @@ Result<DecodedImage> decode_stb(const Input& in, const DecodeOptions& opt) {
   }
   img.raster.width = w;
   img.raster.height = h;
-  if (!opt.validate_only) {
+  if (opt.keep_pixels) {
     std::size_t n = static_cast<std::size_t>(w) * h;
     img.raster.rgb.resize(n * 3);
     if (alpha)

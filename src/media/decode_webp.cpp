@@ -76,7 +76,7 @@ Result<DecodedImage> decode_webp(const Input& in, const DecodeOptions& opt) {
     img.exif = parse_exif_payload(std::string_view(reinterpret_cast<const char*>(chunk.chunk.bytes), chunk.chunk.size));
     WebPDemuxReleaseChunkIterator(&chunk);
   }
-  if (opt.validate_only && WebPDemuxGetChunk(demux.get(), "XMP ", 1, &chunk)) {
+  if (opt.strict && WebPDemuxGetChunk(demux.get(), "XMP ", 1, &chunk)) {
     img.metadata_text.assign(reinterpret_cast<const char*>(chunk.chunk.bytes), chunk.chunk.size);
     WebPDemuxReleaseChunkIterator(&chunk);
   }
@@ -94,7 +94,7 @@ Result<DecodedImage> decode_webp(const Input& in, const DecodeOptions& opt) {
   MS_RETURN_IF_ERROR(decode_bitstream(fdata, fsize, fw, fh, alpha, frame_rgb.data()));
   img.raster.width = w;
   img.raster.height = h;
-  if (opt.validate_only) return img;
+  if (!opt.keep_pixels) return img;
   if (fw == w && fh == h) {
     img.raster.rgb = std::move(frame_rgb);
   } else {  // the first frame of an animation covers part of a white canvas

@@ -9,6 +9,7 @@
 #include "media/encode_jpeg.hpp"
 #include "media/resize.hpp"
 #include "media/sniff.hpp"
+#include "media/thumbnails.hpp"
 #include "mediastore/media.hpp"
 
 namespace mediastore {
@@ -36,7 +37,9 @@ Plan plan_for(const ThumbnailSpec& s, int ow, int oh) {
   return p;
 }
 
-Status check_specs(const std::vector<ThumbnailSpec>& specs) {
+}  // namespace
+
+Status detail::check_thumbnail_specs(const std::vector<ThumbnailSpec>& specs) {
   if (specs.empty()) return Status::InvalidArgument("no thumbnail specs given");
   for (const auto& s : specs) {
     if (s.width <= 0 || s.height <= 0 || s.width > kMaxBox || s.height > kMaxBox)
@@ -47,6 +50,8 @@ Status check_specs(const std::vector<ThumbnailSpec>& specs) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 Raster crop_center(const Raster& in, int w, int h) {
   if (w == in.width && h == in.height) return in;
@@ -61,22 +66,12 @@ Raster crop_center(const Raster& in, int w, int h) {
   return out;
 }
 
-Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const std::vector<ThumbnailSpec>& specs,
-                                               std::uint64_t max_pixels) {
-  MS_RETURN_IF_ERROR(check_specs(specs));
-  if (in.size() == 0) return Status::InvalidArgument(in.path() + " is empty");
-  const MediaType type = sniff_media_type(in.read_string(0, 4096));
-  if (media_type_is_video(type))
-    return Status::UnsupportedMedia(
-        fmt::format("{} is {}: thumbnails are made for images only", in.path(), detail::with_article(type)));
-  if (!media_type_is_image(type))
-    return Status::UnsupportedMedia(fmt::format("{} is {}, not an image", in.path(), detail::with_article(type)));
+}  // namespace
 
-  detail::DecodeOptions opt;
-  opt.max_pixels = max_pixels;
+detail::MinSizeFn detail::thumbnail_min_size(const std::vector<ThumbnailSpec>& specs) {
   // Smallest decode that keeps at least twice the pixels of the largest
   // thumbnail in each direction (enough for the Lanczos filter to work on).
-  opt.min_size = [&specs](int w, int h, int orientation) {
+  return [&specs](int w, int h, int orientation) {
     const bool swap = detail::orientation_swaps(orientation);
     const int ow = swap ? h : w, oh = swap ? w : h;
     int need_w = 1, need_h = 1;
@@ -87,9 +82,10 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
     }
     return swap ? std::make_pair(need_h, need_w) : std::make_pair(need_w, need_h);
   };
-  auto decoded = detail::decode_image(type, in, opt);
-  if (!decoded) return decoded.status().with_context(in.path());
-  detail::DecodedImage& img = *decoded;
+}
+
+Result<std::vector<Thumbnail>> detail::thumbnails_from_image(const DecodedImage& img,
+                                                             const std::vector<ThumbnailSpec>& specs) {
   const int orientation = img.apply_orientation ? img.exif.orientation : 1;
   const bool swap = detail::orientation_swaps(orientation);
   // Plans are made on the full size so that every decode scale gives the same output size.
@@ -140,6 +136,27 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
     out[idx] = Thumbnail{s.name, result->width, result->height, std::move(*jpeg)};
   }
   return out;
+}
+
+namespace {
+
+Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const std::vector<ThumbnailSpec>& specs,
+                                               std::uint64_t max_pixels) {
+  MS_RETURN_IF_ERROR(detail::check_thumbnail_specs(specs));
+  if (in.size() == 0) return Status::InvalidArgument(in.path() + " is empty");
+  const MediaType type = sniff_media_type(in.read_string(0, 4096));
+  if (media_type_is_video(type))
+    return Status::UnsupportedMedia(
+        fmt::format("{} is {}: thumbnails are made for images only", in.path(), detail::with_article(type)));
+  if (!media_type_is_image(type))
+    return Status::UnsupportedMedia(fmt::format("{} is {}, not an image", in.path(), detail::with_article(type)));
+
+  detail::DecodeOptions opt;
+  opt.max_pixels = max_pixels;
+  opt.min_size = detail::thumbnail_min_size(specs);
+  auto decoded = detail::decode_image(type, in, opt);
+  if (!decoded) return decoded.status().with_context(in.path());
+  return detail::thumbnails_from_image(*decoded, specs);
 }
 
 }  // namespace

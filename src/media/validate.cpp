@@ -3,12 +3,14 @@
 // complete decode, and the metadata of what was accepted.
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include <fmt/format.h>
 
 #include "core/crypto.hpp"
 #include "media/decode.hpp"
 #include "media/sniff.hpp"
+#include "media/thumbnails.hpp"
 #include "mediastore/media.hpp"
 
 namespace mediastore {
@@ -88,8 +90,16 @@ RefusalReason reason_for_decode_error(ErrorCode c) {
   }
 }
 
+// What process_media asks of validate() besides the verdict: thumbnails of
+// an accepted image, from the validation's own decode.
+struct ThumbnailRequest {
+  const std::vector<ThumbnailSpec>* specs = nullptr;
+  const std::function<void()>* on_validated = nullptr;  // may be null or empty
+  std::vector<Thumbnail>* out = nullptr;
+};
+
 Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind kind, const ValidationPolicy& policy,
-                           RefusalReason* reason_out) {
+                           RefusalReason* reason_out, const ThumbnailRequest* thumbs = nullptr) {
   auto refuse = [&](RefusalReason r, std::string msg) -> Result<MediaInfo> {
     if (reason_out) *reason_out = r;
     return Status(refusal_reason_code(r), std::move(msg));
@@ -153,10 +163,15 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
       return refuse(RefusalReason::dangerous_content,
                     fmt::format("{} hides {} inside {}", name, detail::with_article(t), detail::with_article(type)));
     detail::DecodedImage img;
-    if (policy.decode_images) {
+    // One decode serves validation and thumbnails: strict when validating,
+    // at the scale the thumbnails need when they are wanted (else the
+    // cheapest complete decode), lenient for thumbnails alone.
+    if (policy.decode_images || thumbs) {
       detail::DecodeOptions opt;
       opt.max_pixels = policy.max_pixels;
-      opt.validate_only = true;
+      opt.strict = policy.decode_images;
+      opt.keep_pixels = thumbs != nullptr;
+      if (thumbs) opt.min_size = detail::thumbnail_min_size(*thumbs->specs);
       auto decoded = detail::decode_image(type, in, opt);
       if (!decoded)
         return refuse(reason_for_decode_error(decoded.status().code()), name + ": " + decoded.status().message());
@@ -185,6 +200,12 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
     info.display_height = swap ? info.width : info.height;
     info.capture_time = img.exif.datetime_original;
     info.has_gps = img.exif.has_gps;
+    if (thumbs) {
+      if (thumbs->on_validated && *thumbs->on_validated) (*thumbs->on_validated)();
+      auto made = detail::thumbnails_from_image(img, *thumbs->specs);
+      if (!made) return made.status().with_context(name);
+      *thumbs->out = std::move(*made);
+    }
   }
 
   auto digest = hash_input(in);
@@ -252,6 +273,40 @@ Result<MediaInfo> validate_media_file(const std::string& path, std::string_view 
 Result<MediaInfo> validate_media(std::string_view bytes, std::string_view filename, MediaKind kind,
                                  const ValidationPolicy& policy, RefusalReason* reason) {
   return validate(Input::from_memory(bytes), filename, kind, policy, reason);
+}
+
+namespace {
+
+Result<ProcessedMedia> process(const Input& in, std::string_view filename, MediaKind kind,
+                               const std::vector<ThumbnailSpec>& specs, const ValidationPolicy& policy,
+                               RefusalReason* reason, const std::function<void()>& on_validated) {
+  if (reason) *reason = RefusalReason::none;
+  if (!specs.empty()) MS_RETURN_IF_ERROR(detail::check_thumbnail_specs(specs));
+  ProcessedMedia out;
+  ThumbnailRequest request{&specs, &on_validated, &out.thumbnails};
+  auto info = validate(in, filename, kind, policy, reason, specs.empty() ? nullptr : &request);
+  if (!info) return info.status();
+  out.info = std::move(*info);
+  return out;
+}
+
+}  // namespace
+
+Result<ProcessedMedia> process_media_file(const std::string& path, std::string_view filename, MediaKind kind,
+                                          const std::vector<ThumbnailSpec>& specs, const ValidationPolicy& policy,
+                                          RefusalReason* reason, const std::function<void()>& on_validated) {
+  auto in = Input::open_file(path);
+  if (!in) {
+    if (reason) *reason = RefusalReason::unreadable;
+    return in.status();
+  }
+  return process(*in, filename.empty() ? std::string_view(path) : filename, kind, specs, policy, reason, on_validated);
+}
+
+Result<ProcessedMedia> process_media(std::string_view bytes, std::string_view filename, MediaKind kind,
+                                     const std::vector<ThumbnailSpec>& specs, const ValidationPolicy& policy,
+                                     RefusalReason* reason, const std::function<void()>& on_validated) {
+  return process(Input::from_memory(bytes), filename, kind, specs, policy, reason, on_validated);
 }
 
 }  // namespace mediastore

@@ -284,45 +284,32 @@ void UploadService::Impl::process(InFlight& f) {
     return false;
   };
 
-  // 1. validate
+  // 1. validate, and 2. make the thumbnails (images only; videos are never
+  // decoded) from the same decode, before anything is stored: a refused
+  // file leaves no object.
   if (!check()) return;
   set_stage(UploadStage::validating, 10);
   const std::string spool = spool_file(id);
-  auto info = validate_media_file(spool, s.original_filename, s.media_kind, policy);
-  if (!info.ok()) {
-    Status e = info.status();
-    // The spool vanished: nothing can ever succeed.
-    if (e.is(ErrorCode::not_found)) e = Status::NotFound(fmt::format("the spooled source of upload {} is gone", id));
+  auto processed = process_media_file(spool, s.original_filename, s.media_kind, options.thumbnails, policy, nullptr,
+                                      [&] { set_stage(UploadStage::making_thumbnails, 25); });
+  if (!processed.ok()) {
+    Status e = processed.status();
+    if (e.is(ErrorCode::not_found)) {
+      // The spool vanished: nothing can ever succeed.
+      e = Status::NotFound(fmt::format("the spooled source of upload {} is gone", id));
+    } else {
+      // Name the file the user gave, not the spool path.
+      std::string msg = e.message();
+      for (auto pos = msg.find(spool); pos != std::string::npos;
+           pos = msg.find(spool, pos + s.original_filename.size()))
+        msg.replace(pos, spool.size(), s.original_filename);
+      e = Status(e.code(), std::move(msg));
+    }
     on_error(e);
     return;
   }
-  const MediaInfo& mi = info.value();
-
-  // 2. thumbnails (images only; videos are never decoded), made before
-  // anything is stored: an image that validated but does not decode
-  // completely is refused like a validation refusal and leaves no object.
-  std::vector<Thumbnail> thumbs;
-  if (media_type_is_image(mi.type) && !options.thumbnails.empty()) {
-    if (!check()) return;
-    set_stage(UploadStage::making_thumbnails, 25);
-    auto made = make_thumbnails_file(spool, options.thumbnails, policy.max_pixels);
-    if (!made.ok()) {
-      Status e = made.status();
-      if (e.is(ErrorCode::not_found)) {
-        e = Status::NotFound(fmt::format("the spooled source of upload {} is gone", id));
-      } else {
-        // Name the file the user gave, not the spool path.
-        std::string msg = e.message();
-        for (auto pos = msg.find(spool); pos != std::string::npos;
-             pos = msg.find(spool, pos + s.original_filename.size()))
-          msg.replace(pos, spool.size(), s.original_filename);
-        e = Status(e.code(), std::move(msg));
-      }
-      on_error(e);
-      return;
-    }
-    thumbs = std::move(made.value());
-  }
+  const MediaInfo& mi = processed.value().info;
+  std::vector<Thumbnail> thumbs = std::move(processed.value().thumbnails);
 
   // 3. original
   if (!check()) return;

@@ -21,6 +21,14 @@ RefusalReason verdict(const std::string& bytes, const std::string& name, std::st
   auto r = validate_media(bytes, name, MediaKind::photo, ValidationPolicy(), &reason);
   if (message) *message = r.status().message();
   CHECK(r.ok() == (reason == RefusalReason::none));
+  // The single-decode path (validation + thumbnails) reaches the same verdict
+  // with the same message, and makes every thumbnail of what it accepts.
+  RefusalReason single = RefusalReason::unreadable;
+  auto p = process_media(bytes, name, MediaKind::photo, default_thumbnail_specs(), ValidationPolicy(), &single);
+  CHECK(single == reason);
+  CHECK(p.ok() == r.ok());
+  CHECK(p.status().message() == r.status().message());
+  if (p.ok()) CHECK(p->thumbnails.size() == 3);
   return reason;
 }
 

@@ -236,3 +236,106 @@ TEST_CASE("validate: reasons map to codes and have names") {
   CHECK(refusal_reason_code(RefusalReason::none) == ErrorCode::ok);
   CHECK(std::string(refusal_reason_name(RefusalReason::dangerous_content)) == "dangerous_content");
 }
+
+namespace {
+
+// validate_media's info and make_thumbnails' thumbnails, to compare with
+// what process_media gives from its single decode.
+void check_same_as_two_passes(const std::string& bytes, const std::string& name) {
+  CAPTURE(name);
+  const auto specs = default_thumbnail_specs();
+  auto info = validate_media(bytes, name, MediaKind::photo);
+  auto thumbs = make_thumbnails(bytes, specs);
+  REQUIRE(info.ok());
+  REQUIRE(thumbs.ok());
+  int called = 0;
+  RefusalReason reason = RefusalReason::unreadable;
+  auto p = process_media(bytes, name, MediaKind::photo, specs, ValidationPolicy(), &reason, [&] { ++called; });
+  REQUIRE_MESSAGE(p.ok(), p.status().to_string());
+  CHECK(reason == RefusalReason::none);
+  CHECK(called == 1);
+  CHECK(p->info.type == info->type);
+  CHECK(p->info.mime == info->mime);
+  CHECK(p->info.sha256 == info->sha256);
+  CHECK(p->info.width == info->width);
+  CHECK(p->info.height == info->height);
+  CHECK(p->info.orientation == info->orientation);
+  CHECK(p->info.display_width == info->display_width);
+  CHECK(p->info.display_height == info->display_height);
+  CHECK(p->info.capture_time == info->capture_time);
+  CHECK(p->info.has_gps == info->has_gps);
+  CHECK(p->info.filename == info->filename);
+  REQUIRE(p->thumbnails.size() == thumbs->size());
+  for (std::size_t i = 0; i < thumbs->size(); ++i) {
+    CHECK(p->thumbnails[i].name == (*thumbs)[i].name);
+    CHECK(p->thumbnails[i].width == (*thumbs)[i].width);
+    CHECK(p->thumbnails[i].height == (*thumbs)[i].height);
+    CHECK(p->thumbnails[i].jpeg == (*thumbs)[i].jpeg);  // the same pixels, byte for byte
+  }
+}
+
+}  // namespace
+
+TEST_CASE("process_media: one decode gives validation's verdict and the thumbnails' bytes") {
+  fixtures::ExifSpec s;
+  s.orientation = 6;
+  s.datetime_original = "2024:05:01 12:00:00";
+  s.gps = true;
+  const fixtures::Raster big = fixtures::pattern(2000, 1300);
+  check_same_as_two_passes(fixtures::insert_segment(fixtures::jpeg(big), 0xE1, fixtures::exif_app1(s)), "IMG_1.JPG");
+  check_same_as_two_passes(fixtures::jpeg(big, 90, true), "progressive.jpg");
+  check_same_as_two_passes(fixtures::jpeg(fixtures::pattern(320, 200)), "small.jpg");
+  check_same_as_two_passes(fixtures::png_rgba(300, 200, fixtures::Rgb{10, 200, 30}, 128), "alpha.png");
+  check_same_as_two_passes(fixtures::gif(40, 30, 3), "anim.gif");
+  check_same_as_two_passes(fixtures::webp(fixtures::pattern(500, 400)), "a.webp");
+  check_same_as_two_passes(fixtures::heif(fixtures::pattern(64, 48), "hevc"), "a.heic");
+  check_same_as_two_passes(fixtures::png_rgb(fixtures::pattern(64, 48)), "really-a-png.jpg");  // relabelled
+}
+
+TEST_CASE("process_media: from a file, refusals, videos, no specs and bad specs") {
+  const std::string j = fixtures::jpeg(fixtures::pattern(900, 700));
+  const std::string path = temp_file(j);
+  auto from_file = process_media_file(path, "f.jpg", MediaKind::photo, default_thumbnail_specs());
+  auto from_memory = process_media(j, "f.jpg", MediaKind::photo, default_thumbnail_specs());
+  std::remove(path.c_str());
+  REQUIRE(from_file.ok());
+  REQUIRE(from_memory.ok());
+  CHECK(from_file->info.sha256 == from_memory->info.sha256);
+  REQUIRE(from_file->thumbnails.size() == 3);
+  CHECK(from_file->thumbnails[2].jpeg == from_memory->thumbnails[2].jpeg);
+  CHECK(from_file->thumbnails[2].width == 771);  // 900x700 inside 800x600
+
+  // A refusal is validation's, word for word, and on_validated is not called.
+  std::string cut = j.substr(0, j.size() / 2);
+  RefusalReason r1 = RefusalReason::none, r2 = RefusalReason::none;
+  bool called = false;
+  auto v = validate_media(cut, "cut.jpg", MediaKind::photo, ValidationPolicy(), &r1);
+  auto p = process_media(cut, "cut.jpg", MediaKind::photo, default_thumbnail_specs(), ValidationPolicy(), &r2,
+                         [&] { called = true; });
+  REQUIRE_FALSE(p.ok());
+  CHECK(r1 == RefusalReason::corrupt);
+  CHECK(r2 == r1);
+  CHECK(p.status().code() == v.status().code());
+  CHECK(p.status().message() == v.status().message());
+  CHECK_FALSE(called);
+
+  // Videos are validated, not decoded: no thumbnails.
+  auto video = process_media(fixtures::bmff("isom"), "clip.mp4", MediaKind::video, default_thumbnail_specs());
+  REQUIRE(video.ok());
+  CHECK(video->info.mime == "video/mp4");
+  CHECK(video->thumbnails.empty());
+
+  // No specs: validation only.
+  auto bare = process_media(j, "f.jpg", MediaKind::photo, {});
+  REQUIRE(bare.ok());
+  CHECK(bare->thumbnails.empty());
+  CHECK(bare->info.width == 900);
+
+  // A bad spec is the caller's error, reported before the file is looked at.
+  std::vector<ThumbnailSpec> bad = {ThumbnailSpec{"huge", 0, 10, FitMode::inside, 85, false}};
+  RefusalReason r3 = RefusalReason::corrupt;
+  auto b = process_media(cut, "cut.jpg", MediaKind::photo, bad, ValidationPolicy(), &r3);
+  CHECK(b.status().code() == ErrorCode::invalid_argument);
+  CHECK(b.status().message().find("huge") != std::string::npos);
+  CHECK(r3 == RefusalReason::none);
+}

@@ -226,8 +226,9 @@ TEST_CASE("upload: corrupt images fail with corrupt_media and store nothing") {
 }
 
 TEST_CASE("upload: a thumbnail refusal is permanent, names the file and stores nothing") {
-  // Validation without the decode: the thumbnail decode is the first to see
-  // the damage, and it runs before the original is stored.
+  // Validation without the strict decode: the (lenient) thumbnail decode,
+  // which is the validation step's only decode, is the first to see the
+  // damage, and it runs before the original is stored.
   Env env("memory");
   UploadOptions uo;
   uo.backoff_base = 20ms;
@@ -251,7 +252,7 @@ TEST_CASE("upload: a thumbnail refusal is permanent, names the file and stores n
     CHECK(s.state == UploadState::failed);
     CHECK(s.error_code == ErrorCode::corrupt_media);
     CHECK(s.attempt == 1);
-    CHECK(s.stage == UploadStage::making_thumbnails);
+    CHECK(s.stage == UploadStage::validating);
     MESSAGE(name << ": " << s.error_message);
     CHECK(s.error_message.find(name) != std::string::npos);
     CHECK(s.error_message.find(".spool") == std::string::npos);
