@@ -6,7 +6,8 @@ Called by bench/queue/run.sh, which starts Redis and RGW and sets:
   BENCH_DISK          scratch folder on disk (SQLite queue files)
   BENCH_REDIS_PORT    redis-server port
   BENCH_ENDPOINT, BENCH_ACCESS_KEY, BENCH_SECRET_KEY   the RGW
-  BENCH_PHOTO         the photo uploaded
+  BENCH_PHOTOS        the photos uploaded: LABEL=PATH entries separated by
+                      ";" (each gets its own upload rounds and step table)
 Sizes (environment, optional): BENCH_RUNS (3), BENCH_MEM_JOBS (200000),
 BENCH_SQLITE_JOBS (2000, on disk), BENCH_SQLITE_TMPFS_JOBS (10000),
 BENCH_REDIS_JOBS (20000),
@@ -28,7 +29,7 @@ BIN = os.environ["BENCH_BIN"] + "/bench_queue"
 WORK = os.environ["BENCH_WORK"]
 DISK = os.environ["BENCH_DISK"]
 PORT = int(os.environ["BENCH_REDIS_PORT"])
-PHOTO = os.environ["BENCH_PHOTO"]
+PHOTOS = [tuple(e.split("=", 1)) for e in os.environ["BENCH_PHOTOS"].split(";") if e]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MEM_JOBS = int(os.environ.get("BENCH_MEM_JOBS", "200000"))
 SQLITE_JOBS = int(os.environ.get("BENCH_SQLITE_JOBS", "2000"))
@@ -137,16 +138,16 @@ def lib_noop_redis_run(r):
     add("redis_usec_per_eval_lib", (after[2] - before[2]) / max(1, after[1] - before[1]))
 
 
-def lib_upload_run():
-    for o in run_lib(["upload", PHOTO, "--jobs", str(UPLOADS), "--runs", "1", "--threads", "2"], lib_env(LIB_BUCKET)):
-        add("upload_lib", o["per_s"])
-        add("upload_lib_submit", o["submit_seconds"] / o["jobs"])
-        add("upload_lib_mean", o["mean_processing_s"])
+def lib_upload_run(label, photo):
+    for o in run_lib(["upload", photo, "--jobs", str(UPLOADS), "--runs", "1", "--threads", "2"], lib_env(LIB_BUCKET)):
+        add("upload_lib:" + label, o["per_s"])
+        add("upload_lib_submit:" + label, o["submit_seconds"] / o["jobs"])
+        add("upload_lib_mean:" + label, o["mean_processing_s"])
 
 
-def lib_stages():
-    o = run_lib(["stages", PHOTO, "--runs", "5"], lib_env(LIB_BUCKET))[0]
-    results["stages_lib"] = o
+def lib_stages(label, photo):
+    o = run_lib(["stages", photo, "--runs", "5"], lib_env(LIB_BUCKET))[0]
+    results["stages_lib:" + label] = o
 
 
 def lib_deadworker():
@@ -257,7 +258,7 @@ def wait_count_warm(task, queue, r, args=()):
     wait_count(r, key, 1, 120)
 
 
-def celery_upload(ca, r):
+def celery_upload(ca, r, label, photo):
     env = {k: os.environ[k] for k in ("BENCH_ENDPOINT", "BENCH_ACCESS_KEY", "BENCH_SECRET_KEY")}
     s3 = ca.s3()
     try:
@@ -266,18 +267,18 @@ def celery_upload(ca, r):
         pass
     w = CeleryWorker("upload", "upload", 2, env)
     try:
-        wait_count_warm(ca.upload, "upload", r, (PHOTO, "warm/"))
+        wait_count_warm(ca.upload, "upload", r, (photo, "warm/"))
         for run in range(RUNS):
-            log("round %d: libmediastore uploads, then Celery uploads (Celery workers idle meanwhile)" % run)
-            lib_upload_run()
-            key = "bq:done:upload:%d" % run
+            log("%s round %d: libmediastore uploads, then Celery uploads (Celery workers idle meanwhile)" % (label, run))
+            lib_upload_run(label, photo)
+            key = "bq:done:upload:%s:%d" % (label, run)
             t0 = time.perf_counter()
             for i in range(UPLOADS):
-                ca.upload.apply_async((PHOTO, "celery/%d/%d/" % (run, i), key), queue="upload")
+                ca.upload.apply_async((photo, "celery/%s/%d/%d/" % (label, run, i), key), queue="upload")
             wait_count(r, key, UPLOADS, 600)
             dt = time.perf_counter() - t0
-            add("upload_celery", UPLOADS / dt)
-            log("celery upload run %d: %.2f/s" % (run, UPLOADS / dt))
+            add("upload_celery:" + label, UPLOADS / dt)
+            log("celery upload %s run %d: %.2f/s" % (label, run, UPLOADS / dt))
     finally:
         w.stop()
     # The same task's steps one by one in this process (5 runs, medians).
@@ -286,7 +287,7 @@ def celery_upload(ca, r):
 
     steps = {"open_draft_decode": [], "thumbnails": [], "put_original": [], "put_thumbnails": []}
     for i in range(5):
-        with open(PHOTO, "rb") as f:
+        with open(photo, "rb") as f:
             data = f.read()
         t = time.perf_counter()
         s3.put_object(Bucket=CELERY_BUCKET, Key="stages/original.jpg", Body=data, ContentType="image/jpeg")
@@ -310,8 +311,8 @@ def celery_upload(ca, r):
         for name, b in bufs:
             s3.put_object(Bucket=CELERY_BUCKET, Key="stages/thumb_%s.jpg" % name, Body=b, ContentType="image/jpeg")
         steps["put_thumbnails"].append(time.perf_counter() - t)
-    results["stages_celery"] = {k: statistics.median(v) for k, v in steps.items()}
-    results["draft_size"] = "%dx%d" % im.size
+    results["stages_celery:" + label] = {k: statistics.median(v) for k, v in steps.items()}
+    results["draft_size:" + label] = "%dx%d" % im.size
 
 
 def read_starts(marker):
@@ -414,6 +415,39 @@ def fmt_rate(v):
     return "%.2f" % v
 
 
+def upload_report(p, label, photo):
+    runs = lambda name: len(results.get(name, []))  # noqa: E731
+    p("Upload jobs, %s: `%s` -> original + 3 thumbnails into RGW." % (label, photo))
+    p("")
+    p("| upload jobs, %s | jobs/s | runs |" % label)
+    p("|---|---:|---:|")
+    p("| libmediastore UploadService + Worker (2 threads), redis queue | %s | %d |" % (
+        fmt_rate(med("upload_lib:" + label)), runs("upload_lib:" + label)))
+    p("| Celery 5.2 + Pillow draft() + boto3 (2 prefork processes) | %s | %d |" % (
+        fmt_rate(med("upload_celery:" + label)), runs("upload_celery:" + label)))
+    if med("upload_lib_mean:" + label) is not None:
+        p("")
+        p("libmediastore: mean processing time of one job in the Worker %.3f s; submit_upload (spool write + fsync, "
+          "record, enqueue) %.1f ms per upload, in the timed interval." % (
+              med("upload_lib_mean:" + label), 1000 * med("upload_lib_submit:" + label)))
+    p("")
+    sl = results.get("stages_lib:" + label)
+    sc = results.get("stages_celery:" + label)
+    if sl and sc:
+        p("| one job's steps, one thread, medians of 5 (s) | libmediastore | Celery task |")
+        p("|---|---:|---:|")
+        p("| validate + 3 thumbnails (libmediastore: process_media_file, one strict decode) | %.3f | — |" % sl["process_s"])
+        p("| decode (Pillow: open + draft %s + exif_transpose + load) | — | %.3f |" % (
+            results.get("draft_size:" + label, "?"), sc["open_draft_decode"]))
+        p("| 3 thumbnails (Pillow: thumbnail LANCZOS + save) | — | %.3f |" % sc["thumbnails"])
+        p("| put original | %.3f | %.3f |" % (sl["put_original_s"], sc["put_original"]))
+        p("| put 3 thumbnails | %.3f | %.3f |" % (sl["put_thumbnails_s"], sc["put_thumbnails"]))
+        tl = sl["process_s"] + sl["put_original_s"] + sl["put_thumbnails_s"]
+        tc = sum(sc.values())
+        p("| total | %.3f | %.3f |" % (tl, tc))
+        p("")
+
+
 def report():
     out = []
     p = out.append
@@ -440,29 +474,8 @@ def report():
         if med("redis_usec_per_job_celery") is not None:
             p("| Celery 5.2 / kombu | %.1f |" % med("redis_usec_per_job_celery"))
     p("")
-    p("| upload jobs (12 MP JPEG -> original + 3 thumbnails into RGW) | jobs/s | runs |")
-    p("|---|---:|---:|")
-    p("| libmediastore UploadService + Worker (2 threads), redis queue | %s | %d |" % (fmt_rate(med("upload_lib")), runs("upload_lib")))
-    p("| Celery 5.2 + Pillow draft() + boto3 (2 prefork processes) | %s | %d |" % (fmt_rate(med("upload_celery")), runs("upload_celery")))
-    if med("upload_lib_mean") is not None:
-        p("")
-        p("libmediastore: mean processing time of one job in the Worker %.3f s; submit_upload (spool write + fsync, "
-          "record, enqueue) %.1f ms per upload, in the timed interval." % (med("upload_lib_mean"), 1000 * med("upload_lib_submit")))
-    p("")
-    sl = results.get("stages_lib")
-    sc = results.get("stages_celery")
-    if sl and sc:
-        p("| one job's steps, one thread, medians of 5 (s) | libmediastore | Celery task |")
-        p("|---|---:|---:|")
-        p("| validate (libmediastore: validate_media_file, a decode) | %.3f | — |" % sl["validate_s"])
-        p("| decode (Pillow: open + draft %s + exif_transpose + load) | (in thumbnails) | %.3f |" % (results.get("draft_size", "?"), sc["open_draft_decode"]))
-        p("| 3 thumbnails (libmediastore: make_thumbnails_file incl. decode) | %.3f | %.3f |" % (sl["thumbnails_s"], sc["thumbnails"]))
-        p("| put original | %.3f | %.3f |" % (sl["put_original_s"], sc["put_original"]))
-        p("| put 3 thumbnails | %.3f | %.3f |" % (sl["put_thumbnails_s"], sc["put_thumbnails"]))
-        tl = sl["validate_s"] + sl["thumbnails_s"] + sl["put_original_s"] + sl["put_thumbnails_s"]
-        tc = sum(sc.values())
-        p("| total | %.3f | %.3f |" % (tl, tc))
-        p("")
+    for label, photo in PHOTOS:
+        upload_report(p, label, photo)
     p("| dead worker's job running again (SIGKILL of the worker holding it) | seconds | |")
     p("|---|---:|---|")
     p("| libmediastore redis, lease %.0f s, kill right after the lease | %s | median of %d; from the lease: %s |" % (
@@ -495,8 +508,10 @@ def report():
     target(">= 5 000 no-op jobs/s end to end, sqlite (tmpfs)", med("e2e_sqlite_tmpfs"), 5000)
     target(">= 20 000 no-op jobs/s end to end, redis", med("e2e_redis"), 20000)
     target(">= 20 000 no-op jobs/s end to end, redis, 2 producers", med("e2e_redis_2p"), 20000)
-    if med("upload_celery"):
-        target(">= 2 x Celery upload jobs/s", med("upload_lib"), 2 * med("upload_celery"))
+    for label, _ in PHOTOS:
+        if med("upload_celery:" + label):
+            target(">= 2 x Celery upload jobs/s, %s" % label, med("upload_lib:" + label),
+                   2 * med("upload_celery:" + label))
     d = med("dead_lib")
     if d is not None:
         goal = LEASE_MS / 1000 + 5
@@ -519,8 +534,9 @@ def main():
     lib_noop()
     ca = celery_client()
     celery_noop(ca, r)
-    celery_upload(ca, r)
-    lib_stages()
+    for label, photo in PHOTOS:
+        celery_upload(ca, r, label, photo)
+        lib_stages(label, photo)
     lib_deadworker()
     # Both Celery variants at once (own databases), to keep the run short.
     states = [dead_start("default", 2, None), dead_start("vt", 3, LEASE_MS // 1000)]

@@ -12,7 +12,11 @@
 #   BENCH_REDIS_PORT   Default: 6399 (tests use their own)
 #   BENCH_RGW_PORT     Default: 7492 (tests use 7481, bench/s3 7491)
 #   BENCH_PHOTO        Default: a 12.2 MP (4272x2848) photo from Debian's
-#                      lomiri-wallpapers-16.04
+#                      lomiri-wallpapers-16.04 (a progressive JPEG). The
+#                      uploads run twice: with a baseline copy of it made
+#                      here the way phone cameras write JPEGs (Pillow,
+#                      baseline, quality 92, 4:2:0, EXIF kept), and with the
+#                      file as shipped.
 #   BENCH_OUT          also write the report to this file
 #   sizes: see bench/queue/driver.py (BENCH_RUNS, BENCH_UPLOADS, ...)
 # Needs: scripts/install-deps.sh bench (python3-celery, python3-redis,
@@ -50,12 +54,22 @@ mkdir -p "$disk"
 # the measurement.
 RGW_OBJECTSTORE=memstore "$root/scripts/rgw.sh" start "$rgw_dir" "$rgw_port" "$ak" "$sk" >&2
 
+# Phone cameras write baseline JPEGs; the wallpaper is progressive.
+baseline=$work/phone-baseline-12mp.jpg
+/usr/bin/python3 - "$photo" "$baseline" <<'PY'
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+im.save(sys.argv[2], "JPEG", quality=92, subsampling=2, progressive=False, exif=im.info.get("exif", b""))
+PY
+photos="12 MP baseline (phone-style copy)=$baseline;12 MP progressive (as shipped)=$photo"
+
 t0=$SECONDS
 report=$(BENCH_BIN=$build/bin BENCH_WORK=$work BENCH_DISK=$disk BENCH_REDIS_PORT=$redis_port \
-  BENCH_ENDPOINT=http://127.0.0.1:$rgw_port BENCH_ACCESS_KEY=$ak BENCH_SECRET_KEY=$sk BENCH_PHOTO=$photo \
+  BENCH_ENDPOINT=http://127.0.0.1:$rgw_port BENCH_ACCESS_KEY=$ak BENCH_SECRET_KEY=$sk BENCH_PHOTOS="$photos" \
   /usr/bin/python3 "$root/bench/queue/driver.py")
 {
-  echo "Photo: $photo ($(/usr/bin/python3 -c "from PIL import Image; import sys; im=Image.open(sys.argv[1]); print('%dx%d' % im.size)" "$photo"), $(stat -c %s "$photo") bytes)."
+  echo "Photos: $photo and its baseline copy ($(stat -c %s "$baseline") bytes); ($(/usr/bin/python3 -c "from PIL import Image; import sys; im=Image.open(sys.argv[1]); print('%dx%d' % im.size)" "$photo"), $(stat -c %s "$photo") bytes)."
   echo "Servers: $(redis-server --version | cut -d' ' -f1-3), $(radosgw --version | head -1 | cut -d' ' -f1-3) (memstore)."
   echo "Celery $(/usr/bin/python3 -c 'import celery, kombu, PIL, boto3; print(celery.__version__, "/ kombu", kombu.__version__, "/ Pillow", PIL.__version__, "/ boto3", boto3.__version__)')."
   echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); benchmark time $((SECONDS - t0)) s."
