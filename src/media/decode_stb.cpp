@@ -167,7 +167,11 @@ Status check_bmp_complete(const Input& in, int w, int h) {
 // without complaint (the rest of the frame stays black). Walks the blocks up
 // to the end of the first image (extensions, descriptor, colour tables, LZW
 // sub-blocks) and refuses a file that ends before that image's terminator.
-Status check_gif_first_frame_complete(const Input& in) {
+// Walks a GIF's blocks without decoding them. Always: the first image's
+// data must be complete (stb_image would fill the rest in silently). With
+// `all_frames` (strict decoding, for validation): every later frame too, up
+// to the trailer, which must be there; `*end` receives the offset after it.
+Status check_gif_blocks(const Input& in, bool all_frames, std::uint64_t* end) {
   const std::uint64_t size = in.size();
   auto byte_at = [&in](std::uint64_t pos, unsigned& v) {
     unsigned char b = 0;
@@ -175,7 +179,12 @@ Status check_gif_first_frame_complete(const Input& in) {
     v = b;
     return true;
   };
-  const Status truncated = Status::CorruptMedia("invalid GIF data: truncated inside the first image");
+  int images = 0;
+  auto truncated = [&images]() {
+    return Status::CorruptMedia(images == 0 ? std::string("invalid GIF data: truncated inside the first image")
+                                            : fmt::format("invalid GIF data: truncated after {} complete frame{}",
+                                                          images, images == 1 ? "" : "s"));
+  };
   // Sub-blocks: a size byte, that many bytes, ..., a zero size byte.
   auto skip_sub_blocks = [&](std::uint64_t& pos) {
     for (unsigned len = 0;; pos += len) {
@@ -184,28 +193,34 @@ Status check_gif_first_frame_complete(const Input& in) {
     }
   };
   unsigned flags = 0;
-  if (!byte_at(10, flags)) return truncated;
+  if (!byte_at(10, flags)) return truncated();
   std::uint64_t pos = 13;
   if (flags & 0x80) pos += 3ull << ((flags & 7) + 1);  // global colour table
-  for (int blocks = 0; blocks < 100000; ++blocks) {
+  for (int blocks = 0; blocks < 1000000; ++blocks) {
     unsigned kind = 0;
-    if (!byte_at(pos++, kind)) return truncated;
+    if (!byte_at(pos++, kind)) return truncated();
     if (kind == 0x21) {  // extension: label, sub-blocks
       ++pos;
-      if (!skip_sub_blocks(pos)) return truncated;
+      if (!skip_sub_blocks(pos)) return truncated();
     } else if (kind == 0x2C) {  // image descriptor (9 more bytes), table, LZW code size, data
       unsigned local = 0;
-      if (!byte_at(pos + 8, local)) return truncated;
+      if (!byte_at(pos + 8, local)) return truncated();
       pos += 9;
       if (local & 0x80) pos += 3ull << ((local & 7) + 1);
       ++pos;  // LZW minimum code size
-      if (pos > size || !skip_sub_blocks(pos)) return truncated;
+      if (pos > size || !skip_sub_blocks(pos)) return truncated();
+      ++images;
+      if (!all_frames) return Status::Ok();
+    } else if (kind == 0x3B) {  // trailer
+      *end = pos;
       return Status::Ok();
     } else {
-      return Status::Ok();  // trailer or garbage: stb_image decides
+      if (!all_frames || images == 0) return Status::Ok();  // garbage before any image: stb_image decides
+      return Status::CorruptMedia(
+          fmt::format("invalid GIF data: unknown block 0x{:02X} at offset {} after {} frames", kind, pos - 1, images));
     }
   }
-  return Status::Ok();
+  return Status::CorruptMedia("invalid GIF data: more than 1000000 blocks");
 }
 
 }  // namespace
@@ -233,7 +248,7 @@ Result<DecodedImage> decode_stb(const Input& in, const DecodeOptions& opt) {
   in.read_at(0, head, 8);
   if (std::memcmp(head, "\x89PNG", 4) == 0) MS_RETURN_IF_ERROR(scan_png_chunks(in, img, opt.strict));
   if (head[0] == 'B' && head[1] == 'M') MS_RETURN_IF_ERROR(check_bmp_complete(in, w, h));
-  if (std::memcmp(head, "GIF", 3) == 0) MS_RETURN_IF_ERROR(check_gif_first_frame_complete(in));
+  if (std::memcmp(head, "GIF", 3) == 0) MS_RETURN_IF_ERROR(check_gif_blocks(in, opt.strict, &img.end_offset));
 
   const bool alpha = comp == 2 || comp == 4;
   c.pos = 0;

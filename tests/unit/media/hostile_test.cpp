@@ -266,6 +266,26 @@ TEST_CASE("hostile: GIF cut inside its first image is corrupt") {
   }
 }
 
+TEST_CASE("hostile: an animated GIF cut in a later frame or without its trailer is corrupt for validation") {
+  const std::string g = fixtures::gif(40, 30, 5);
+  CHECK(verdict(g, "anim.gif") == RefusalReason::none);
+  // Lenient thumbnailing needs only the first frame; validation proves the
+  // whole file, as for every other format.
+  for (std::size_t cut : {g.size() - 1, g.size() - 2, g.size() - 40}) {
+    CAPTURE(cut);
+    std::string message;
+    CHECK(verdict(g.substr(0, cut), "anim.gif", &message) == RefusalReason::corrupt);
+    CHECK(message.find("anim.gif: invalid GIF data: truncated after") == 0);
+    CHECK(make_thumbnails(g.substr(0, cut), default_thumbnail_specs()).ok());
+  }
+  // A byte that starts no GIF block where the trailer should be.
+  std::string junk = g;
+  junk.back() = 'x';
+  CHECK(verdict(junk, "anim.gif") == RefusalReason::corrupt);
+  // Markup after the trailer is found like after a JPEG's or PNG's end.
+  CHECK(verdict(g + "<html><script>alert(1)</script></html>", "anim.gif") == RefusalReason::dangerous_content);
+}
+
 TEST_CASE("hostile: HEIF grid that lists itself as a tile is refused before libheif decodes it") {
   // Found by fuzz_media_validate: libheif 1.15 recursed without limit on it.
   std::string path = std::string(__FILE__);
