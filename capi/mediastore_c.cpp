@@ -553,12 +553,36 @@ int media_kind_arg(int kind, ms::MediaKind& out) {
   return MS_OK;
 }
 
-int validate_common(ms_media_info** out, int* out_reason, const std::string* path, std::string_view bytes,
-                    const char* filename, int kind, const ms_validation_options* opts) {
-  if (out == nullptr) return invalid("out must not be NULL");
-  *out = nullptr;
+// What a media function reads: a file (`path`, non-empty UTF-8) or a caller's
+// buffer (`data`, NULL only when len is 0).
+struct MediaSource {
+  bool file = false;
+  const char* path = nullptr;
+  const void* data = nullptr;
+  std::size_t len = 0;
+};
+
+// The checks and the refusal reason shared by validation and processing.
+// `outputs_given` is false when a required out pointer is NULL (`outputs`
+// names them). Once every argument is valid, `run(path, bytes, name, kind,
+// policy, &reason)` calls the C++ API (path NULL for memory) and returns
+// MS_OK or fail(...); *out_reason receives the reason whatever the outcome.
+template <typename Run>
+int media_common(bool outputs_given, const char* outputs, int* out_reason, const MediaSource& src, const char* filename,
+                 int kind, const ms_validation_options* opts, Run&& run) {
   if (out_reason) *out_reason = MS_REFUSAL_NONE;
+  if (!outputs_given) return invalid(std::string(outputs) + " must not be NULL");
   int rc = MS_OK;
+  std::string path;
+  std::string_view bytes;
+  if (src.file) {
+    std::string_view p;
+    if (!text_arg(src.path, "path", p, rc)) return rc;
+    if (p.empty()) return invalid("path must not be empty");
+    path.assign(p);
+  } else if (!bytes_arg(src.data, src.len, "data", bytes, rc)) {
+    return rc;
+  }
   std::string_view name;
   if (!text_arg(filename, "filename", name, rc)) return rc;
   ms::MediaKind k = ms::MediaKind::photo;
@@ -566,12 +590,46 @@ int validate_common(ms_media_info** out, int* out_reason, const std::string* pat
   ms::ValidationPolicy policy;
   if ((rc = validation_policy(opts, policy)) != MS_OK) return rc;
   ms::RefusalReason reason = ms::RefusalReason::none;
-  auto r = path ? ms::validate_media_file(*path, name, k, policy, &reason)
-                : ms::validate_media(bytes, name, k, policy, &reason);
+  rc = run(src.file ? &path : nullptr, bytes, name, k, policy, &reason);
   if (out_reason) *out_reason = static_cast<int>(reason);
-  if (!r.ok()) return fail(r.status());
-  *out = make_media_info(*r);
-  return MS_OK;
+  return rc;
+}
+
+int validate_common(ms_media_info** out, int* out_reason, const MediaSource& src, const char* filename, int kind,
+                    const ms_validation_options* opts) {
+  if (out) *out = nullptr;
+  return media_common(out != nullptr, "out", out_reason, src, filename, kind, opts,
+                      [&](const std::string* path, std::string_view bytes, std::string_view name, ms::MediaKind k,
+                          const ms::ValidationPolicy& policy, ms::RefusalReason* reason) -> int {
+                        auto r = path ? ms::validate_media_file(*path, name, k, policy, reason)
+                                      : ms::validate_media(bytes, name, k, policy, reason);
+                        if (!r.ok()) return fail(r.status());
+                        *out = make_media_info(*r);
+                        return MS_OK;
+                      });
+}
+
+int process_common(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int* out_reason, const MediaSource& src,
+                   const char* filename, int kind, const ms_validation_options* opts, const ms_thumbnail_spec* specs,
+                   std::size_t spec_count) {
+  if (out_info) *out_info = nullptr;
+  if (out_thumbs) *out_thumbs = nullptr;
+  std::vector<ms::ThumbnailSpec> sp;
+  return media_common(out_info != nullptr && out_thumbs != nullptr, "out_info and out_thumbs", out_reason, src,
+                      filename, kind, opts,
+                      [&](const std::string* path, std::string_view bytes, std::string_view name, ms::MediaKind k,
+                          const ms::ValidationPolicy& policy, ms::RefusalReason* reason) -> int {
+                        // Specs are checked before the content is read, as the C++ API does.
+                        if (int rc = thumbnail_specs(specs, spec_count, sp); rc != MS_OK) return rc;
+                        auto r = path ? ms::process_media_file(*path, name, k, sp, policy, reason)
+                                      : ms::process_media(bytes, name, k, sp, policy, reason);
+                        if (!r.ok()) return fail(r.status());
+                        CHolder<ms_media_info, media_info_free_whole> info;
+                        info.p = make_media_info(r->info);
+                        *out_thumbs = make_thumbnail_list(r->thumbnails);
+                        *out_info = info.release();
+                        return MS_OK;
+                      });
 }
 
 // ---- upload helpers ----
@@ -1287,26 +1345,32 @@ void ms_media_info_free(ms_media_info* info) { media_info_free_whole(info); }
 int ms_media_validate_file(ms_media_info** out, int* out_reason, const char* path, const char* filename, int kind,
                            const ms_validation_options* opts) {
   return guard([&]() -> int {
-    if (out) *out = nullptr;
-    if (out_reason) *out_reason = MS_REFUSAL_NONE;
-    int rc = MS_OK;
-    std::string_view p;
-    if (!text_arg(path, "path", p, rc)) return rc;
-    if (p.empty()) return invalid("path must not be empty");
-    std::string ps(p);
-    return validate_common(out, out_reason, &ps, {}, filename, kind, opts);
+    return validate_common(out, out_reason, MediaSource{true, path, nullptr, 0}, filename, kind, opts);
   });
 }
 
 int ms_media_validate(ms_media_info** out, int* out_reason, const void* data, size_t len, const char* filename,
                       int kind, const ms_validation_options* opts) {
   return guard([&]() -> int {
-    if (out) *out = nullptr;
-    if (out_reason) *out_reason = MS_REFUSAL_NONE;
-    int rc = MS_OK;
-    std::string_view bytes;
-    if (!bytes_arg(data, len, "data", bytes, rc)) return rc;
-    return validate_common(out, out_reason, nullptr, bytes, filename, kind, opts);
+    return validate_common(out, out_reason, MediaSource{false, nullptr, data, len}, filename, kind, opts);
+  });
+}
+
+int ms_media_process_file(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int* out_reason, const char* path,
+                          const char* filename, int kind, const ms_validation_options* opts,
+                          const ms_thumbnail_spec* specs, size_t spec_count) {
+  return guard([&]() -> int {
+    return process_common(out_info, out_thumbs, out_reason, MediaSource{true, path, nullptr, 0}, filename, kind, opts,
+                          specs, spec_count);
+  });
+}
+
+int ms_media_process(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int* out_reason, const void* data,
+                     size_t len, const char* filename, int kind, const ms_validation_options* opts,
+                     const ms_thumbnail_spec* specs, size_t spec_count) {
+  return guard([&]() -> int {
+    return process_common(out_info, out_thumbs, out_reason, MediaSource{false, nullptr, data, len}, filename, kind,
+                          opts, specs, spec_count);
   });
 }
 

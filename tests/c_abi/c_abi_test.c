@@ -780,6 +780,176 @@ static void test_media(const char* root) {
   free(bmp);
 }
 
+/* ms_media_process*: validation and thumbnails from one decode. */
+
+/* A minimal MP4: a 24-byte ftyp box ("isom") and a 16-byte mdat (sizeof - 1 bytes). */
+static const char k_mp4[] = "\0\0\0\030ftypisom\0\0\0\0isomisom\0\0\0\020mdat\021\021\021\021\021\021\021\021";
+
+/* Both lists hold the same thumbnails, byte for byte. */
+static int same_thumbnails(const ms_thumbnail_list* a, const ms_thumbnail_list* b) {
+  size_t i;
+  if (a == NULL || b == NULL || a->count != b->count) return 0;
+  for (i = 0; i < a->count; ++i) {
+    const ms_thumbnail* x = &a->items[i];
+    const ms_thumbnail* y = &b->items[i];
+    if (strcmp(x->name, y->name) != 0 || x->width != y->width || x->height != y->height || x->jpeg_len != y->jpeg_len ||
+        memcmp(x->jpeg, y->jpeg, x->jpeg_len) != 0)
+      return 0;
+  }
+  return 1;
+}
+
+/* A refusal of ms_media_process() is ms_media_validate()'s: code, reason, message. */
+static void check_same_refusal(const void* data, size_t len, const char* name, int want_rc, int want_reason) {
+  ms_media_info* info = (ms_media_info*)1;
+  ms_thumbnail_list* thumbs = (ms_thumbnail_list*)1;
+  int vreason = -1, preason = -1, vrc, prc;
+  char vmsg[1024];
+  vrc = ms_media_validate(&info, &vreason, data, len, name, MS_KIND_PHOTO, NULL);
+  snprintf(vmsg, sizeof vmsg, "%s", ms_error_last());
+  CHECK_RC(vrc, want_rc);
+  CHECK(vreason == want_reason);
+  prc = ms_media_process(&info, &thumbs, &preason, data, len, name, MS_KIND_PHOTO, NULL, NULL, 0);
+  CHECK_RC(prc, vrc);
+  CHECK(preason == vreason);
+  CHECK(strcmp(ms_error_last(), vmsg) == 0 && strstr(vmsg, name) != NULL);
+  CHECK(info == NULL && thumbs == NULL);
+}
+
+static void test_media_process(const char* root) {
+  size_t bmp_len = 0;
+  unsigned char* bmp = make_bmp(400, 300, &bmp_len);
+  ms_thumbnail_spec src_spec = {"src", 400, 300, MS_FIT_INSIDE, 90, 0};
+  ms_thumbnail_spec spec = {"sq", 40, 40, MS_FIT_COVER, 80, 0};
+  ms_thumbnail_list* src = NULL; /* src->items[0]: the 400x300 JPEG under test */
+  ms_thumbnail_list* thumbs = NULL;
+  ms_thumbnail_list* made = NULL;
+  ms_media_info* info = NULL;
+  ms_media_info* vinfo = NULL;
+  ms_validation_options vo = MS_VALIDATION_OPTIONS_INIT;
+  static const char html[] = "<!DOCTYPE html><html><body><script>alert(1)</script></body></html>";
+  const unsigned char* jpeg;
+  size_t jpeg_len;
+  int reason = -1;
+  char path[1024];
+  FILE* f;
+
+  CHECK(bmp != NULL);
+  if (bmp == NULL) return;
+  CHECK_RC(ms_thumbnails_make(&src, bmp, bmp_len, &src_spec, 1, 0), MS_OK);
+  free(bmp);
+  if (src == NULL || src->count != 1) {
+    CHECK(0);
+    ms_thumbnail_list_free(src);
+    return;
+  }
+  jpeg = src->items[0].jpeg;
+  jpeg_len = src->items[0].jpeg_len;
+
+  /* Accepted: validate's verdict and ms_thumbnails_make()'s bytes (default specs). */
+  CHECK_RC(ms_media_process(&info, &thumbs, &reason, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0), MS_OK);
+  CHECK(reason == MS_REFUSAL_NONE);
+  CHECK_RC(ms_media_validate(&vinfo, NULL, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, NULL), MS_OK);
+  CHECK_RC(ms_thumbnails_make(&made, jpeg, jpeg_len, NULL, 0, 0), MS_OK);
+  CHECK(info != NULL && vinfo != NULL && info->type == MS_MEDIA_JPEG && info->width == 400 && info->height == 300);
+  CHECK(info != NULL && vinfo != NULL && strcmp(info->sha256, vinfo->sha256) == 0 &&
+        strcmp(info->filename, vinfo->filename) == 0 && info->byte_size == jpeg_len);
+  CHECK(thumbs != NULL && thumbs->count == 3);
+  CHECK(thumbs != NULL && thumbs->count == 3 && strcmp(thumbs->items[0].name, "small") == 0 &&
+        thumbs->items[0].width == 150 && thumbs->items[2].width == 400); /* large: never upscaled */
+  CHECK(same_thumbnails(thumbs, made));
+  ms_media_info_free(info);
+  ms_media_info_free(vinfo);
+  ms_thumbnail_list_free(thumbs);
+  ms_thumbnail_list_free(made);
+  info = vinfo = NULL;
+  thumbs = made = NULL;
+
+  /* From a file, with one spec and options. */
+  snprintf(path, sizeof path, "%s/../process.jpg", root);
+  f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    fwrite(jpeg, 1, jpeg_len, f);
+    fclose(f);
+    CHECK_RC(ms_media_process_file(&info, &thumbs, NULL, path, "p.jpg", MS_KIND_PHOTO, &vo, &spec, 1), MS_OK);
+    CHECK_RC(ms_thumbnails_make_file(&made, path, &spec, 1, 0), MS_OK);
+    CHECK(info != NULL && info->width == 400);
+    CHECK(thumbs != NULL && thumbs->count == 1 && thumbs->items[0].width == 40 && thumbs->items[0].height == 40);
+    CHECK(same_thumbnails(thumbs, made));
+    ms_media_info_free(info);
+    ms_thumbnail_list_free(thumbs);
+    ms_thumbnail_list_free(made);
+    info = NULL;
+    thumbs = made = NULL;
+    /* A file refusal is validation's too. */
+    vo.max_upload_size = 100;
+    CHECK_RC(ms_media_process_file(&info, &thumbs, &reason, path, "p.jpg", MS_KIND_PHOTO, &vo, NULL, 0),
+             MS_E_TOO_LARGE);
+    CHECK(reason == MS_REFUSAL_FILE_TOO_LARGE && info == NULL && thumbs == NULL);
+    vo.max_upload_size = 0;
+    remove(path);
+  }
+  CHECK_RC(ms_media_process_file(&info, &thumbs, &reason, "/no/such/file.jpg", "a.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_NOT_FOUND);
+  CHECK(reason == MS_REFUSAL_UNREADABLE && info == NULL && thumbs == NULL);
+
+  /* Refusals: the same code, reason and message as ms_media_validate(). */
+  check_same_refusal(jpeg, jpeg_len / 2, "cut.jpg", MS_E_CORRUPT_MEDIA, MS_REFUSAL_CORRUPT);
+  check_same_refusal(html, strlen(html), "page.jpg", MS_E_UNSUPPORTED_MEDIA, MS_REFUSAL_DANGEROUS_CONTENT);
+
+  /* A video is validated and gets no thumbnails. */
+  CHECK_RC(ms_media_process(&info, &thumbs, &reason, k_mp4, sizeof k_mp4 - 1, "clip.mp4", MS_KIND_VIDEO, NULL, NULL, 0),
+           MS_OK);
+  CHECK(info != NULL && info->type == MS_MEDIA_MP4 && strcmp(info->mime, "video/mp4") == 0);
+  CHECK(thumbs != NULL && thumbs->count == 0);
+  ms_media_info_free(info);
+  ms_thumbnail_list_free(thumbs);
+  info = NULL;
+  thumbs = NULL;
+
+  /* Bad specs are the caller's error, reported before the content is looked at. */
+  spec.quality = 0;
+  reason = -1;
+  CHECK_RC(ms_media_process(&info, &thumbs, &reason, jpeg, jpeg_len / 2, "cut.jpg", MS_KIND_PHOTO, NULL, &spec, 1),
+           MS_E_INVALID_ARGUMENT);
+  CHECK(reason == MS_REFUSAL_NONE && info == NULL && thumbs == NULL);
+  spec.quality = 80;
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 2),
+           MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, NULL, &spec, (size_t)-1),
+           MS_E_INVALID_ARGUMENT);
+
+  /* Hostile arguments: codes, never a crash. */
+  CHECK_RC(ms_media_process(NULL, &thumbs, NULL, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK(thumbs == NULL);
+  CHECK_RC(ms_media_process(&info, NULL, NULL, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK(info == NULL);
+  CHECK_RC(ms_media_process(NULL, NULL, NULL, NULL, 0, NULL, 42, NULL, NULL, 0), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, NULL, 5, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, jpeg, jpeg_len, NULL, MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, jpeg, jpeg_len, "bad\xff.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, jpeg, jpeg_len, "p.jpg", 42, NULL, NULL, 0), MS_E_INVALID_ARGUMENT);
+  vo.version = 0;
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, jpeg, jpeg_len, "p.jpg", MS_KIND_PHOTO, &vo, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  vo.version = MS_VALIDATION_OPTIONS_VERSION;
+  CHECK_RC(ms_media_process(&info, &thumbs, NULL, "", 0, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT); /* empty content: a refusal */
+  CHECK_RC(ms_media_process_file(&info, &thumbs, NULL, NULL, "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process_file(&info, &thumbs, NULL, "", "p.jpg", MS_KIND_PHOTO, NULL, NULL, 0),
+           MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_media_process_file(NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0), MS_E_INVALID_ARGUMENT);
+  CHECK(info == NULL && thumbs == NULL);
+  ms_thumbnail_list_free(src);
+}
+
 /* ---- uploads ---- */
 
 static int wait_final(ms_uploads* up, const char* id, ms_upload_status** out) {
@@ -1169,6 +1339,7 @@ int main(int argc, char** argv) {
     test_hostile(store);
     test_storage(store, root);
     test_media(root);
+    test_media_process(root);
     test_uploads(root);
     test_more_storage(root);
     ms_store_close(store);

@@ -71,6 +71,49 @@ def test_media_hostile_arguments() -> None:
         mediastore.strip_jpeg_metadata(HTML)
 
 
+MP4 = b"\0\0\0\x18ftypisom\0\0\0\0isomisom\0\0\0\x10mdat" + b"\x11" * 8
+
+
+def test_process_is_validate_and_make_thumbnails_from_one_decode(tmp_path) -> None:
+    assert "process" in mediastore.__all__ and "ProcessedMedia" in mediastore.__all__
+    img = jpeg()
+    p = mediastore.process(img, "photo.jpg")
+    assert isinstance(p, mediastore.ProcessedMedia)
+    assert p.info == mediastore.validate(img, "photo.jpg")
+    assert p.thumbnails == mediastore.make_thumbnails(img)  # the same bytes
+    assert [(t.name, t.width) for t in p.thumbnails] == [("small", 150), ("medium", 300), ("large", 640)]
+    path = tmp_path / "img.jpg"
+    path.write_bytes(img)
+    sq = [mediastore.ThumbnailSpec("sq", 50, 50, fit="cover")]
+    from_file = mediastore.process(path, "img.jpg", specs=sq, max_pixels=10**6)
+    assert from_file.info.width == 640 and from_file.thumbnails == mediastore.make_thumbnails(str(path), sq)
+    video = mediastore.process(MP4, "clip.mp4", "video")
+    assert video.info.mime == "video/mp4" and video.thumbnails == []
+
+
+def test_process_refusals_are_validates() -> None:
+    cases = [
+        (jpeg()[:300], "cut.jpg", {}),
+        (HTML, "a.jpg", {}),
+        (b"", "a.jpg", {}),
+        (jpeg(), "a.jpg", {"max_upload_size": 100}),
+    ]
+    for data, name, policy in cases:
+        with pytest.raises(mediastore.MediaStoreError) as v:
+            mediastore.validate(data, name, **policy)
+        with pytest.raises(mediastore.MediaStoreError) as e:
+            mediastore.process(data, name, **policy)
+        assert type(e.value) is type(v.value), name
+        assert (e.value.reason, e.value.code, str(e.value)) == (v.value.reason, v.value.code, str(v.value))
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.process(jpeg(), "a.jpg", specs=[mediastore.ThumbnailSpec("x", 0, 10)])
+    with pytest.raises(mediastore.InvalidArgumentError):
+        mediastore.process(jpeg(), "a.jpg", kind="hologram")
+    with pytest.raises(mediastore.NotFoundError) as missing:
+        mediastore.process("/no/such/file.jpg", "a.jpg")
+    assert missing.value.reason == "unreadable"
+
+
 @pytest.fixture
 def uploads(tmp_path):
     cfg = {"MEDIA_ROOT": str(tmp_path / "media"), "MAX_UPLOAD_SIZE": "200000"}

@@ -984,6 +984,68 @@ def _validation_options(
     return o
 
 
+def _media_info(m: _native.MediaInfo) -> MediaInfo:
+    return MediaInfo(
+        type=MediaType(m.type),
+        mime=_s(m.mime),
+        kind="video" if m.kind == 1 else "photo",
+        byte_size=int(m.byte_size),
+        sha256=_s(m.sha256),
+        width=m.width,
+        height=m.height,
+        orientation=m.orientation,
+        display_width=m.display_width,
+        display_height=m.display_height,
+        capture_time=_s(m.capture_time),
+        has_gps=bool(m.has_gps),
+        relabelled=bool(m.relabelled),
+        filename=_s(m.filename),
+        note=_s(m.note),
+    )
+
+
+def _thumbnail_list(lst: _native.ThumbnailList) -> List[Thumbnail]:
+    return [
+        Thumbnail(
+            name=_s(lst.items[i].name),
+            width=lst.items[i].width,
+            height=lst.items[i].height,
+            jpeg=ctypes.string_at(lst.items[i].jpeg, lst.items[i].jpeg_len),
+        )
+        for i in range(lst.count)
+    ]
+
+
+def _media_call(
+    function: str,
+    outs: Tuple[Any, ...],
+    source: Union[Bytes, str, "os.PathLike[str]"],
+    filename: str,
+    kind: str,
+    policy: Tuple[Any, ...],
+    *extra: Any,
+) -> None:
+    """Calls ``ms_media_<function>`` (bytes) or ``ms_media_<function>_file``
+    (a path) with the out pointers, the reason, the source, filename, kind, the
+    options of ``policy`` (_validation_options' arguments) and ``extra``;
+    raises the refusal's error with ``.reason`` set to the reason's name."""
+    keep: list = []
+    opts = _validation_options(*policy, keep)
+    reason = c_int(0)
+    lib = _lib()
+    head = [byref(o) for o in outs] + [byref(reason)]
+    tail = [_text(filename, "filename"), _kind(kind), byref(opts), *extra]
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        ptr, n = _buffer(source)
+        rc = getattr(lib, "ms_media_" + function)(*head, ptr, n, *tail)
+    else:
+        rc = getattr(lib, f"ms_media_{function}_file")(*head, _text(source, "path"), *tail)
+    if rc != 0:
+        err = _error(rc)
+        err.reason = lib.ms_refusal_reason_name(reason.value).decode()
+        raise err
+
+
 def validate(
     source: Union[Bytes, str, "os.PathLike[str]"],
     filename: str,
@@ -1002,51 +1064,12 @@ def validate(
     CorruptMediaError, InvalidArgumentError, ...) with ``.reason`` set to the
     refusal reason's name ("dangerous_content", "file_too_large", ...).
     """
-    keep: list = []
-    opts = _validation_options(
-        max_upload_size,
-        max_pixels,
-        relabel_mismatched_extension,
-        decode_images,
-        photo_mime_types,
-        video_mime_types,
-        keep,
+    policy = (
+        max_upload_size, max_pixels, relabel_mismatched_extension, decode_images, photo_mime_types, video_mime_types
     )
     out = POINTER(_native.MediaInfo)()
-    reason = c_int(0)
-    lib = _lib()
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        ptr, n = _buffer(source)
-        rc = lib.ms_media_validate(byref(out), byref(reason), ptr, n, _text(filename, "filename"), _kind(kind), byref(opts))
-    else:
-        rc = lib.ms_media_validate_file(
-            byref(out), byref(reason), _text(source, "path"), _text(filename, "filename"), _kind(kind), byref(opts)
-        )
-    if rc != 0:
-        err = _error(rc)
-        err.reason = lib.ms_refusal_reason_name(reason.value).decode()
-        raise err
-    try:
-        m = out.contents
-        return MediaInfo(
-            type=MediaType(m.type),
-            mime=_s(m.mime),
-            kind="video" if m.kind == 1 else "photo",
-            byte_size=int(m.byte_size),
-            sha256=_s(m.sha256),
-            width=m.width,
-            height=m.height,
-            orientation=m.orientation,
-            display_width=m.display_width,
-            display_height=m.display_height,
-            capture_time=_s(m.capture_time),
-            has_gps=bool(m.has_gps),
-            relabelled=bool(m.relabelled),
-            filename=_s(m.filename),
-            note=_s(m.note),
-        )
-    finally:
-        lib.ms_media_info_free(out)
+    _media_call("validate", (out,), source, filename, kind, policy)
+    return _native.take_struct(out, _media_info, "ms_media_info_free")
 
 
 def _specs(specs: Optional[List[ThumbnailSpec]]) -> Tuple[Any, int]:
@@ -1082,19 +1105,52 @@ def make_thumbnails(
     else:
         rc = lib.ms_thumbnails_make_file(byref(out), _text(source, "path"), arr, n, _u64(max_pixels, "max_pixels"))
     _check(rc)
+    return _native.take_struct(out, _thumbnail_list, "ms_thumbnail_list_free")
+
+
+@dataclass(frozen=True)
+class ProcessedMedia:
+    """An accepted upload's verdict and its thumbnails (in spec order; none for videos)."""
+
+    info: MediaInfo
+    thumbnails: List[Thumbnail]
+
+
+def process(
+    source: Union[Bytes, str, "os.PathLike[str]"],
+    filename: str,
+    kind: str = "photo",
+    specs: Optional[List[ThumbnailSpec]] = None,
+    *,
+    max_upload_size: Optional[int] = None,
+    max_pixels: Optional[int] = None,
+    relabel_mismatched_extension: bool = True,
+    decode_images: bool = True,
+    photo_mime_types: Optional[List[str]] = None,
+    video_mime_types: Optional[List[str]] = None,
+) -> ProcessedMedia:
+    """:func:`validate` and :func:`make_thumbnails` from one decode: a photo
+    is decoded once (strictly, as validation does) and its thumbnails are made
+    from that decode. Videos are validated and get no thumbnails.
+
+    specs: default (None or []) small 150x150, medium 300x300, large 800x600;
+    for validation alone use :func:`validate`. The keywords are validate()'s
+    policy; refusals raise exactly what validate() raises (same class,
+    message and ``.reason``). InvalidArgumentError for bad specs.
+    """
+    policy = (
+        max_upload_size, max_pixels, relabel_mismatched_extension, decode_images, photo_mime_types, video_mime_types
+    )
+    arr, n = _specs(specs)
+    info = POINTER(_native.MediaInfo)()
+    thumbs = POINTER(_native.ThumbnailList)()
+    _media_call("process", (info, thumbs), source, filename, kind, policy, arr, n)
+    lib = _native.load()
     try:
-        lst = out.contents
-        return [
-            Thumbnail(
-                name=_s(lst.items[i].name),
-                width=lst.items[i].width,
-                height=lst.items[i].height,
-                jpeg=ctypes.string_at(lst.items[i].jpeg, lst.items[i].jpeg_len),
-            )
-            for i in range(lst.count)
-        ]
+        return ProcessedMedia(_media_info(info.contents), _thumbnail_list(thumbs.contents))
     finally:
-        lib.ms_thumbnail_list_free(out)
+        lib.ms_media_info_free(info)
+        lib.ms_thumbnail_list_free(thumbs)
 
 
 def strip_jpeg_metadata(jpeg: Bytes, mode: str = "all") -> bytes:
@@ -1405,6 +1461,8 @@ __all__ += [
     "sniff",
     "validate",
     "make_thumbnails",
+    "ProcessedMedia",
+    "process",
     "strip_jpeg_metadata",
     "StoredObject",
     "UploadResult",

@@ -372,6 +372,10 @@ class DeadJobList(Structure):
     _fields_ = [("count", c_size_t), ("items", POINTER(DeadJob))]
 
 
+# ms_media_process(_file): (out_info, out_thumbs, out_reason, <source>, filename, kind, opts, specs, spec_count).
+_PROCESS_OUTS = [POINTER(POINTER(MediaInfo)), POINTER(POINTER(ThumbnailList)), POINTER(c_int)]
+_PROCESS_ARGS = [c_char_p, c_int, POINTER(ValidationOptions), POINTER(ThumbnailSpec), c_size_t]
+
 # (name, restype, argtypes). Strings the library allocates come back as
 # c_void_p so that they can be handed to ms_free.
 _FUNCTIONS = [
@@ -452,6 +456,8 @@ _FUNCTIONS = [
         c_int,
         [POINTER(POINTER(ThumbnailList)), c_char_p, POINTER(ThumbnailSpec), c_size_t, c_uint64],
     ),
+    ("ms_media_process_file", c_int, _PROCESS_OUTS + [c_char_p] + _PROCESS_ARGS),
+    ("ms_media_process", c_int, _PROCESS_OUTS + [c_void_p, c_size_t] + _PROCESS_ARGS),
     ("ms_jpeg_strip_metadata", c_int, [POINTER(c_void_p), POINTER(c_size_t), c_void_p, c_size_t, c_int]),
     # uploads
     ("ms_upload_state_name", c_char_p, [c_int]),

@@ -701,6 +701,46 @@ MS_EXTERN int ms_thumbnails_make(ms_thumbnail_list** out, const void* data, size
 MS_EXTERN int ms_thumbnails_make_file(ms_thumbnail_list** out, const char* path, const ms_thumbnail_spec* specs,
                                       size_t spec_count, uint64_t max_pixels);
 
+/**
+ * @brief Validates an upload and makes its thumbnails from the one strict
+ * decode that proves it valid: ms_media_validate_file() and
+ * ms_thumbnails_make_file() in one pass, so a photo is decoded once instead
+ * of twice (a JPEG at the DCT scale the thumbnails need).
+ *
+ * Refusals are exactly ms_media_validate_file()'s: the same code, reason and
+ * ms_error_last() message. Videos are validated and get an empty list
+ * (count 0). The thumbnails are those ms_thumbnails_make_file() would make
+ * with opts->max_pixels (orientation applied, never upscaled, alpha on
+ * white); with opts->decode_images 0 the decode is lenient, as
+ * ms_thumbnails_make_file()'s. For validation alone use
+ * ms_media_validate_file(). Reentrant and thread-safe: no shared state.
+ *
+ * @param[out] out_info on success the verdict; free with ms_media_info_free(). NULL on failure.
+ * @param[out] out_thumbs on success one thumbnail per spec, in spec order
+ * (count 0 for videos); free with ms_thumbnail_list_free(). NULL on failure.
+ * @param[out] out_reason optional (may be NULL): the ms_refusal_reason (NONE on
+ * success and for argument errors).
+ * @param path the file to read (non-empty).
+ * @param filename the name the user gave (extension check, messages).
+ * @param kind an ms_media_kind.
+ * @param opts NULL = defaults (the service's policy).
+ * @param specs NULL with spec_count 0 = small 150x150, medium 300x300, large
+ * 800x600 (inside, quality 85), as ms_thumbnails_make().
+ * @return MS_OK; the refusal's code (MS_E_INVALID_ARGUMENT for an empty file or
+ * a mismatched extension, MS_E_TOO_LARGE, MS_E_UNSUPPORTED_MEDIA,
+ * MS_E_CORRUPT_MEDIA, MS_E_NOT_FOUND / MS_E_IO for an unreadable file) with a
+ * message naming the file; MS_E_INVALID_ARGUMENT for NULL out_info or
+ * out_thumbs, bad specs or options (checked before the file is read).
+ */
+MS_EXTERN int ms_media_process_file(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int* out_reason,
+                                    const char* path, const char* filename, int kind, const ms_validation_options* opts,
+                                    const ms_thumbnail_spec* specs, size_t spec_count);
+
+/** @brief Same as ms_media_process_file() for content in memory (data may be NULL only if len is 0; not kept). */
+MS_EXTERN int ms_media_process(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int* out_reason,
+                               const void* data, size_t len, const char* filename, int kind,
+                               const ms_validation_options* opts, const ms_thumbnail_spec* specs, size_t spec_count);
+
 /** Which metadata ms_jpeg_strip_metadata() removes. */
 typedef enum ms_strip_mode { MS_STRIP_GPS = 0, MS_STRIP_ALL = 1 } ms_strip_mode;
 
