@@ -11,6 +11,20 @@
 #       TERM (then KILL after ~15 s) the recorded daemons that still run
 #       DIR's ceph.conf, then removes DIR.
 #
+# Gateway outages (the objects live in the OSD, so they survive these):
+#   scripts/rgw.sh stop-gateway DIR [TERM|KILL]
+#       Sends TERM (default; KILL after ~10 s if it still runs) or KILL to
+#       DIR's radosgw only and waits until it is gone; mon and OSD keep running.
+#       After a KILL, metadata writes such as CreateBucket on the restarted
+#       gateway were seen to stall for up to ~25 s (object writes into
+#       existing buckets did not).
+#   scripts/rgw.sh start-gateway DIR ACCESS_KEY SECRET_KEY
+#       Starts DIR's radosgw again (same config, same port) and waits until a
+#       signed S3 request with the given keys succeeds.
+#   scripts/rgw.sh freeze-gateway DIR / thaw-gateway DIR
+#       SIGSTOP / SIGCONT DIR's radosgw: it keeps its port (connections are
+#       accepted by the kernel) but answers nothing while frozen.
+#
 # Environment:
 #   RGW_OBJECTSTORE  memstore | bluestore   Default: memstore (faster start;
 #                    objects live in OSD memory until garbage collection)
@@ -25,7 +39,10 @@ die() {
   exit 1
 }
 
-usage() { die "usage: rgw.sh start DIR PORT ACCESS_KEY SECRET_KEY | stop DIR"; }
+usage() {
+  die "usage: rgw.sh start DIR PORT ACCESS_KEY SECRET_KEY | stop DIR | stop-gateway DIR [TERM|KILL] |" \
+    "start-gateway DIR ACCESS_KEY SECRET_KEY | freeze-gateway DIR | thaw-gateway DIR"
+}
 
 # PID $1 runs a ceph daemon of config $2 (its command line names the file).
 pid_owned() {
@@ -263,10 +280,117 @@ stop() {
   echo "rgw: stopped, $dir removed"
 }
 
+# ---- gateway outages ----
+
+# The absolute folder of an rgw.sh cluster.
+cluster_dir() {
+  local dir=$1
+  [ -d "$dir" ] && [ -f "$dir/ceph.conf" ] || die "$dir is not an rgw.sh folder (no ceph.conf)"
+  (cd "$dir" && pwd)
+}
+
+# The gateway's port, from DIR's ceph.conf.
+gateway_port() {
+  sed -n 's/^rgw frontends = beast endpoint=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$1/ceph.conf"
+}
+
+# The running radosgw's PID, or nothing.
+gateway_pid() {
+  local dir=$1 pid
+  [ -f "$dir/pids/rgw.pid" ] || return 0
+  pid=$(cat "$dir/pids/rgw.pid")
+  if [[ $pid =~ ^[0-9]+$ ]] && pid_owned "$pid" "$dir/ceph.conf"; then echo "$pid"; fi
+}
+
+stop_gateway() {
+  [ $# -ge 1 ] && [ $# -le 2 ] || usage
+  local dir sig=${2:-TERM} pid
+  [[ $sig == TERM || $sig == KILL ]] || die "signal '$sig' is neither TERM nor KILL"
+  dir=$(cluster_dir "$1")
+  pid=$(gateway_pid "$dir")
+  if [ -z "$pid" ]; then
+    echo "rgw: no gateway running in $dir"
+    return 0
+  fi
+  local t0ns
+  t0ns=$(date +%s%N)
+  kill -CONT "$pid" 2>/dev/null || true # a frozen gateway cannot act on TERM
+  kill -"$sig" "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 10))
+  while pid_owned "$pid" "$dir/ceph.conf"; do
+    if [ $SECONDS -ge $deadline ]; then
+      kill -KILL "$pid" 2>/dev/null || true
+      deadline=$((SECONDS + 5))
+      sig=KILL
+    fi
+    sleep 0.05
+  done
+  local ms=$((($(date +%s%N) - t0ns) / 1000000))
+  echo "rgw: gateway (pid $pid) stopped with $sig in ${ms} ms; mon and osd still run in $dir"
+}
+
+start_gateway() {
+  [ $# -eq 3 ] || usage
+  local dir ak=$2 sk=$3 port
+  dir=$(cluster_dir "$1")
+  conf=$dir/ceph.conf
+  port=$(gateway_port "$dir")
+  [ -n "$port" ] || die "no gateway port in $dir/ceph.conf"
+  if [ -n "$(gateway_pid "$dir")" ]; then
+    s3_ok "$port" "$ak" "$sk" || die "a gateway already runs in $dir but gives no signed S3 answer on port $port"
+    echo "rgw: the gateway already runs at http://127.0.0.1:$port"
+    return 0
+  fi
+  local mon_pid osd_pid
+  mon_pid=$(cat "$dir/pids/mon.pid" 2>/dev/null || true)
+  osd_pid=$(cat "$dir/pids/osd.pid" 2>/dev/null || true)
+  pid_owned "$mon_pid" "$conf" && pid_owned "$osd_pid" "$conf" || die "the mon or osd of $dir is not running"
+  local t0ns deadline
+  t0ns=$(date +%s%N)
+  # The port may linger briefly after the old gateway's death.
+  deadline=$((SECONDS + 10))
+  while port_busy "$port"; do
+    [ $SECONDS -lt $deadline ] || die "port $port on 127.0.0.1 is still in use"
+    sleep 0.05
+  done
+  radosgw -c "$conf" -n client.rgw.a -f >>"$dir/log/rgw.out" 2>&1 &
+  echo $! >"$dir/pids/rgw.pid"
+  deadline=$((SECONDS + ${RGW_START_TIMEOUT:-120}))
+  until s3_ok "$port" "$ak" "$sk"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "rgw.sh: no signed S3 answer on port $port after restarting the gateway" >&2
+      tail -n 15 "$dir/log/rgw.out" "$dir/log/client.rgw.a.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    if [ -z "$(gateway_pid "$dir")" ]; then
+      echo "rgw.sh: the restarted radosgw exited" >&2
+      tail -n 15 "$dir/log/rgw.out" "$dir/log/client.rgw.a.log" >&2 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.1
+  done
+  local ms=$((($(date +%s%N) - t0ns) / 1000000))
+  echo "rgw: gateway restarted at http://127.0.0.1:$port in ${ms} ms"
+}
+
+signal_gateway() {
+  [ $# -eq 2 ] || usage
+  local dir pid
+  dir=$(cluster_dir "$2")
+  pid=$(gateway_pid "$dir")
+  [ -n "$pid" ] || die "no gateway running in $dir"
+  kill -"$1" "$pid"
+  echo "rgw: gateway (pid $pid) got SIG$1"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
   start) start "$@" ;;
   stop) stop "$@" ;;
+  stop-gateway) stop_gateway "$@" ;;
+  start-gateway) start_gateway "$@" ;;
+  freeze-gateway) signal_gateway STOP "$@" ;;
+  thaw-gateway) signal_gateway CONT "$@" ;;
   *) usage ;;
 esac

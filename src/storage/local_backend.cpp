@@ -217,7 +217,8 @@ std::vector<MetaEntry> read_sidecar(int dirfd, const std::string& name) {
   UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return {};
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxSidecarBytes)
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1 ||
+      static_cast<std::size_t>(st.st_size) > kMaxSidecarBytes)
     return {};
   std::string text(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
@@ -440,6 +441,13 @@ struct LocalStorageBackend::Impl {
       }
       if (::fstat(o.fd.get(), &o.st) != 0) return errno_status(errno, fmt::format("cannot stat key '{}'", q(key)));
       if (!S_ISREG(o.st.st_mode)) return Status::NotFound(fmt::format("no object at key '{}'", q(key)));
+      // The backend never makes hard links (see the header): a second link
+      // was made by someone else and may name a file outside the root.
+      if (o.st.st_nlink > 1)
+        return Status::PermissionDenied(
+            fmt::format("key '{}' is a file with {} hard links, which the local backend never reads (it may be a "
+                        "link to a file outside MEDIA_ROOT)",
+                        q(key), static_cast<std::uint64_t>(o.st.st_nlink)));
       std::vector<MetaEntry> entries;
       {
         auto meta_base = open_folder(root->get(), {std::string(kReservedTop), "meta"}, 2, Walk::read, key);
@@ -611,6 +619,78 @@ LocalStorageBackend::LocalStorageBackend(LocalOptions options)
     const std::string spool = absolute_normal(options.spool_dir);
     if (starts_with(spool, root_ + "/")) hidden_rel_ = spool.substr(root_.size() + 1);
   }
+  if (options.stale_temp_age.count() > 0) (void)remove_stale_temps(options.stale_temp_age, options.stale_temp_budget);
+}
+
+// ---- stale temp files ----
+
+namespace {
+
+struct Sweeper {
+  std::string hidden_rel;  // spool folder relative to the root, "" if none
+  std::chrono::system_clock::time_point cutoff;
+  std::uint64_t max_entries;
+  TempSweep result;
+
+  // Sweeps folder fd (path rel below the root, "" for the root). One
+  // descriptor per level is open at a time.
+  void sweep(int fd, const std::string& rel) {
+    std::vector<std::string> subfolders;
+    {
+      UniqueFd dup_fd(::dup(fd));
+      if (!dup_fd.valid()) return;
+      DIR* d = ::fdopendir(dup_fd.get());
+      if (!d) return;
+      dup_fd.release();
+      std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
+      while (const dirent* de = ::readdir(d)) {
+        const std::string_view n(de->d_name);
+        if (n == "." || n == "..") continue;
+        if (result.entries_visited >= max_entries) {
+          result.complete = false;
+          return;
+        }
+        result.entries_visited++;
+        const bool tmp = starts_with(n, kTmpPrefix);
+        if (!tmp && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) continue;
+        struct stat st {};
+        if (::fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+        const std::string path = rel.empty() ? std::string(n) : rel + "/" + std::string(n);
+        if (tmp && S_ISREG(st.st_mode)) {
+          if (mtime_of(st) >= cutoff) continue;  // possibly a write in progress
+          if (::unlinkat(fd, de->d_name, 0) == 0) {
+            result.removed++;
+            MS_LOG(info, "storage", "removed the stale temp file '{}' under MEDIA_ROOT (last written {} s ago)",
+                   q(path),
+                   std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - mtime_of(st))
+                       .count());
+          }
+          continue;
+        }
+        if (S_ISDIR(st.st_mode) && path != hidden_rel) subfolders.push_back(std::string(n));
+      }
+    }
+    for (const auto& name : subfolders) {
+      UniqueFd sub(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub.valid()) continue;
+      sweep(sub.get(), rel.empty() ? name : rel + "/" + name);
+      if (!result.complete) return;
+    }
+  }
+};
+
+}  // namespace
+
+TempSweep LocalStorageBackend::remove_stale_temps(std::chrono::seconds max_age, std::uint64_t max_entries) {
+  Sweeper sw{hidden_rel_, std::chrono::system_clock::now() - max_age, max_entries, {}};
+  UniqueFd root(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return sw.result;  // no root yet: nothing to sweep
+  sw.sweep(root.get(), "");
+  if (sw.result.removed > 0 || !sw.result.complete)
+    MS_LOG(info, "storage", "stale temp sweep of MEDIA_ROOT '{}': removed {} temp files, visited {} entries{}", root_,
+           sw.result.removed, sw.result.entries_visited,
+           sw.result.complete ? "" : fmt::format(" (stopped at the budget of {} entries)", max_entries));
+  return sw.result;
 }
 
 Status LocalStorageBackend::put(std::string_view key, ByteSource& source, const PutOptions& options) {

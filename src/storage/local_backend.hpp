@@ -15,9 +15,24 @@
 // operation fails with permission_denied) and nothing outside the root can be
 // read, written, listed or deleted.
 //
+// Hard links: the backend never creates one (writes are temp file + rename),
+// so an object file with more than one link was linked by someone else and
+// may be another name of a file outside the root (say /etc/shadow on the same
+// filesystem). read, stat and copy refuse such a file with permission_denied
+// naming the key. put over it is safe as it is: the rename replaces the name
+// only and never writes through to the linked file; remove unlinks the name.
+//
+// Temp files left by a crash (".mediastore-tmp.*" in object and sidecar
+// folders) are removed when older than LocalOptions::stale_temp_age, by a
+// bounded sweep at construction (StorageBackend has no maintenance hook) and
+// by remove_stale_temps(). A write in progress keeps its temp file's mtime
+// fresh, so the age threshold protects other processes' writes.
+//
 // Thread-safety: safe from many threads and many processes sharing a root.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "mediastore/storage.hpp"
@@ -29,6 +44,18 @@ struct LocalOptions {
   std::string media_url = "/media/";  // MEDIA_URL; a missing trailing '/' is added
   std::string signing_key;            // MEDIA_URL_SIGNING_KEY; empty = unsigned URLs
   std::string spool_dir;              // hidden and reserved when inside root; may be empty
+  // Temp files older than this are removed by the sweep at construction;
+  // 0 = no sweep at construction. Default: 1 hour.
+  std::chrono::seconds stale_temp_age{3600};
+  // Folder entries the sweep at construction visits at most. Default: 100000.
+  std::uint64_t stale_temp_budget = 100000;
+};
+
+// What remove_stale_temps() did.
+struct TempSweep {
+  std::uint64_t entries_visited = 0;
+  std::uint64_t removed = 0;
+  bool complete = true;  // false when the entry budget ran out first
 };
 
 class LocalStorageBackend final : public StorageBackend {
@@ -51,6 +78,13 @@ class LocalStorageBackend final : public StorageBackend {
 
   // The absolute root folder.
   const std::string& root() const { return root_; }
+
+  // Removes temp files (".mediastore-tmp.*", regular files only) whose mtime
+  // is older than max_age anywhere under the root, including the sidecar
+  // tree and excluding the hidden spool folder; visits at most max_entries
+  // folder entries. Never follows symbolic links. Logs each removal at info.
+  // A missing root is an empty sweep. Thread-safe.
+  TempSweep remove_stale_temps(std::chrono::seconds max_age, std::uint64_t max_entries);
 
  private:
   struct Impl;
