@@ -6,8 +6,9 @@
 namespace mediastore::detail {
 
 // The resampler's inner loops. All give identical output; `automatic` is the
-// fastest this CPU runs (AVX2 when present, else SSE2 on x86-64, else scalar).
-enum class ResizeKernel { automatic, scalar, sse2, avx2 };
+// fastest this CPU runs (AVX-512BW with VNNI, else AVX2, else SSE2 on x86-64,
+// else scalar). avx512 differs from avx2 in the vertical pass only.
+enum class ResizeKernel { automatic, scalar, sse2, avx2, avx512 };
 
 // Whether this build and CPU can run `kernel`.
 bool resize_kernel_available(ResizeKernel kernel);
