@@ -9,6 +9,7 @@ pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libjpeg)
 pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp libwebpdemux)
 pkg_check_modules(HEIF REQUIRED IMPORTED_TARGET libheif)
+pkg_check_modules(LCMS2 REQUIRED IMPORTED_TARGET lcms2)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 
@@ -22,6 +23,6 @@ add_library(ms_deps INTERFACE)
 target_include_directories(ms_deps INTERFACE ${STB_INCLUDE_DIR})
 target_link_libraries(ms_deps INTERFACE
   PkgConfig::CURL PkgConfig::OPENSSL PkgConfig::TINYXML2 PkgConfig::FMT PkgConfig::TURBOJPEG PkgConfig::JPEG
-  PkgConfig::WEBP PkgConfig::HEIF PkgConfig::SQLITE3 PkgConfig::HIREDIS Threads::Threads)
+  PkgConfig::WEBP PkgConfig::HEIF PkgConfig::LCMS2 PkgConfig::SQLITE3 PkgConfig::HIREDIS Threads::Threads)
 # For mediastore.pc
-set(MEDIASTORE_PC_REQUIRES_PRIVATE "libcurl libssl libcrypto tinyxml2 fmt libturbojpeg libjpeg libwebp libwebpdemux libheif sqlite3 hiredis")
+set(MEDIASTORE_PC_REQUIRES_PRIVATE "libcurl libssl libcrypto tinyxml2 fmt libturbojpeg libjpeg libwebp libwebpdemux libheif lcms2 sqlite3 hiredis")

@@ -71,6 +71,7 @@ struct DecodedImage {
   bool apply_orientation = true;  // false when the decoder applied it already (HEIF)
   std::uint64_t end_offset = 0;   // where the image data ended (after JPEG EOI / PNG IEND), 0 unknown
   std::string metadata_text;      // strict: comment/metadata payloads a browser could read as text
+  std::string icc;                // the embedded ICC profile (bytes) the pixels are in; empty: none (sRGB)
 };
 
 // Reads just the header: stored width and height.

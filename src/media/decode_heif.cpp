@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/log_internal.hpp"
+#include "media/color.hpp"
 #include "media/decode.hpp"
 
 namespace mediastore::detail {
@@ -166,6 +168,36 @@ Status check_derivations(const Input& in) {
   return Status::Ok();
 }
 
+// An ICC profile equal to an nclx colour description whose primaries are not
+// sRGB's (BT.709; unspecified is taken as BT.709), so that the thumbnailer
+// converts it like an embedded ICC profile; empty for BT.709 primaries and for
+// transfer functions an ICC profile cannot carry here (PQ, HLG, log): those
+// are left as they are.
+std::string icc_for_nclx(const heif_color_profile_nclx& nclx) {
+  if (nclx.color_primaries == heif_color_primaries_ITU_R_BT_709_5 ||
+      nclx.color_primaries == heif_color_primaries_unspecified)
+    return "";
+  NclxTransfer transfer;
+  switch (nclx.transfer_characteristics) {
+    case heif_transfer_characteristic_IEC_61966_2_1:
+    case heif_transfer_characteristic_unspecified: transfer = NclxTransfer::srgb; break;
+    case heif_transfer_characteristic_ITU_R_BT_709_5:
+    case heif_transfer_characteristic_ITU_R_BT_601_6:
+    case heif_transfer_characteristic_ITU_R_BT_2020_2_10bit:
+    case heif_transfer_characteristic_ITU_R_BT_2020_2_12bit: transfer = NclxTransfer::bt709; break;
+    case heif_transfer_characteristic_ITU_R_BT_470_6_System_M: transfer = NclxTransfer::gamma22; break;
+    case heif_transfer_characteristic_ITU_R_BT_470_6_System_B_G: transfer = NclxTransfer::gamma28; break;
+    case heif_transfer_characteristic_linear: transfer = NclxTransfer::linear; break;
+    default:
+      MS_LOG(debug, "media", "HEIF nclx transfer characteristics {} not converted to sRGB",
+             static_cast<int>(nclx.transfer_characteristics));
+      return "";
+  }
+  return icc_from_primaries(nclx.color_primary_red_x, nclx.color_primary_red_y, nclx.color_primary_green_x,
+                            nclx.color_primary_green_y, nclx.color_primary_blue_x, nclx.color_primary_blue_y,
+                            nclx.color_primary_white_x, nclx.color_primary_white_y, transfer);
+}
+
 struct Opened {
   std::unique_ptr<heif_context, CtxDeleter> ctx;
   std::unique_ptr<heif_image_handle, HandleDeleter> handle;
@@ -224,6 +256,20 @@ Result<DecodedImage> decode_heif(const Input& in, const DecodeOptions& opt) {
       if (heif_image_handle_get_metadata(handle, exif_id, block.data()).code == heif_error_Ok)
         img.exif = parse_exif_payload(block);
     }
+  }
+
+  // The colour space: an ICC profile ('prof' or 'rICC'), else nclx.
+  const std::size_t icc_size = heif_image_handle_get_raw_color_profile_size(handle);
+  if (icc_size > 0 && icc_size <= (4u << 20)) {
+    img.icc.resize(icc_size);
+    if (heif_image_handle_get_raw_color_profile(handle, img.icc.data()).code != heif_error_Ok) img.icc.clear();
+  } else if (icc_size == 0 && opt.keep_pixels) {
+    heif_color_profile_nclx* nclx = nullptr;
+    // libheif hands out the profile even with an error (unknown primaries):
+    // freed in either case.
+    const heif_error e = heif_image_handle_get_nclx_color_profile(handle, &nclx);
+    if (e.code == heif_error_Ok && nclx) img.icc = icc_for_nclx(*nclx);
+    if (nclx) heif_nclx_color_profile_free(nclx);
   }
 
   const bool alpha = heif_image_handle_has_alpha_channel(handle) != 0;

@@ -84,6 +84,33 @@ void cmyk_to_rgb(const JSAMPLE* in, std::uint8_t* out, int width, bool inverted)
   }
 }
 
+// Joins the ICC_PROFILE chunks among the saved APP2 markers into *icc (ICC.1
+// annex B.4: "ICC_PROFILE\0", sequence number from 1, chunk count, data).
+// Leaves *icc empty when the chunks are missing, repeated or inconsistent.
+// Called between libjpeg calls; holds nothing with a destructor itself.
+void assemble_icc(jpeg_saved_marker_ptr list, std::string* icc) {
+  constexpr unsigned kHeader = 14;
+  const JOCTET* data[256] = {};
+  unsigned length[256] = {};
+  unsigned count = 0;
+  for (jpeg_saved_marker_ptr m = list; m; m = m->next) {
+    if (m->marker != JPEG_APP0 + 2 || m->data_length < kHeader || std::memcmp(m->data, "ICC_PROFILE\0", 12) != 0)
+      continue;
+    const unsigned seq = m->data[12], n = m->data[13];
+    if (n == 0 || seq == 0 || seq > n || (count != 0 && n != count) || data[seq - 1]) return;
+    count = n;
+    data[seq - 1] = m->data + kHeader;
+    length[seq - 1] = m->data_length - kHeader;
+  }
+  std::size_t total = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    if (!data[i]) return;
+    total += length[i];
+  }
+  icc->reserve(total);
+  for (unsigned i = 0; i < count; ++i) icc->append(reinterpret_cast<const char*>(data[i]), length[i]);
+}
+
 enum class Stage { header, full };
 
 // Everything with a destructor lives in `out`/`msg`, outside this frame, so
@@ -116,7 +143,10 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
     jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(in.memory().data()),
                  static_cast<unsigned long>(in.memory().size()));
   }
-  if (stage == Stage::full) jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
+  if (stage == Stage::full) {
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xFFFF);  // ICC profile
+  }
   if (stage == Stage::full && opt->strict) {
     // Comments and application segments are where a polyglot hides its markup.
     jpeg_save_markers(&cinfo, JPEG_COM, 0xFFFF);
@@ -148,6 +178,8 @@ bool run(const Input& in, const DecodeOptions* opt, Stage stage, DecodedImage* o
       have_exif = true;
     }
   }
+
+  assemble_icc(cinfo.marker_list, &out->icc);
 
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;

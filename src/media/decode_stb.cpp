@@ -2,6 +2,7 @@
 // (static functions, only those three formats). Dimensions are read with
 // stbi_info and checked against the pixel limit before any decoding.
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include <fmt/format.h>
@@ -66,10 +67,25 @@ std::uint32_t be32(const unsigned char* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
-// Walks the PNG chunk list (headers only): EXIF from eXIf, text chunks for
-// the polyglot check, and where IEND ends. Refuses what stb_image handles
-// badly: chunks longer than the file (it allocates first) and an empty first
-// IDAT (it would memcpy zero bytes to a null buffer, undefined behaviour).
+// The ICC profile of an iCCP chunk (name, NUL, method 0, zlib data), or
+// empty. Inflated into a fixed buffer (stb_image's zlib stops at its end), so
+// a small chunk cannot expand into a large allocation; untouched pages of the
+// buffer are never faulted in.
+std::string png_icc(const std::string& chunk) {
+  constexpr int kMaxProfile = 4 << 20;
+  const std::size_t nul = chunk.find('\0');
+  if (nul == std::string::npos || nul == 0 || nul > 79 || nul + 2 > chunk.size() || chunk[nul + 1] != 0) return "";
+  std::unique_ptr<char[]> buf(new char[kMaxProfile]);
+  const int n =
+      stbi_zlib_decode_buffer(buf.get(), kMaxProfile, chunk.data() + nul + 2, static_cast<int>(chunk.size() - nul - 2));
+  return n > 0 ? std::string(buf.get(), static_cast<std::size_t>(n)) : std::string();
+}
+
+// Walks the PNG chunk list (headers only): EXIF from eXIf, the ICC profile
+// from iCCP, text chunks for the polyglot check, and where IEND ends. Refuses
+// what stb_image handles badly: chunks longer than the file (it allocates
+// first) and an empty first IDAT (it would memcpy zero bytes to a null
+// buffer, undefined behaviour).
 Status scan_png_chunks(const Input& in, DecodedImage& img, bool want_text) {
   std::uint64_t pos = 8;
   bool idat_data = false;
@@ -85,6 +101,7 @@ Status scan_png_chunks(const Input& in, DecodedImage& img, bool want_text) {
     // a few bytes claiming a 2 GB chunk must not get that far.
     if (next > in.size()) return Status::CorruptMedia("invalid PNG data: a chunk runs past the end of the file");
     if (type == "eXIf" && len <= (1u << 20)) img.exif = parse_exif_tiff(in.read_string(pos + 8, len));
+    if (type == "iCCP" && len <= (1u << 20) && img.icc.empty()) img.icc = png_icc(in.read_string(pos + 8, len));
     if (want_text && (type == "tEXt" || type == "iTXt") && len <= (1u << 20))
       img.metadata_text += in.read_string(pos + 8, len);
     if (type == "IDAT") {

@@ -1,5 +1,5 @@
 // WebP through libwebp (still images and the first frame of animations);
-// EXIF from the container's EXIF chunk.
+// EXIF from the container's EXIF chunk, the ICC profile from its ICCP chunk.
 #include <webp/decode.h>
 #include <webp/demux.h>
 
@@ -74,6 +74,10 @@ Result<DecodedImage> decode_webp(const Input& in, const DecodeOptions& opt) {
   WebPChunkIterator chunk;
   if (WebPDemuxGetChunk(demux.get(), "EXIF", 1, &chunk)) {
     img.exif = parse_exif_payload(std::string_view(reinterpret_cast<const char*>(chunk.chunk.bytes), chunk.chunk.size));
+    WebPDemuxReleaseChunkIterator(&chunk);
+  }
+  if (WebPDemuxGetChunk(demux.get(), "ICCP", 1, &chunk)) {
+    img.icc.assign(reinterpret_cast<const char*>(chunk.chunk.bytes), chunk.chunk.size);
     WebPDemuxReleaseChunkIterator(&chunk);
   }
   if (opt.strict && WebPDemuxGetChunk(demux.get(), "XMP ", 1, &chunk)) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "media/color.hpp"
 #include "media/decode.hpp"
 #include "media/encode_jpeg.hpp"
 #include "media/resize.hpp"
@@ -103,6 +104,11 @@ Result<std::vector<Thumbnail>> detail::thumbnails_from_image(const DecodedImage&
     return static_cast<std::int64_t>(p.resized_w) * p.resized_h;
   };
   std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return area(x) > area(y); });
+  // Thumbnails carry no ICC profile, so pixels in another colour space
+  // (Display P3, Adobe RGB) are converted to sRGB: each raster resampled from
+  // the decoded one, after resampling (far fewer pixels); the smaller sizes
+  // resampled from a converted result are sRGB already. Null: no conversion.
+  const auto to_srgb = detail::srgb_transform_for(img.icc);
   std::vector<Raster> resized;  // stored orientation, uncropped
   resized.reserve(specs.size());
   std::vector<Thumbnail> out(specs.size());
@@ -119,6 +125,7 @@ Result<std::vector<Thumbnail>> detail::thumbnails_from_image(const DecodedImage&
                    ? *src
                    : detail::resize_lanczos3(src->rgb.data(), src->width, src->height,
                                              static_cast<std::size_t>(src->width) * 3, sw, sh);
+    if (to_srgb && src == &img.raster) to_srgb->apply(r);
     resized.push_back(std::move(r));
     // Copies only when rotating or cropping.
     const Raster* result = &resized.back();

@@ -6,6 +6,7 @@
 
 #include <jpeglib.h>
 #include <libheif/heif.h>
+#include <webp/decode.h>
 #include <webp/encode.h>
 
 #include <cstdlib>
@@ -478,7 +479,8 @@ heif_error write_to_string(heif_context*, const void* data, size_t size, void* u
 }
 }  // namespace
 
-std::string heif(const Raster& r, const std::string& format, const std::string& exif_tiff) {
+std::string heif(const Raster& r, const std::string& format, const std::string& exif_tiff, const std::string& icc,
+                 int nclx_primaries) {
   heif_compression_format fmt = format == "av1" ? heif_compression_AV1 : heif_compression_HEVC;
   if (!heif_have_encoder_for_format(fmt)) return "";
   heif_context* ctx = heif_context_alloc();
@@ -493,8 +495,23 @@ std::string heif(const Raster& r, const std::string& format, const std::string& 
   for (int y = 0; y < r.height; ++y)
     std::memcpy(plane + static_cast<std::size_t>(y) * stride, &r.rgb[static_cast<std::size_t>(y) * r.width * 3],
                 static_cast<std::size_t>(r.width) * 3);
+  if (!icc.empty()) heif_image_set_raw_color_profile(img, "prof", icc.data(), icc.size());
+  heif_encoding_options* options = heif_encoding_options_alloc();
+  heif_color_profile_nclx* nclx = nullptr;
+  if (nclx_primaries != 0) {
+    nclx = heif_nclx_color_profile_alloc();
+    heif_nclx_color_profile_set_color_primaries(nclx, static_cast<std::uint16_t>(nclx_primaries));
+    heif_nclx_color_profile_set_transfer_characteristics(nclx, heif_transfer_characteristic_IEC_61966_2_1);
+    heif_nclx_color_profile_set_matrix_coefficients(nclx, heif_matrix_coefficients_ITU_R_BT_601_6);
+    nclx->full_range_flag = 1;
+    heif_image_set_nclx_color_profile(img, nclx);
+    options->output_nclx_profile = nclx;
+    options->macOS_compatibility_workaround_no_nclx_profile = 0;  // else no nclx box is written
+  }
   heif_image_handle* handle = nullptr;
-  heif_error e = heif_context_encode_image(ctx, img, enc, nullptr, &handle);
+  heif_error e = heif_context_encode_image(ctx, img, enc, options, &handle);
+  heif_encoding_options_free(options);
+  if (nclx) heif_nclx_color_profile_free(nclx);
   std::string out;
   if (e.code == heif_error_Ok && !exif_tiff.empty())
     e = heif_context_add_exif_metadata(ctx, handle, exif_tiff.data(), static_cast<int>(exif_tiff.size()));
@@ -509,6 +526,58 @@ std::string heif(const Raster& r, const std::string& format, const std::string& 
   heif_encoder_release(enc);
   heif_context_free(ctx);
   return out;
+}
+
+std::string jpeg_with_icc(const std::string& jpeg, const std::string& icc, std::size_t chunk) {
+  const std::size_t n = (icc.size() + chunk - 1) / chunk;
+  std::string segments;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string payload("ICC_PROFILE\0", 12);
+    payload += static_cast<char>(i + 1);
+    payload += static_cast<char>(n);
+    payload += icc.substr(i * chunk, chunk);
+    segments += '\xff';
+    segments += '\xe2';
+    put16be(segments, static_cast<unsigned>(payload.size() + 2));
+    segments += payload;
+  }
+  return jpeg.substr(0, 2) + segments + jpeg.substr(2);
+}
+
+std::string png_with_icc(const std::string& png, const std::string& icc) {
+  std::string iccp = "ICC profile";
+  iccp += '\0';
+  iccp += '\0';  // compression method: zlib
+  iccp += zlib_stored(icc);
+  std::string c;
+  chunk(c, "iCCP", iccp);
+  return png.substr(0, 33) + c + png.substr(33);  // after the signature and IHDR
+}
+
+std::string webp_with_icc(const std::string& webp, const std::string& icc) {
+  // RIFF size WEBP, then one VP8 or VP8L chunk.
+  if (webp.size() < 30 || webp.compare(0, 4, "RIFF") != 0 || webp.compare(8, 4, "WEBP") != 0)
+    throw std::runtime_error("webp_with_icc: not a WebP");
+  int w = 0, h = 0;
+  if (!WebPGetInfo(reinterpret_cast<const std::uint8_t*>(webp.data()), webp.size(), &w, &h))
+    throw std::runtime_error("webp_with_icc: bad WebP");
+  std::string body = "WEBP";
+  std::string vp8x;
+  vp8x += static_cast<char>(0x20);  // ICC profile flag
+  vp8x += std::string(3, '\0');
+  for (int v : {w - 1, h - 1})
+    for (int b = 0; b < 3; ++b) vp8x += static_cast<char>((v >> (8 * b)) & 0xFF);
+  body += "VP8X";
+  put32le(body, static_cast<std::uint32_t>(vp8x.size()));
+  body += vp8x;
+  body += "ICCP";
+  put32le(body, static_cast<std::uint32_t>(icc.size()));
+  body += icc;
+  if (icc.size() % 2) body += '\0';
+  body += webp.substr(12);  // the image chunk
+  std::string out = "RIFF";
+  put32le(out, static_cast<std::uint32_t>(body.size()));
+  return out + body;
 }
 
 std::string bmff(const std::string& major_brand) {

@@ -60,8 +60,20 @@ std::string bmp(const Raster& r);
 std::string webp(const Raster& r);
 std::string webp_rgba(int w, int h, Rgb c, std::uint8_t alpha);
 // format: "hevc" or "av1"; "" when the encoder is missing.
-// `exif_tiff` (optional) is attached as the image's Exif metadata item.
-std::string heif(const Raster& r, const std::string& format, const std::string& exif_tiff = "");
+// `exif_tiff` (optional) is attached as the image's Exif metadata item,
+// `icc` (optional) as its 'prof' colour profile; `nclx_primaries` (optional,
+// ISO 23091-2 code, e.g. 12 = Display P3) writes an nclx colour box with those
+// primaries and the sRGB transfer function instead.
+std::string heif(const Raster& r, const std::string& format, const std::string& exif_tiff = "",
+                 const std::string& icc = "", int nclx_primaries = 0);
+
+// `jpeg` with the ICC profile `icc` inserted after SOI as APP2 ICC_PROFILE
+// chunks (as many as needed, at most `chunk` profile bytes each).
+std::string jpeg_with_icc(const std::string& jpeg, const std::string& icc, std::size_t chunk = 65519);
+// `png` with an iCCP chunk holding `icc` (zlib, stored blocks) after IHDR.
+std::string png_with_icc(const std::string& png, const std::string& icc);
+// A simple (VP8/VP8L) WebP rewritten as an extended one (VP8X) carrying `icc` in an ICCP chunk.
+std::string webp_with_icc(const std::string& webp, const std::string& icc);
 
 // A minimal ISO-BMFF file with the given major brand.
 std::string bmff(const std::string& major_brand);
