@@ -85,14 +85,15 @@ def child_env():
 ENV = None
 
 
-def run_json(cmd):
+def run_json(cmd, extra_env=None):
     """A client that measures its own wall and CPU time and prints one JSON
     line. Peak RSS comes from /usr/bin/time instead: a process started from
     this (large) Python process by vfork+exec inherits its RSS high-water
     mark in ru_maxrss, while /usr/bin/time's child starts from a small one."""
     tfile = os.path.join(WORK, "time.out")
     full = ["/usr/bin/time", "-f", "%M", "-o", tfile] + cmd
-    p = subprocess.run(full, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(ENV, **extra_env) if extra_env else ENV
+    p = subprocess.run(full, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()[-2000:]))
     r = json.loads(p.stdout.strip().splitlines()[-1])
@@ -139,7 +140,10 @@ def delete(prefix):
 def put_clients():
     c = {
         "curl (presigned PUT)": lambda f, k: run_timed([CURL, "-sSf", "-o", "/dev/null", "-T", f, peers("presign", "put", k)]),
+        # Default payload signing (auto: aws-chunked streaming from 8 MiB on).
         "mediastore single PUT": lambda f, k: run_json([os.path.join(BIN, "bench_s3"), "put", f, k, "single"]),
+        "mediastore single PUT, whole-body hash": lambda f, k: run_json(
+            [os.path.join(BIN, "bench_s3"), "put", f, k, "single"], {"MEDIA_S3_PAYLOAD_SIGNING": "whole"}),
         "mediastore multipart": lambda f, k: run_json([os.path.join(BIN, "bench_s3"), "put", f, k, "multipart"]),
         "boto3 upload_file": lambda f, k: run_json([PY, PEERS, "put-file", f, k]),
         "boto3 put_object": lambda f, k: run_json([PY, PEERS, "put-object", f, k]),

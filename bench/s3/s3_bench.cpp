@@ -12,6 +12,8 @@
 // MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MINIO_BUCKET_NAME, ...).
 // "single" forces one PUT (multipart threshold above the size); "multipart"
 // (the default) keeps the configured threshold, part size and parts in flight.
+// MEDIA_S3_PAYLOAD_SIGNING=whole|streaming|auto chooses how the single PUT
+// signs its body (docs/configuration.md).
 #include <sys/resource.h>
 
 #include <chrono>

@@ -69,6 +69,11 @@ struct S3Settings {
   std::uint64_t part_size = 8ull << 20;                // Default: 8 MiB
   int parts_in_flight = 4;                             // Default: 4
   bool auto_create_bucket = false;                     // Default: false
+  // How a single PutObject signs its body (MEDIA_S3_PAYLOAD_SIGNING):
+  // "whole" (SHA-256 of the whole body before sending), "streaming"
+  // (aws-chunked, each chunk signed while the previous one is sent) or
+  // "auto" (streaming from 8 MiB on). Default: "auto".
+  std::string payload_signing = "auto";
 };
 
 struct MS_API Config {

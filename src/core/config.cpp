@@ -120,6 +120,12 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_S3_MULTIPART_THRESHOLD"))
     MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_MULTIPART_THRESHOLD", *v, s.multipart_threshold));
   if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
+  if (auto v = get(lookup, "MEDIA_S3_PAYLOAD_SIGNING")) {
+    if (*v != "auto" && *v != "whole" && *v != "streaming")
+      return Status::InvalidArgument(
+          fmt::format("MEDIA_S3_PAYLOAD_SIGNING must be auto, whole or streaming, got '{}'", *v));
+    s.payload_signing = *v;
+  }
 
   if (c.backend == BackendKind::minio) {
     s.path_style = true;

@@ -152,10 +152,21 @@ std::uint64_t effective_part_size(std::uint64_t configured, std::optional<std::u
   return ps;
 }
 
+std::optional<PayloadSigning> parse_payload_signing(std::string_view name) {
+  if (name.empty() || name == "auto") return PayloadSigning::automatic;
+  if (name == "whole") return PayloadSigning::whole;
+  if (name == "streaming") return PayloadSigning::streaming;
+  return std::nullopt;
+}
+
 Result<std::shared_ptr<Client>> Client::create(const S3Settings& settings, const Config::Lookup& env) {
   auto ep = parse_endpoint(settings.endpoint);
   if (!ep.ok()) return ep.status();
   if (settings.bucket.empty()) return Status::InvalidArgument("the S3 bucket name is empty");
+  if (!parse_payload_signing(settings.payload_signing)) {
+    return Status::InvalidArgument(
+        fmt::format("S3 payload signing must be auto, whole or streaming, got '{}'", settings.payload_signing));
+  }
   auto creds = resolve_credentials(settings, env);
   if (!creds.ok()) return creds.status();
   MS_LOG(debug, "s3", "client for bucket {} at {} (credentials from {})", settings.bucket, settings.endpoint,
@@ -171,6 +182,7 @@ Client::Client(S3Settings settings, Endpoint endpoint, Credentials credentials)
                         16}),
       sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {
   policy_.max_attempts = std::max(1, settings_.max_attempts);
+  payload_signing_.store(parse_payload_signing(settings_.payload_signing).value_or(PayloadSigning::automatic));
 }
 
 std::string Client::what(const Op& op) const {
@@ -225,6 +237,16 @@ Result<HttpResponse> Client::execute(Op& op) {
     params.time = std::chrono::system_clock::now();
     add_signing_headers(sr, credentials_, params);
     const SigningResult sig = sign_request(sr, credentials_, params);
+    if (op.chunked != nullptr) {
+      // The chunk signatures chain from this attempt's signature.
+      ChunkSigningContext ctx;
+      const std::string day = sig.amz_date.substr(0, 8);
+      ctx.signing_key = signing_key(credentials_.secret_access_key, day, params.region, params.service);
+      ctx.amz_date = sig.amz_date;
+      ctx.scope = fmt::format("{}/{}/{}/aws4_request", day, params.region, params.service);
+      ctx.seed_signature = sig.signature;
+      op.chunked->start(std::move(ctx));
+    }
 
     HttpRequest hr;
     hr.method = op.method;
@@ -246,8 +268,10 @@ Result<HttpResponse> Client::execute(Op& op) {
     std::uint64_t bytes = 0;
     if (res.ok()) {
       http_status = res->status;
-      bytes =
-          op.method == "PUT" || op.method == "POST" ? (op.source ? op.source_size : op.body.size()) : res->body_bytes;
+      bytes = op.method == "PUT" || op.method == "POST" ? (op.chunked  ? op.chunked->object_size()
+                                                           : op.source ? op.source_size
+                                                                       : op.body.size())
+                                                        : res->body_bytes;
       request_id = res->header("x-amz-request-id").value_or("");
       if (http_status >= 200 && http_status < 300) {
         budget_.on_success(retry_tokens);
@@ -376,7 +400,34 @@ Status Client::put_object_single(std::string_view key, BodySource& source, std::
   add_object_headers(op.headers, options);
   op.progress = options.progress;
   std::string buffer;
-  if (source.random_access()) {
+  std::unique_ptr<ChunkedSigningSource> chunked;
+  const PayloadSigning mode = payload_signing();
+  // An empty body is never streamed (RGW 16 refuses a lone 0-byte chunk with
+  // XAmzContentSHA256Mismatch; there is nothing to overlap anyway).
+  const bool stream =
+      size > 0 && source.random_access() &&
+      (mode == PayloadSigning::streaming || (mode == PayloadSigning::automatic && size >= kStreamingThreshold));
+  if (stream) {
+    chunked = std::make_unique<ChunkedSigningSource>(source, size);
+    // No "Content-Encoding: aws-chunked": the server recognises the
+    // framing from x-amz-content-sha256, and some servers (Ceph RGW before
+    // 2025, some S3 clones) store that header on the object and send it back
+    // on every GET, which breaks strict HTTP clients (AWS itself stores an
+    // empty Content-Encoding). AWS's SDK maintainers were told by AWS
+    // support to leave it out for that reason.
+    op.headers.emplace_back("x-amz-decoded-content-length", std::to_string(size));
+    op.payload_hash = std::string(kStreamingPayload);
+    op.source = chunked.get();
+    op.source_size = *chunked->size();
+    op.chunked = chunked.get();
+    if (options.progress) {
+      // Report object bytes, not encoded ones.
+      ChunkedSigningSource* c = chunked.get();
+      op.progress = [c, progress = options.progress](std::uint64_t, std::uint64_t) {
+        return progress(c->data_bytes_sent(), c->object_size());
+      };
+    }
+  } else if (source.random_access()) {
     MS_RETURN_IF_ERROR(source.rewind());
     op.source = &source;
     op.source_size = size;
@@ -397,6 +448,10 @@ Status Client::put_object_single(std::string_view key, BodySource& source, std::
     op.body = buffer;
   }
   auto r = execute(op);
+  if (!r.ok() && stream && r.status().is(ErrorCode::io_error)) {
+    // The reader thread's error (the transfer was aborted, nothing stored).
+    return r.status().with_context(fmt::format("PUT {}/{}", settings_.bucket, key));
+  }
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -3,8 +3,10 @@
 // threshold, presigned URLs.
 //
 // Integrity: every body is sent with its SHA-256 as the signed
-// x-amz-content-sha256, so the server refuses a body damaged in transit
-// (XAmzContentSHA256Mismatch -> network_error). A whole download of an object
+// x-amz-content-sha256, or (large single PUTs, see PayloadSigning) as
+// aws-chunked with a signature over each chunk's SHA-256, so the server
+// refuses a body damaged in transit (XAmzContentSHA256Mismatch or
+// SignatureDoesNotMatch). A whole download of an object
 // whose ETag is a plain MD5 (single-part, no SSE-KMS/SSE-C) is hashed while it
 // streams; a mismatch is io_error ("damaged download") and is not retried
 // (the sink already holds the bytes; the caller decides).
@@ -24,6 +26,7 @@
 
 #include "mediastore/config.hpp"
 #include "s3/body.hpp"
+#include "s3/chunked.hpp"
 #include "s3/http.hpp"
 #include "s3/retry.hpp"
 #include "s3/sigv4.hpp"
@@ -57,6 +60,23 @@ struct ListRequest {
   std::string start_after;
   int max_keys = 1000;  // 1..1000
 };
+
+// How a single PutObject's body is signed (multipart parts always sign
+// their whole payload hash).
+//  - whole: x-amz-content-sha256 is the SHA-256 of the whole body, computed
+//    by reading the source once before the first byte is sent.
+//  - streaming: aws-chunked with chained chunk signatures
+//    (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, see chunked.hpp): a reader thread
+//    reads and hashes chunk n+1 while chunk n is on the wire. Needs a source
+//    with random access (others, and empty bodies, use whole). The server still
+//    refuses a damaged chunk. Some S3-compatible stores do not accept it.
+//  - automatic (Default): streaming for bodies of at least
+//    kStreamingThreshold bytes from a random-access source, whole otherwise.
+enum class PayloadSigning { whole, streaming, automatic };
+inline constexpr std::uint64_t kStreamingThreshold = 8ull << 20;  // 8 MiB
+// S3Settings::payload_signing: "auto" (or empty), "whole", "streaming";
+// nullopt for anything else.
+std::optional<PayloadSigning> parse_payload_signing(std::string_view name);
 
 // How sleeping between retries happens (tests replace it).
 using SleepFn = std::function<void(std::chrono::milliseconds)>;
@@ -125,6 +145,12 @@ class Client {
   Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
                               std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
 
+  // How single PUTs sign their body (see PayloadSigning). Default: from
+  // S3Settings::payload_signing (MEDIA_S3_PAYLOAD_SIGNING), "auto" ->
+  // automatic. Thread-safe; applies to uploads started afterwards.
+  void set_payload_signing(PayloadSigning mode) { payload_signing_.store(mode); }
+  PayloadSigning payload_signing() const { return payload_signing_.load(); }
+
   // Tests: replace the sleep between retries, read the budget.
   void set_sleep_for_tests(SleepFn sleep) { sleep_ = std::move(sleep); }
   RetryBudget& retry_budget() { return budget_; }
@@ -140,6 +166,9 @@ class Client {
     std::uint64_t source_size = 0;
     std::string_view body;     // body, in memory (when source is null)
     std::string payload_hash;  // hex sha256 of the body; computed when empty
+    // Streaming-signed body (source must be this object; payload_hash is
+    // kStreamingPayload); its signing context is set on every attempt.
+    ChunkedSigningSource* chunked = nullptr;
     BodySink* sink = nullptr;  // 2xx body destination (null: response.body)
     ProgressFn progress;
   };
@@ -156,6 +185,7 @@ class Client {
   RetryBudget budget_;
   HttpClient http_;
   SleepFn sleep_;
+  std::atomic<PayloadSigning> payload_signing_{PayloadSigning::automatic};
 };
 
 // Content-Type (Default application/octet-stream), Cache-Control,

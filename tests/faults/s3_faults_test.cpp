@@ -51,7 +51,7 @@ std::string env(const char* name) {
 
 std::string rgw_endpoint() { return env("MINIO_ENDPOINT"); }
 
-Config make_config(const std::string& endpoint, int attempts) {
+Config make_config(const std::string& endpoint, int attempts, const std::string& payload_signing = "auto") {
   auto cfg = Config::from_lookup([&](std::string_view name) -> std::optional<std::string> {
     if (name == "MEDIA_STORAGE_BACKEND") return std::string("minio");
     if (name == "MINIO_ENDPOINT") return endpoint;
@@ -71,11 +71,13 @@ Config make_config(const std::string& endpoint, int attempts) {
   c.s3.multipart_threshold = 6ull << 20;
   c.s3.part_size = kPart;
   c.s3.parts_in_flight = 2;
+  c.s3.payload_signing = payload_signing;
   return c;
 }
 
-std::shared_ptr<StorageBackend> make_backend(const std::string& endpoint, int attempts = kAttempts) {
-  auto b = make_storage(make_config(endpoint, attempts));
+std::shared_ptr<StorageBackend> make_backend(const std::string& endpoint, int attempts = kAttempts,
+                                             const std::string& payload_signing = "auto") {
+  auto b = make_storage(make_config(endpoint, attempts, payload_signing));
   REQUIRE_MESSAGE(b.ok(), b.status().to_string());
   return b.value();
 }
@@ -220,11 +222,11 @@ struct Rig {
   FaultProxy proxy{rgw_endpoint()};
   std::shared_ptr<StorageBackend> store;
 
-  explicit Rig(int attempts = kAttempts) {
+  explicit Rig(int attempts = kAttempts, const std::string& payload_signing = "auto") {
     direct();  // the bucket exists before any fault is armed
     auto err = proxy.start();
     REQUIRE_MESSAGE(err.empty(), err);
-    store = make_backend(proxy.endpoint(), attempts);
+    store = make_backend(proxy.endpoint(), attempts, payload_signing);
   }
   ~Rig() { proxy.stop(); }
 
@@ -412,6 +414,34 @@ TEST_SUITE("faults") {
     CHECK(rig.proxy.count("PUT", key) >= kAttempts);
     CHECK(rig.proxy.count("PUT", key) <= 2 * kAttempts);
     CHECK(stored_sha(key) == sha_hex(old_data));
+  }
+
+  TEST_CASE("streaming PUT: a reset in the second chunk is retried with the reader restarted") {
+    Rig rig(kAttempts, "streaming");
+    auto key = key_for("reset-streaming-put-once");
+    auto data = content((2ull << 20) + 4321, key);  // 3 chunks of data + the final 0-byte chunk
+    rig.proxy.add_rule(rule(Fault::reset_request, "PUT", key, 1, (1ull << 20) + 300 * 1024));
+    auto s = rig.put(key, data);
+    CHECK_MESSAGE(s.ok(), s.to_string());
+    CHECK(rig.proxy.count("PUT", key) == 2);
+    CHECK(stored_sha(key) == sha_hex(data));
+  }
+
+  TEST_CASE("streaming PUT: resets or stalls on every attempt fail and keep the previous object intact") {
+    for (Fault f : {Fault::reset_request, Fault::stall_request}) {
+      CAPTURE(faults::fault_name(f));
+      Rig rig(kAttempts, "streaming");
+      auto key = key_for(std::string("streaming-put-always-") + faults::fault_name(f));
+      auto old_data = content(kSmall, key + "old");
+      REQUIRE(direct().put_bytes(key, old_data, PutOptions{}).ok());
+      rig.proxy.add_rule(rule(f, "PUT", key, -1, 1500 * 1024));
+      auto s = rig.put(key, content((2ull << 20) + 1, key));
+      CHECK_FALSE(s.ok());
+      CHECK((s.is(ErrorCode::network_error) || s.is(ErrorCode::timeout)));
+      CHECK(rig.proxy.count("PUT", key) >= kAttempts);
+      CHECK(rig.proxy.count("PUT", key) <= 2 * kAttempts);
+      CHECK(stored_sha(key) == sha_hex(old_data));
+    }
   }
 
   TEST_CASE("an answer lost after the server stored the PUT is retried") {
