@@ -62,15 +62,18 @@ std::string UploadService::Impl::spool_file(const std::string& id) const { retur
 
 Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_leftovers(const std::string& id) {
   std::uint64_t objects = 0, spool = 0;
+  // The spool first: it does not depend on the storage being reachable, and
+  // objects left by an outage are found again from the failed record by
+  // cleanup_failed_uploads.
+  auto removed = detail::spool_remove(spool_file(id));
+  if (!removed.ok()) return removed.status();
+  if (removed.value()) ++spool;
   auto listed = storage->list_all(object_prefix(id));
   if (!listed.ok()) return listed.status();
   for (auto& o : listed.value()) {
     MS_RETURN_IF_ERROR(storage->remove(o.key));
     ++objects;
   }
-  auto removed = detail::spool_remove(spool_file(id));
-  if (!removed.ok()) return removed.status();
-  if (removed.value()) ++spool;
   return std::make_pair(objects, spool);
 }
 
