@@ -205,6 +205,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     out.emplace_back("max_attempts", std::to_string(s3.max_attempts));
     out.emplace_back("multipart_threshold", std::to_string(s3.multipart_threshold));
     out.emplace_back("part_size", std::to_string(s3.part_size));
+    out.emplace_back("payload_signing", s3.payload_signing);
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
