@@ -2,16 +2,21 @@
 // only. Prints one JSON object per measurement on stdout; bench/queue/driver.py
 // collects them.
 //
-//   bench_queue noop BACKEND URL [--jobs N] [--runs R] [--threads T] [--batch B] [--shared]
+//   bench_queue noop BACKEND URL [--jobs N] [--runs R] [--threads T] [--batch B] [--shared] [--api single|batch]
 //       BACKEND memory|sqlite|redis. For sqlite URL is a folder (a new file
-//       per run); for redis a redis:// URL (a new queue name per run).
+//       per run; "FOLDER?synchronous=normal" passes that option to
+//       make_sqlite_queue); for redis a redis:// URL (a new queue name per run).
 //       Per run: "enqueue" = one thread enqueues N no-op jobs into an empty
 //       queue; "e2e" = one producer thread enqueues N jobs while T worker
 //       threads lease (up to B at a time) and ack them, timed from the first
 //       enqueue to the last ack (--producers P splits the enqueueing over P
 //       threads; default 1). Without --shared, every thread opens its own
 //       queue object (own connection, as separate processes would); memory is
-//       always shared.
+//       always shared. --api single (the default) uses one call per job:
+//       enqueue() per job, ack() per leased job. --api batch uses the batch
+//       calls instead: enqueue_batch() of B jobs at a time (in both
+//       measurements) and one ack_batch() per lease. Every JSON line names
+//       the API it used ("api").
 //   bench_queue upload PHOTO [--jobs N] [--runs R] [--threads T]
 //       Configuration from the environment (storage, MEDIA_QUEUE_*, spool).
 //       Starts a Worker with T threads, then per run submits N uploads of
@@ -89,6 +94,7 @@ struct Args {
   bool shared = false;
   int producers = 1;
   long lease_ms = 5000;
+  bool batch_api = false;
 };
 
 Args parse(int argc, char** argv, int from) {
@@ -109,6 +115,10 @@ Args parse(int argc, char** argv, int from) {
       a.batch = std::stoul(next());
     } else if (s == "--producers") {
       a.producers = std::stoi(next());
+    } else if (s == "--api") {
+      std::string v = next();
+      if (v != "single" && v != "batch") die("--api is single or batch");
+      a.batch_api = v == "batch";
     } else if (s == "--shared") {
       a.shared = true;
     } else if (s == "--lease-ms") {
@@ -127,28 +137,56 @@ std::shared_ptr<JobQueue> open_queue(const std::string& backend, const std::stri
   QueueOptions o;
   o.name = name;
   if (backend == "memory") return mediastore::make_memory_queue(o);
-  if (backend == "sqlite") return must(mediastore::make_sqlite_queue(where + "/" + name + ".sqlite3", o), "sqlite");
+  if (backend == "sqlite") {
+    // "FOLDER?synchronous=normal": the option goes after the file name.
+    auto q = where.find('?');
+    std::string query = q == std::string::npos ? "" : where.substr(q);
+    return must(mediastore::make_sqlite_queue(where.substr(0, q) + "/" + name + ".sqlite3" + query, o), "sqlite");
+  }
   if (backend == "redis") return must(mediastore::make_redis_queue(where, o), "redis");
   die(fmt::format("unknown backend '{}'", backend));
 }
 
 std::string run_tag() { return fmt::format("b{}x{}", ::getpid(), wall_ms() % 100000000); }
 
+// Enqueues jobs "j<i>" for i = from, from + step, ... < n: one enqueue() per
+// job, or enqueue_batch() of `batch` jobs at a time.
+bool produce(JobQueue& q, std::size_t from, std::size_t step, std::size_t n, bool batch_api, std::size_t batch,
+             const std::atomic<bool>& failed) {
+  if (!batch_api) {
+    for (std::size_t i = from; i < n && !failed; i += step) must(q.enqueue(fmt::format("j{}", i), "{}"), "enqueue");
+    return true;
+  }
+  std::vector<mediastore::NewJob> jobs;
+  for (std::size_t i = from; i < n && !failed; i += step) {
+    jobs.push_back(mediastore::NewJob{fmt::format("j{}", i), "{}", {}});
+    if (jobs.size() >= batch || i + step >= n) {
+      for (auto& st : q.enqueue_batch(jobs)) must(st, "enqueue_batch");
+      jobs.clear();
+    }
+  }
+  return true;
+}
+
 int cmd_noop(const Args& a) {
   if (a.positional.size() != 2) die("usage: bench_queue noop BACKEND URL [options]");
   const std::string backend = a.positional[0], where = a.positional[1];
   const std::size_t n = a.jobs ? a.jobs : 10000;
   const bool shared = a.shared || backend == "memory";
+  const char* api = a.batch_api ? "batch" : "single";
   for (int run = 0; run < a.runs; ++run) {
     // Enqueue rate, one thread.
     {
       std::string name = run_tag() + "e" + std::to_string(run);
       auto q = open_queue(backend, where, name);
+      std::atomic<bool> never{false};
       auto t0 = Clock::now();
-      for (std::size_t i = 0; i < n; ++i) must(q->enqueue(fmt::format("j{}", i), "{}"), "enqueue");
+      produce(*q, 0, 1, n, a.batch_api, a.batch, never);
       double dt = seconds_since(t0);
-      std::printf("{\"what\":\"enqueue\",\"backend\":\"%s\",\"run\":%d,\"jobs\":%zu,\"seconds\":%.6f,\"per_s\":%.1f}\n",
-                  backend.c_str(), run, n, dt, n / dt);
+      std::printf(
+          "{\"what\":\"enqueue\",\"backend\":\"%s\",\"api\":\"%s\",\"run\":%d,\"jobs\":%zu,\"seconds\":%.6f,"
+          "\"per_s\":%.1f}\n",
+          backend.c_str(), api, run, n, dt, n / dt);
       std::fflush(stdout);
       // Leave the backend clean: drain what we queued (not timed).
       for (;;) {
@@ -180,12 +218,22 @@ int cmd_noop(const Args& a) {
               failed = true;
               return;
             }
-            for (auto& j : got.value()) {
-              auto s = q.ack(j);
-              if (!s.ok()) {
-                std::fprintf(stderr, "ack: %s\n", s.to_string().c_str());
-                failed = true;
-                return;
+            if (a.batch_api && !got.value().empty()) {
+              for (auto& s : q.ack_batch(got.value())) {
+                if (!s.ok()) {
+                  std::fprintf(stderr, "ack_batch: %s\n", s.to_string().c_str());
+                  failed = true;
+                  return;
+                }
+              }
+            } else {
+              for (auto& j : got.value()) {
+                auto s = q.ack(j);
+                if (!s.ok()) {
+                  std::fprintf(stderr, "ack: %s\n", s.to_string().c_str());
+                  failed = true;
+                  return;
+                }
               }
             }
             done += got.value().size();
@@ -197,11 +245,10 @@ int cmd_noop(const Args& a) {
       std::vector<std::thread> producers;
       for (int p = 1; p < np; ++p)
         producers.emplace_back([&, p] {
-          for (std::size_t i = p; i < n && !failed; i += np)
-            must(queues[p]->enqueue(fmt::format("j{}", i), "{}"), "enqueue");
+          produce(*queues[p], static_cast<std::size_t>(p), static_cast<std::size_t>(np), n, a.batch_api, a.batch,
+                  failed);
         });
-      for (std::size_t i = 0; i < n && !failed; i += np)
-        must(queues[0]->enqueue(fmt::format("j{}", i), "{}"), "enqueue");
+      produce(*queues[0], 0, static_cast<std::size_t>(np), n, a.batch_api, a.batch, failed);
       for (auto& th : producers) th.join();
       double enq = seconds_since(t0);
       for (auto& th : threads) th.join();
@@ -211,14 +258,15 @@ int cmd_noop(const Args& a) {
       if (st.ready + st.in_flight + st.delayed + st.dead != 0)
         die(fmt::format("queue not empty after the run: ready {} in flight {}", st.ready, st.in_flight));
       std::printf(
-          "{\"what\":\"e2e\",\"backend\":\"%s\",\"run\":%d,\"jobs\":%zu,\"producers\":%d,\"threads\":%d,\"batch\":%zu,"
+          "{\"what\":\"e2e\",\"backend\":\"%s\",\"api\":\"%s\",\"run\":%d,\"jobs\":%zu,\"producers\":%d,\"threads\":%d,"
+          "\"batch\":%zu,"
           "\"shared\":%s,\"seconds\":%.6f,\"enqueue_seconds\":%.6f,\"per_s\":%.1f}\n",
-          backend.c_str(), run, n, np, a.threads, a.batch, shared ? "true" : "false", dt, enq, n / dt);
+          backend.c_str(), api, run, n, np, a.threads, a.batch, shared ? "true" : "false", dt, enq, n / dt);
       std::fflush(stdout);
     }
     if (backend == "sqlite") {
       std::error_code ec;
-      for (auto& e : std::filesystem::directory_iterator(where, ec))
+      for (auto& e : std::filesystem::directory_iterator(where.substr(0, where.find('?')), ec))
         if (e.path().filename().string().rfind("b", 0) == 0) std::filesystem::remove(e.path(), ec);
     }
   }

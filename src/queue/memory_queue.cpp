@@ -41,17 +41,26 @@ class MemoryQueue final : public JobQueue {
     std::int64_t at = to_ms_or_now(not_before);
     {
       std::lock_guard lock(mu_);
-      std::string key(id);
-      if (jobs_.count(key)) return already_queued(id);
-      Entry e;
-      e.payload = std::string(payload);
-      e.available_at = at;
-      e.seq = ++seq_;
-      ready_.emplace(at, e.seq, key);
-      jobs_.emplace(std::move(key), std::move(e));
+      MS_RETURN_IF_ERROR(enqueue_locked(id, payload, at));
     }
     cv_.notify_one();
     return Status::Ok();
+  }
+
+  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
+    std::vector<Status> out(jobs.size());
+    std::int64_t now = now_ms();
+    {
+      std::lock_guard lock(mu_);
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        out[i] = validate_job_id(jobs[i].id);
+        if (out[i].ok())
+          out[i] = enqueue_locked(jobs[i].id, jobs[i].payload,
+                                  jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
+      }
+    }
+    cv_.notify_all();
+    return out;
   }
 
   Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
@@ -106,18 +115,15 @@ class MemoryQueue final : public JobQueue {
 
   Status ack(const LeasedJob& job) override {
     std::lock_guard lock(mu_);
-    auto it = jobs_.find(job.id);
-    if (it == jobs_.end()) return Status::Ok();
-    Entry& e = it->second;
-    if (e.token != job.lease_token || e.state == JobState::dead)
-      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
-    if (e.state == JobState::leased) {
-      leased_.erase(Slot{e.available_at, e.seq, job.id});
-    } else {
-      ready_.erase(Slot{e.available_at, e.seq, job.id});
-    }
-    jobs_.erase(it);
-    return Status::Ok();
+    return ack_locked(job);
+  }
+
+  std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs) override {
+    std::vector<Status> out;
+    out.reserve(jobs.size());
+    std::lock_guard lock(mu_);
+    for (const auto& j : jobs) out.push_back(ack_locked(j));
+    return out;
   }
 
   Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error) override {
@@ -239,6 +245,33 @@ class MemoryQueue final : public JobQueue {
   }
 
  private:
+  Status enqueue_locked(std::string_view id, std::string_view payload, std::int64_t at) {
+    std::string key(id);
+    if (jobs_.count(key)) return already_queued(id);
+    Entry e;
+    e.payload = std::string(payload);
+    e.available_at = at;
+    e.seq = ++seq_;
+    ready_.emplace(at, e.seq, key);
+    jobs_.emplace(std::move(key), std::move(e));
+    return Status::Ok();
+  }
+
+  Status ack_locked(const LeasedJob& job) {
+    auto it = jobs_.find(job.id);
+    if (it == jobs_.end()) return Status::Ok();
+    Entry& e = it->second;
+    if (e.token != job.lease_token || e.state == JobState::dead)
+      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    if (e.state == JobState::leased) {
+      leased_.erase(Slot{e.available_at, e.seq, job.id});
+    } else {
+      ready_.erase(Slot{e.available_at, e.seq, job.id});
+    }
+    jobs_.erase(it);
+    return Status::Ok();
+  }
+
   Entry* held(const LeasedJob& job) {
     auto it = jobs_.find(job.id);
     if (it == jobs_.end() || it->second.state != JobState::leased || it->second.token != job.lease_token)

@@ -8,6 +8,20 @@ namespace mediastore {
 
 JobQueue::~JobQueue() = default;
 
+std::vector<Status> JobQueue::enqueue_batch(const std::vector<NewJob>& jobs) {
+  std::vector<Status> out;
+  out.reserve(jobs.size());
+  for (const auto& j : jobs) out.push_back(enqueue(j.id, j.payload, j.not_before));
+  return out;
+}
+
+std::vector<Status> JobQueue::ack_batch(const std::vector<LeasedJob>& jobs) {
+  std::vector<Status> out;
+  out.reserve(jobs.size());
+  for (const auto& j : jobs) out.push_back(ack(j));
+  return out;
+}
+
 namespace detail {
 
 Status validate_queue_name(std::string_view name) {

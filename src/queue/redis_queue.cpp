@@ -3,10 +3,16 @@
 // and therefore atomic. Lease times come from Redis' own clock (TIME), so
 // workers on machines with skewed clocks agree on expiry. With appendonly
 // persistence a Redis restart loses nothing.
+//
+// Each RedisQueue keeps a small pool of connections (up to
+// kMaxConnections, opened on demand), so that the threads of one process —
+// a Worker's threads, its heartbeats, a web process's submits — do not queue
+// on one socket.
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -20,9 +26,17 @@ namespace {
 
 constexpr const char* kPrelude = R"lua(
 local p = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_ms
+-- Redis' clock in ms, read once per script and only by scripts that need it.
+local function clock()
+  if not now_ms then
+    local t = redis.call('TIME')
+    now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now_ms
+end
 local function requeue(maxatt)
+  local now = clock()
   local ids = redis.call('ZRANGEBYSCORE', p .. 'leased', '-inf', now, 'LIMIT', 0, 1000)
   local out = {}
   for _, id in ipairs(ids) do
@@ -47,6 +61,7 @@ end
 
 // ARGV: prefix id payload delay_ms
 constexpr const char* kEnqueue = R"lua(
+local now = clock()
 local jk = p .. 'job:' .. ARGV[2]
 if redis.call('EXISTS', jk) == 1 then return 0 end
 redis.call('HSET', jk, 'payload', ARGV[3], 'attempts', 0, 'token', '', 'state', 'ready', 'last_error', '')
@@ -54,8 +69,26 @@ redis.call('ZADD', p .. 'ready', now + tonumber(ARGV[4]), ARGV[2])
 return 1
 )lua";
 
+// ARGV: prefix (id payload delay_ms)... -> 1 queued / 0 already there, per job
+constexpr const char* kEnqueueBatch = R"lua(
+local now = clock()
+local out = {}
+for i = 2, #ARGV, 3 do
+  local jk = p .. 'job:' .. ARGV[i]
+  if redis.call('EXISTS', jk) == 1 then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', jk, 'payload', ARGV[i + 1], 'attempts', 0, 'token', '', 'state', 'ready', 'last_error', '')
+    redis.call('ZADD', p .. 'ready', now + tonumber(ARGV[i + 2]), ARGV[i])
+    out[#out + 1] = 1
+  end
+end
+return out
+)lua";
+
 // ARGV: prefix n lease_ms maxatt token_base
 constexpr const char* kLease = R"lua(
+local now = clock()
 local moved = requeue(tonumber(ARGV[4]))
 local ids = redis.call('ZRANGEBYSCORE', p .. 'ready', '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local leased = {}
@@ -80,6 +113,7 @@ return {moved, leased}
 
 // ARGV: prefix id token extend_ms -> expiry or -1
 constexpr const char* kHeartbeat = R"lua(
+local now = clock()
 local jk = p .. 'job:' .. ARGV[2]
 local f = redis.call('HMGET', jk, 'state', 'token')
 if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return -1 end
@@ -88,7 +122,8 @@ redis.call('ZADD', p .. 'leased', at, ARGV[2])
 return at
 )lua";
 
-// ARGV: prefix id token -> 1 ok, 0 conflict
+// ARGV: prefix id token -> 1 ok, 0 conflict. A job whose token matches is
+// leased (requeue and nack clear the token), so it is only in "leased".
 constexpr const char* kAck = R"lua(
 local jk = p .. 'job:' .. ARGV[2]
 local f = redis.call('HMGET', jk, 'state', 'token')
@@ -96,12 +131,35 @@ if not f[1] then return 1 end
 if f[1] == 'dead' or f[2] ~= ARGV[3] then return 0 end
 redis.call('DEL', jk)
 redis.call('ZREM', p .. 'leased', ARGV[2])
-redis.call('ZREM', p .. 'ready', ARGV[2])
 return 1
 )lua";
 
+// ARGV: prefix (id token)... -> 1 ok / 0 conflict, per job
+constexpr const char* kAckBatch = R"lua(
+local out = {}
+for i = 2, #ARGV, 2 do
+  local id = ARGV[i]
+  local jk = p .. 'job:' .. id
+  local f = redis.call('HMGET', jk, 'state', 'token')
+  if not f[1] then
+    out[#out + 1] = 1
+  elseif f[1] == 'dead' or f[2] ~= ARGV[i + 1] then
+    out[#out + 1] = 0
+  else
+    redis.call('DEL', jk)
+    redis.call('ZREM', p .. 'leased', id)
+    out[#out + 1] = 1
+  end
+end
+return out
+)lua";
+
+// Jobs per batch script: bounds how long one script blocks Redis.
+constexpr std::size_t kBatchChunk = 256;
+
 // ARGV: prefix id token delay_ms error maxatt -> -1 conflict, 0 retry, 1 dead
 constexpr const char* kNack = R"lua(
+local now = clock()
 local jk = p .. 'job:' .. ARGV[2]
 local f = redis.call('HMGET', jk, 'state', 'token', 'attempts')
 if f[1] ~= 'leased' or f[2] ~= ARGV[3] then return -1 end
@@ -145,6 +203,7 @@ return out
 
 // ARGV: prefix
 constexpr const char* kStats = R"lua(
+local now = clock()
 return {redis.call('ZCOUNT', p .. 'ready', '-inf', now), redis.call('ZCOUNT', p .. 'ready', '(' .. now, '+inf'),
         redis.call('ZCARD', p .. 'leased'), redis.call('ZCARD', p .. 'dead')}
 )lua";
@@ -246,8 +305,12 @@ class RedisQueue final : public JobQueue {
   RedisQueue(RedisUrl url, QueueOptions options)
       : url_(std::move(url)), options_(std::move(options)), prefix_("ms:" + options_.name + ":") {}
   ~RedisQueue() override {
-    if (ctx_) redisFree(ctx_);
+    for (redisContext* c : idle_)
+      if (c) redisFree(c);
   }
+
+  // Connections per queue object.
+  static constexpr int kMaxConnections = 4;
 
   std::string backend_name() const override { return "redis"; }
   const QueueOptions& options() const override { return options_; }
@@ -259,6 +322,61 @@ class RedisQueue final : public JobQueue {
     if (!r.ok()) return r.status();
     if (r.value()->integer == 0) return already_queued(id);
     return Status::Ok();
+  }
+
+  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
+    std::vector<Status> out(jobs.size());
+    std::int64_t now = now_ms();
+    for (std::size_t from = 0; from < jobs.size(); from += kBatchChunk) {
+      std::size_t to = std::min(jobs.size(), from + kBatchChunk);
+      std::vector<std::string> args;
+      std::vector<std::size_t> sent;
+      for (std::size_t i = from; i < to; ++i) {
+        out[i] = validate_job_id(jobs[i].id);
+        if (!out[i].ok()) continue;
+        std::int64_t delay =
+            jobs[i].not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(jobs[i].not_before) - now);
+        args.push_back(jobs[i].id);
+        args.push_back(jobs[i].payload);
+        args.push_back(std::to_string(delay));
+        sent.push_back(i);
+      }
+      if (sent.empty()) continue;
+      auto r = eval(kEnqueueBatch, std::move(args));
+      if (r.ok() && (r.value()->type != REDIS_REPLY_ARRAY || r.value()->elements != sent.size()))
+        r = Status::Internal("redis queue: bad enqueue batch reply");
+      for (std::size_t k = 0; k < sent.size(); ++k) {
+        if (!r.ok()) {
+          out[sent[k]] = r.status();
+        } else if (r.value()->element[k]->integer == 0) {
+          out[sent[k]] = already_queued(jobs[sent[k]].id);
+        }
+      }
+    }
+    return out;
+  }
+
+  std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs) override {
+    std::vector<Status> out(jobs.size());
+    for (std::size_t from = 0; from < jobs.size(); from += kBatchChunk) {
+      std::size_t to = std::min(jobs.size(), from + kBatchChunk);
+      std::vector<std::string> args;
+      for (std::size_t i = from; i < to; ++i) {
+        args.push_back(jobs[i].id);
+        args.push_back(jobs[i].lease_token);
+      }
+      auto r = eval(kAckBatch, std::move(args));
+      if (r.ok() && (r.value()->type != REDIS_REPLY_ARRAY || r.value()->elements != to - from))
+        r = Status::Internal("redis queue: bad ack batch reply");
+      for (std::size_t i = from; i < to; ++i) {
+        if (!r.ok()) {
+          out[i] = r.status();
+        } else if (r.value()->element[i - from]->integer == 0) {
+          out[i] = Status::Conflict(fmt::format("job '{}': lease {} was lost", jobs[i].id, jobs[i].lease_token));
+        }
+      }
+    }
+    return out;
   }
 
   Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
@@ -402,8 +520,8 @@ class RedisQueue final : public JobQueue {
   Status remove_record(std::string_view id) override { return eval(kRemoveRecord, {std::string(id)}).status(); }
 
   Status connect_now() {
-    std::lock_guard lock(mu_);
-    return ensure_connected();
+    Conn c(*this);
+    return c.ensure();
   }
 
  private:
@@ -475,15 +593,15 @@ class RedisQueue final : public JobQueue {
       ptrs.push_back(a.data());
       lens.push_back(a.size());
     }
-    std::lock_guard lock(mu_);
-    MS_RETURN_IF_ERROR(ensure_connected());
+    Conn conn(*this);
+    MS_RETURN_IF_ERROR(conn.ensure());
     auto* raw =
-        static_cast<redisReply*>(redisCommandArgv(ctx_, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
+        static_cast<redisReply*>(redisCommandArgv(conn.ctx, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
     if (!raw) {
-      Status s = Status::Unavailable(fmt::format("redis {}:{}: {}", url_.host, url_.port, ctx_->errstr));
+      Status s = Status::Unavailable(fmt::format("redis {}:{}: {}", url_.host, url_.port, conn.ctx->errstr));
       MS_LOG(warn, "queue", "redis connection lost: {}", s.message());
-      redisFree(ctx_);
-      ctx_ = nullptr;
+      redisFree(conn.ctx);
+      conn.ctx = nullptr;
       return s;
     }
     Reply r(raw);
@@ -498,8 +616,46 @@ class RedisQueue final : public JobQueue {
     return r;
   }
 
-  Status ensure_connected() {
-    if (ctx_) return Status::Ok();
+  // One connection of the pool, held for one call: taken from the idle ones,
+  // or a new slot while fewer than kMaxConnections are open, or else waited
+  // for. A connection left null (never opened, or dropped after an error) is
+  // (re)connected by ensure().
+  struct Conn {
+    explicit Conn(RedisQueue& q) : q(q) {
+      std::unique_lock lock(q.pool_mu_);
+      q.pool_cv_.wait(lock, [&] { return !q.idle_.empty() || q.open_ < kMaxConnections; });
+      if (!q.idle_.empty()) {
+        ctx = q.idle_.back();
+        q.idle_.pop_back();
+      } else {
+        ++q.open_;
+      }
+    }
+    ~Conn() {
+      {
+        std::lock_guard lock(q.pool_mu_);
+        if (ctx) {
+          q.idle_.push_back(ctx);
+        } else {
+          --q.open_;
+        }
+      }
+      q.pool_cv_.notify_one();
+    }
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
+    Status ensure() {
+      if (ctx) return Status::Ok();
+      auto c = q.connect();
+      if (!c.ok()) return c.status();
+      ctx = c.value();
+      return Status::Ok();
+    }
+    RedisQueue& q;
+    redisContext* ctx = nullptr;
+  };
+
+  Result<redisContext*> connect() {
     timeval tv{2, 0};
     redisContext* c = redisConnectWithTimeout(url_.host.c_str(), url_.port, tv);
     if (!c || c->err) {
@@ -537,16 +693,17 @@ class RedisQueue final : public JobQueue {
       redisFree(c);
       return s;
     }
-    ctx_ = c;
     MS_LOG(debug, "queue", "connected to redis {}:{} db {}", url_.host, url_.port, url_.db);
-    return Status::Ok();
+    return c;
   }
 
   RedisUrl url_;
   QueueOptions options_;
   std::string prefix_;
-  std::mutex mu_;
-  redisContext* ctx_ = nullptr;
+  std::mutex pool_mu_;  // idle_, open_
+  std::condition_variable pool_cv_;
+  std::vector<redisContext*> idle_;  // connected, not in use
+  int open_ = 0;                     // slots in use or idle
 };
 
 }  // namespace

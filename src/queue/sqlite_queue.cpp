@@ -1,11 +1,23 @@
 // Durable queue in an SQLite file (WAL), shared by the processes of one
-// machine. Each operation is one IMMEDIATE transaction; a process killed at
-// any instant leaves either the old or the new state.
+// machine. Each operation runs inside an IMMEDIATE transaction; a process
+// killed at any instant leaves either the old or the new state.
+//
+// Group commit: the writing calls (enqueue, ack, nack, heartbeat, lease and
+// their batch forms) made at the same time by several threads of one
+// SqliteQueue object are run in one transaction by whichever caller comes
+// first (the leader); the others wait and return once that transaction is
+// committed. With synchronous=FULL (the default) the commit is one fsync of
+// the WAL for the whole group instead of one per call, and every caller still
+// returns only after its change is durable. A call whose statements fail is
+// rolled back on its own and the rest of the group is run again.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/log_internal.hpp"
 #include "queue/common.hpp"
@@ -21,7 +33,17 @@ constexpr int kDead = 2;
 class Stmt {
  public:
   Stmt(sqlite3* db, const std::string& sql) { rc_ = sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
+  // A statement from the cache (null if it failed to prepare): reset, not
+  // finalized, at the end.
+  explicit Stmt(sqlite3_stmt* cached) : st_(cached), rc_(cached ? SQLITE_OK : SQLITE_ERROR), cached_(true) {}
+  ~Stmt() {
+    if (!cached_) {
+      sqlite3_finalize(st_);
+    } else if (st_) {
+      sqlite3_reset(st_);
+      sqlite3_clear_bindings(st_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
@@ -49,17 +71,31 @@ class Stmt {
  private:
   sqlite3_stmt* st_ = nullptr;
   int rc_;
+  bool cached_ = false;
 };
+
+// Outcomes of a call that leave the transaction usable (nothing half done).
+bool is_outcome(const Status& s) {
+  return s.ok() || s.is(ErrorCode::already_exists) || s.is(ErrorCode::conflict) || s.is(ErrorCode::invalid_argument) ||
+         s.is(ErrorCode::not_found);
+}
 
 class SqliteQueue final : public JobQueue {
  public:
-  SqliteQueue(sqlite3* db, std::string path, QueueOptions options)
-      : db_(db), path_(std::move(path)), options_(std::move(options)), t_(options_.name) {}
-  ~SqliteQueue() override { sqlite3_close_v2(db_); }
+  SqliteQueue(sqlite3* db, std::string path, QueueOptions options, std::string synchronous)
+      : db_(db),
+        path_(std::move(path)),
+        options_(std::move(options)),
+        t_(options_.name),
+        synchronous_(std::move(synchronous)) {}
+  ~SqliteQueue() override {
+    for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+  }
 
   Status init() {
     MS_RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
-    MS_RETURN_IF_ERROR(exec("PRAGMA synchronous=FULL"));
+    MS_RETURN_IF_ERROR(exec("PRAGMA synchronous=" + synchronous_));
     MS_RETURN_IF_ERROR(exec(fmt::format(
         "CREATE TABLE IF NOT EXISTS {0}_jobs (id TEXT PRIMARY KEY, payload BLOB NOT NULL, state INTEGER NOT NULL,"
         " attempts INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, token TEXT NOT NULL DEFAULT '',"
@@ -78,14 +114,27 @@ class SqliteQueue final : public JobQueue {
   Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
     MS_RETURN_IF_ERROR(validate_job_id(id));
     std::int64_t at = to_ms_or_now(not_before);
-    std::lock_guard lock(mu_);
-    Stmt st(db_, fmt::format("INSERT INTO {}_jobs(id, payload, state, at) VALUES(?, ?, {}, ?)", t_, kReady));
-    if (!st.ok()) return error("prepare enqueue");
-    st.bind(1, id).bind_blob(2, payload).bind(3, at);
-    int rc = step_retry(st);
-    if (rc == SQLITE_CONSTRAINT) return already_queued(id);
-    if (rc != SQLITE_DONE) return error("enqueue");
-    return Status::Ok();
+    return write_tx([&] { return insert_job(id, payload, at); });
+  }
+
+  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
+    std::vector<Status> out(jobs.size());
+    if (jobs.empty()) return out;
+    std::int64_t now = now_ms();
+    Status s = write_tx([&]() -> Status {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        out[i] = validate_job_id(jobs[i].id);
+        if (!out[i].ok()) continue;
+        out[i] = insert_job(jobs[i].id, jobs[i].payload,
+                            jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
+        if (!is_outcome(out[i])) return out[i];
+      }
+      return Status::Ok();
+    });
+    if (!s.ok())
+      for (auto& o : out)
+        if (o.ok() || !is_outcome(o)) o = s;
+    return out;
   }
 
   Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
@@ -95,16 +144,16 @@ class SqliteQueue final : public JobQueue {
     if (max_jobs == 0) return out;
     LeasePoll poll(wait);
     for (;;) {
-      {
-        std::lock_guard lock(mu_);
-        MS_RETURN_IF_ERROR(begin());
+      Status s = write_tx([&]() -> Status {
+        out.clear();
         std::int64_t now = now_ms();
         auto moved = requeue_expired_tx(now);
-        if (!moved.ok()) return rollback(moved.status());
-        Stmt sel(db_, fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
-                                  " ORDER BY at LIMIT ?",
-                                  t_, kReady));
-        if (!sel.ok()) return rollback(error("prepare lease"));
+        if (!moved.ok()) return moved.status();
+        Stmt sel(
+            cached(fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
+                               " ORDER BY at LIMIT ?",
+                               t_, kReady)));
+        if (!sel.ok()) return error("prepare lease");
         sel.bind(1, now).bind(2, static_cast<std::int64_t>(max_jobs));
         int rc;
         while ((rc = sel.step()) == SQLITE_ROW) {
@@ -117,16 +166,17 @@ class SqliteQueue final : public JobQueue {
           j.lease_expires = from_ms(now + lease_for.count());
           out.push_back(std::move(j));
         }
-        if (rc != SQLITE_DONE) return rollback(error("lease select"));
+        if (rc != SQLITE_DONE) return error("lease select");
         for (auto& j : out) {
-          Stmt up(db_, fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?", t_,
-                                   kLeased));
+          Stmt up(cached(
+              fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?", t_, kLeased)));
           up.bind(1, static_cast<std::int64_t>(j.attempt)).bind(2, j.lease_token).bind(3, to_ms(j.lease_expires));
           up.bind(4, j.id);
-          if (up.step() != SQLITE_DONE) return rollback(error("lease update"));
+          if (up.step() != SQLITE_DONE) return error("lease update");
         }
-        MS_RETURN_IF_ERROR(commit());
-      }
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
       if (!out.empty() || !poll.pause()) return out;
     }
   }
@@ -134,48 +184,55 @@ class SqliteQueue final : public JobQueue {
   Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
     if (extend_by.count() <= 0) extend_by = options_.lease_duration;
     std::int64_t until = now_ms() + extend_by.count();
-    std::lock_guard lock(mu_);
-    Stmt st(db_, fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased));
-    st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
-    if (step_retry(st) != SQLITE_DONE) return error("heartbeat");
-    if (sqlite3_changes(db_) == 0)
-      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    MS_RETURN_IF_ERROR(write_tx([&]() -> Status {
+      Stmt st(cached(fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
+      st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
+      if (st.step() != SQLITE_DONE) return error("heartbeat");
+      if (sqlite3_changes(db_) == 0)
+        return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      return Status::Ok();
+    }));
     job.lease_expires = from_ms(until);
     return Status::Ok();
   }
 
   Status ack(const LeasedJob& job) override {
-    std::lock_guard lock(mu_);
-    MS_RETURN_IF_ERROR(begin());
-    Stmt del(db_, fmt::format("DELETE FROM {}_jobs WHERE id = ? AND token = ? AND state != {}", t_, kDead));
-    del.bind(1, job.id).bind(2, job.lease_token);
-    if (del.step() != SQLITE_DONE) return rollback(error("ack"));
-    if (sqlite3_changes(db_) == 0) {
-      Stmt chk(db_, fmt::format("SELECT 1 FROM {}_jobs WHERE id = ?", t_));
-      chk.bind(1, job.id);
-      int rc = chk.step();
-      if (rc == SQLITE_ROW)
-        return rollback(Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token)));
-      if (rc != SQLITE_DONE) return rollback(error("ack check"));
-    }
-    return commit();
+    return write_tx([&] { return delete_job(job); });
+  }
+
+  std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs) override {
+    std::vector<Status> out(jobs.size());
+    if (jobs.empty()) return out;
+    Status s = write_tx([&]() -> Status {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        out[i] = delete_job(jobs[i]);
+        if (!is_outcome(out[i])) return out[i];
+      }
+      return Status::Ok();
+    });
+    if (!s.ok())
+      for (auto& o : out)
+        if (o.ok() || !is_outcome(o)) o = s;
+    return out;
   }
 
   Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error_text) override {
-    std::lock_guard lock(mu_);
-    MS_RETURN_IF_ERROR(begin());
-    Stmt sel(db_, fmt::format("SELECT attempts FROM {}_jobs WHERE id = ? AND state = {} AND token = ?", t_, kLeased));
-    sel.bind(1, job.id).bind(2, job.lease_token);
-    int rc = sel.step();
-    if (rc == SQLITE_DONE)
-      return rollback(Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token)));
-    if (rc != SQLITE_ROW) return rollback(error("nack"));
-    bool dead = sel.i64(0) >= options_.max_attempts;
-    Stmt up(db_, fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '', last_error = ? WHERE id = ?", t_));
-    up.bind(1, static_cast<std::int64_t>(dead ? kDead : kReady)).bind(2, dead ? now_ms() : to_ms(retry_at));
-    up.bind(3, error_text).bind(4, job.id);
-    if (up.step() != SQLITE_DONE) return rollback(error("nack update"));
-    MS_RETURN_IF_ERROR(commit());
+    bool dead = false;
+    MS_RETURN_IF_ERROR(write_tx([&]() -> Status {
+      Stmt sel(
+          cached(fmt::format("SELECT attempts FROM {}_jobs WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
+      sel.bind(1, job.id).bind(2, job.lease_token);
+      int rc = sel.step();
+      if (rc == SQLITE_DONE)
+        return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      if (rc != SQLITE_ROW) return error("nack");
+      dead = sel.i64(0) >= options_.max_attempts;
+      Stmt up(cached(fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '', last_error = ? WHERE id = ?", t_)));
+      up.bind(1, static_cast<std::int64_t>(dead ? kDead : kReady)).bind(2, dead ? now_ms() : to_ms(retry_at));
+      up.bind(3, error_text).bind(4, job.id);
+      if (up.step() != SQLITE_DONE) return error("nack update");
+      return Status::Ok();
+    }));
     return dead ? NackOutcome::dead_lettered : NackOutcome::retry_scheduled;
   }
 
@@ -291,9 +348,116 @@ class SqliteQueue final : public JobQueue {
   }
 
  private:
+  // A prepared statement for sql, prepared once per connection (null if it
+  // fails). Caller holds mu_.
+  sqlite3_stmt* cached(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(st);
+      return nullptr;
+    }
+    cache_.emplace(sql, st);
+    return st;
+  }
+
+  // Inside a transaction.
+  Status insert_job(std::string_view id, std::string_view payload, std::int64_t at) {
+    Stmt st(cached(fmt::format("INSERT INTO {}_jobs(id, payload, state, at) VALUES(?, ?, {}, ?)", t_, kReady)));
+    if (!st.ok()) return error("prepare enqueue");
+    st.bind(1, id).bind_blob(2, payload).bind(3, at);
+    int rc = st.step();
+    if (rc == SQLITE_CONSTRAINT) return already_queued(id);
+    if (rc != SQLITE_DONE) return error("enqueue");
+    return Status::Ok();
+  }
+
+  // ack's work; inside a transaction.
+  Status delete_job(const LeasedJob& job) {
+    Stmt del(cached(fmt::format("DELETE FROM {}_jobs WHERE id = ? AND token = ? AND state != {}", t_, kDead)));
+    if (!del.ok()) return error("prepare ack");
+    del.bind(1, job.id).bind(2, job.lease_token);
+    if (del.step() != SQLITE_DONE) return error("ack");
+    if (sqlite3_changes(db_) == 0) {
+      Stmt chk(cached(fmt::format("SELECT 1 FROM {}_jobs WHERE id = ?", t_)));
+      chk.bind(1, job.id);
+      int rc = chk.step();
+      if (rc == SQLITE_ROW)
+        return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      if (rc != SQLITE_DONE) return error("ack check");
+    }
+    return Status::Ok();
+  }
+
+  // One caller's part of a group transaction.
+  struct TxOp {
+    const std::function<Status()>* body;
+    Status result;
+    bool done = false;
+  };
+
+  // Runs body inside a write transaction, together with the bodies other
+  // threads submit at the same time (group commit, see the file comment);
+  // returns body's result once the transaction is committed, or the error
+  // that prevented the commit.
+  Status write_tx(const std::function<Status()>& body) {
+    TxOp op{&body, Status::Ok()};
+    std::unique_lock g(group_mu_);
+    pending_.push_back(&op);
+    while (!op.done) {
+      if (leading_) {
+        group_cv_.wait(g);
+        continue;
+      }
+      leading_ = true;
+      std::vector<TxOp*> group;
+      group.swap(pending_);
+      g.unlock();
+      run_group(group);
+      g.lock();
+      for (TxOp* o : group) o->done = true;
+      leading_ = false;
+      group_cv_.notify_all();
+    }
+    return op.result;
+  }
+
+  // The leader's work: one transaction for the whole group. A body that fails
+  // with an error other than an outcome (already_exists, conflict, ...) rolls
+  // the transaction back; it gets its error and the others run again.
+  void run_group(std::vector<TxOp*> todo) {
+    std::lock_guard lock(mu_);
+    while (!todo.empty()) {
+      Status b = begin();
+      if (!b.ok()) {
+        for (TxOp* o : todo) o->result = b;
+        return;
+      }
+      std::size_t failed = todo.size();
+      for (std::size_t i = 0; i < todo.size(); ++i) {
+        todo[i]->result = (*todo[i]->body)();
+        if (!is_outcome(todo[i]->result)) {
+          failed = i;
+          break;
+        }
+      }
+      if (failed < todo.size()) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(failed));
+        continue;
+      }
+      Status c = commit();
+      if (!c.ok())
+        for (TxOp* o : todo) o->result = c;
+      return;
+    }
+  }
+
   // Moves leases that ran out; inside a transaction.
   Result<std::size_t> requeue_expired_tx(std::int64_t now) {
-    Stmt sel(db_, fmt::format("SELECT id, attempts FROM {}_jobs WHERE state = {} AND at <= ?", t_, kLeased));
+    Stmt sel(cached(fmt::format("SELECT id, attempts FROM {}_jobs WHERE state = {} AND at <= ?", t_, kLeased)));
+    if (!sel.ok()) return error("prepare requeue");
     sel.bind(1, now);
     std::vector<std::pair<std::string, std::int64_t>> expired;
     int rc;
@@ -301,10 +465,11 @@ class SqliteQueue final : public JobQueue {
     if (rc != SQLITE_DONE) return error("requeue select");
     for (auto& [id, attempts] : expired) {
       bool dead = attempts >= options_.max_attempts;
-      Stmt up(db_, fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '',"
-                               " last_error = CASE WHEN ? AND last_error = '' THEN 'lease expired' ELSE last_error END"
-                               " WHERE id = ?",
-                               t_));
+      Stmt up(
+          cached(fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '',"
+                             " last_error = CASE WHEN ? AND last_error = '' THEN 'lease expired' ELSE"
+                             " last_error END WHERE id = ?",
+                             t_)));
       up.bind(1, static_cast<std::int64_t>(dead ? kDead : kReady)).bind(2, now).bind(3, std::int64_t{dead});
       up.bind(4, id);
       if (up.step() != SQLITE_DONE) return error("requeue update");
@@ -374,8 +539,14 @@ class SqliteQueue final : public JobQueue {
   sqlite3* db_;
   std::string path_;
   QueueOptions options_;
-  std::string t_;  // table prefix
-  std::mutex mu_;
+  std::string t_;                                         // table prefix
+  std::string synchronous_;                               // "FULL" or "NORMAL"
+  std::mutex mu_;                                         // the connection; held by the leader for a whole group
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // under mu_
+  std::mutex group_mu_;                                   // pending_, leading_, TxOp::done
+  std::condition_variable group_cv_;
+  std::vector<TxOp*> pending_;
+  bool leading_ = false;
 };
 
 }  // namespace
@@ -387,6 +558,20 @@ Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path_in, 
   MS_RETURN_IF_ERROR(detail::validate_queue_name(options.name));
   std::string path = path_in;
   if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
+  std::string synchronous = "FULL";
+  if (auto q = path.find('?'); q != std::string::npos) {
+    std::string query = path.substr(q + 1);
+    path.resize(q);
+    if (query == "synchronous=full") {
+      synchronous = "FULL";
+    } else if (query == "synchronous=normal") {
+      synchronous = "NORMAL";
+    } else {
+      return Status::InvalidArgument(fmt::format(
+          "MEDIA_QUEUE_URL: sqlite queue option '{}' is not supported (synchronous=full or synchronous=normal)",
+          query));
+    }
+  }
   if (path.empty()) return Status::InvalidArgument("MEDIA_QUEUE_URL: empty sqlite queue path");
   {
     std::error_code ec;
@@ -402,7 +587,7 @@ Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path_in, 
     return Status::IoError(msg);
   }
   sqlite3_busy_timeout(db, 5000);
-  auto q = std::make_shared<detail::SqliteQueue>(db, path, std::move(options));
+  auto q = std::make_shared<detail::SqliteQueue>(db, path, std::move(options), synchronous);
   MS_RETURN_IF_ERROR(q->init());
   return std::shared_ptr<JobQueue>(std::move(q));
 }

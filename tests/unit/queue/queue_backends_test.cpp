@@ -72,6 +72,22 @@ TEST_CASE("sqlite: one file holds several named queues; sqlite:// prefix") {
   CHECK(make_sqlite_queue(temp_dir() + "/new/sub/dir/q.db").ok());
 }
 
+TEST_CASE("sqlite: ?synchronous= option") {
+  QueueOptions o;
+  o.name = "sync";
+  auto path = temp_dir() + "/sync.db";
+  auto normal = make_sqlite_queue("sqlite://" + path + "?synchronous=normal", o);
+  REQUIRE(normal.ok());
+  REQUIRE(normal.value()->enqueue("a", "1").ok());
+  // The option is not part of the file name: the default opens the same file.
+  auto full = make_sqlite_queue(path + "?synchronous=full", o);
+  REQUIRE(full.ok());
+  CHECK(full.value()->contains("a").value());
+  CHECK(std::filesystem::exists(path));
+  CHECK(make_sqlite_queue(path + "?synchronous=off", o).status().is(ErrorCode::invalid_argument));
+  CHECK(make_sqlite_queue(path + "?journal=delete", o).status().is(ErrorCode::invalid_argument));
+}
+
 TEST_CASE("make_queue follows the configuration") {
   Config c;
   c.media_root = temp_dir();

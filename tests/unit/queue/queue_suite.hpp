@@ -328,6 +328,165 @@ inline void concurrent_consumers_get_each_job_once(const Fixture& fx) {
   CHECK(st->ready + st->in_flight + st->delayed + st->dead == 0);
 }
 
+// enqueue_batch / ack_batch: one Status per job, each what the single call
+// would have returned; batches larger than a backend's chunk.
+inline void batch_calls(const Fixture& fx) {
+  auto q = must_open(fx, fresh_options());
+  CHECK(q->enqueue_batch({}).empty());
+  CHECK(q->ack_batch({}).empty());
+  REQUIRE(q->enqueue("old", "x").ok());
+  auto later = std::chrono::system_clock::now() + 1h;
+  std::vector<NewJob> jobs{{"b1", "p1", {}},   {"old", "dup", {}},         {"b2", std::string("bi\0n", 4), {}},
+                           {"", "bad id", {}}, {"b1", "dup in batch", {}}, {"late", "p", later}};
+  auto res = q->enqueue_batch(jobs);
+  REQUIRE(res.size() == jobs.size());
+  CHECK(res[0].ok());
+  CHECK(res[1].is(ErrorCode::already_exists));
+  CHECK(res[2].ok());
+  CHECK(res[3].is(ErrorCode::invalid_argument));
+  CHECK(res[4].is(ErrorCode::already_exists));
+  CHECK(res[5].ok());
+  auto st = q->stats();
+  REQUIRE(st.ok());
+  CHECK(st->ready == 3);
+  CHECK(st->delayed == 1);
+
+  auto leased = must_lease(*q, 10, 5s, 0ms);
+  REQUIRE(leased.size() == 3);
+  std::map<std::string, LeasedJob> by_id;
+  for (auto& j : leased) by_id[j.id] = j;
+  CHECK(by_id["b1"].payload == "p1");
+  CHECK(by_id["b2"].payload == std::string("bi\0n", 4));
+  LeasedJob stale = by_id["old"];
+  stale.lease_token = "not-the-token";
+  std::vector<LeasedJob> acks{by_id["b1"], stale, by_id["b2"]};
+  auto ar = q->ack_batch(acks);
+  REQUIRE(ar.size() == 3);
+  CHECK(ar[0].ok());
+  CHECK(ar[1].is(ErrorCode::conflict));
+  CHECK(ar[2].ok());
+  // Acking again is ok (gone); the right token for "old" still works.
+  ar = q->ack_batch({by_id["b1"], by_id["old"]});
+  CHECK(ar[0].ok());
+  CHECK(ar[1].ok());
+  CHECK(q->contains("late").value());
+  CHECK_FALSE(q->contains("old").value());
+  REQUIRE(q->remove("late").ok());
+
+  // More jobs than one script / transaction chunk.
+  std::vector<NewJob> many;
+  for (int i = 0; i < 600; ++i) many.push_back(NewJob{"m" + std::to_string(i), std::to_string(i), {}});
+  for (auto& r : q->enqueue_batch(many)) CHECK(r.ok());
+  std::vector<LeasedJob> all;
+  for (;;) {
+    auto got = must_lease(*q, 128, 10s, 0ms);
+    if (got.empty()) break;
+    all.insert(all.end(), got.begin(), got.end());
+  }
+  CHECK(all.size() == 600);
+  std::set<std::string> ids;
+  for (auto& j : all) {
+    ids.insert(j.id);
+    CHECK(j.payload == j.id.substr(1));
+  }
+  CHECK(ids.size() == 600);
+  for (auto& r : q->ack_batch(all)) CHECK(r.ok());
+  st = q->stats();
+  CHECK(st->ready + st->in_flight + st->delayed + st->dead == 0);
+}
+
+// Many threads on ONE queue object (SQLite coalesces their transactions):
+// every call keeps its own outcome, every accepted job is delivered once. The
+// producers enqueue the same ids; an id is refused while it is queued and
+// accepted again once it was acked.
+inline void threads_sharing_one_handle(const Fixture& fx) {
+  auto q = must_open(fx, fresh_options());
+  constexpr int kIds = 200;
+  std::atomic<int> duplicates{0}, errors{0};
+  std::mutex mu;
+  std::multiset<std::string> seen, accepted;
+  std::atomic<int> producers_left{3};
+  std::vector<std::thread> threads;
+  // Three producers enqueue the same ids: each id is accepted once.
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kIds; ++i) {
+        std::string id = "s" + std::to_string(i);
+        Status s;
+        if (t == 2 && i % 10 == 0) {
+          auto r = q->enqueue_batch({NewJob{id, id, {}}, NewJob{id + "x", id, {}}});
+          s = r[0];
+          if (r[1].ok()) {
+            std::lock_guard lock(mu);
+            accepted.insert(id + "x");
+          } else if (!r[1].is(ErrorCode::already_exists)) {
+            errors++;
+          }
+        } else {
+          s = q->enqueue(id, id);
+        }
+        if (s.ok()) {
+          std::lock_guard lock(mu);
+          accepted.insert(id);
+        } else if (s.is(ErrorCode::already_exists)) {
+          duplicates++;
+        } else {
+          errors++;
+        }
+      }
+      producers_left--;
+    });
+  }
+  // Three consumers: single acks, batch acks, and nack-once-then-ack.
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (;;) {
+        bool last_round = producers_left.load() == 0;
+        auto jobs = q->lease(5, 10s, 20ms);
+        if (!jobs.ok()) {
+          errors++;
+          return;
+        }
+        if (jobs->empty()) {
+          if (last_round) return;
+          continue;
+        }
+        std::vector<LeasedJob> done;
+        for (auto& j : jobs.value()) {
+          if (t == 2 && j.attempt == 1) {
+            auto n = q->nack(j, std::chrono::system_clock::now(), "once more");
+            if (!n.ok() || n.value() != NackOutcome::retry_scheduled) errors++;
+            continue;
+          }
+          {
+            std::lock_guard lock(mu);
+            seen.insert(j.id);
+          }
+          done.push_back(j);
+        }
+        if (t == 1) {
+          for (auto& s : q->ack_batch(done))
+            if (!s.ok()) errors++;
+        } else {
+          for (auto& j : done) {
+            LeasedJob copy = j;
+            if (!q->heartbeat(copy, 10s).ok()) errors++;
+            if (!q->ack(j).ok()) errors++;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(errors.load() == 0);
+  CHECK(accepted.size() + static_cast<std::size_t>(duplicates.load()) == 3 * kIds + kIds / 10);
+  CHECK(accepted.size() >= kIds + kIds / 10);
+  CHECK(seen == accepted);
+  auto st = q->stats();
+  REQUIRE(st.ok());
+  CHECK(st->ready + st->in_flight + st->delayed + st->dead == 0);
+}
+
 // A worker process leases a job and is SIGKILLed: the job comes back.
 inline void killed_worker_process_loses_nothing(const Fixture& fx) {
   auto opts = fresh_options();
@@ -439,7 +598,9 @@ inline void busy_worker_killed_at_random_loses_nothing(const Fixture& fx, const 
   TEST_CASE(NAME ": record store") { queue_suite::records(FX); }                                                       \
   TEST_CASE(NAME ": concurrent consumers get each job once") {                                                         \
     queue_suite::concurrent_consumers_get_each_job_once(FX);                                                           \
-  }
+  }                                                                                                                    \
+  TEST_CASE(NAME ": enqueue_batch and ack_batch") { queue_suite::batch_calls(FX); }                                    \
+  TEST_CASE(NAME ": threads sharing one queue object") { queue_suite::threads_sharing_one_handle(FX); }
 
 #define MS_QUEUE_MULTIPROCESS_SUITE(NAME, FX, LOG_PATH)                        \
   TEST_CASE(NAME ": a SIGKILLed worker process loses nothing") {               \
