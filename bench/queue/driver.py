@@ -99,12 +99,18 @@ def lib_noop():
         ("sqlite", DISK + "/sqlite", SQLITE_JOBS, "sqlite", []),
         ("sqlite", WORK + "/sqlite", SQLITE_TMPFS_JOBS, "sqlite_tmpfs", []),
         ("redis", LIB_REDIS, REDIS_JOBS, "redis_2p", ["--producers", "2"]),
+        ("sqlite", DISK + "/sqlite", SQLITE_JOBS, "sqlite_shared_2p", ["--shared", "--producers", "2"]),
+        ("sqlite", DISK + "/sqlite", SQLITE_JOBS, "sqlite_batch", ["--api", "batch"]),
+        ("sqlite", DISK + "/sqlite?synchronous=normal", SQLITE_JOBS, "sqlite_normal", []),
+        ("redis", LIB_REDIS, REDIS_JOBS, "redis_batch", ["--api", "batch"]),
     ):
         if backend == "sqlite":
-            os.makedirs(where, exist_ok=True)
+            os.makedirs(where.split("?")[0], exist_ok=True)
         log("libmediastore no-op jobs: %s" % tag)
         for o in run_lib(["noop", backend, where, "--jobs", str(jobs), "--runs", str(RUNS)] + extra):
             if o["what"] == "enqueue" and not extra:
+                add("enq_" + tag, o["per_s"])
+            elif o["what"] == "enqueue" and tag.endswith("_batch"):
                 add("enq_" + tag, o["per_s"])
             elif o["what"] == "e2e":
                 add("e2e_" + tag, o["per_s"])
@@ -460,6 +466,11 @@ def report():
         ("libmediastore sqlite (file on tmpfs)", "sqlite_tmpfs"),
         ("libmediastore redis", "redis"),
         ("libmediastore redis, 2 producer threads", "redis_2p"),
+        ("libmediastore sqlite (disk), 2 producer threads sharing one queue object (group commit)", "sqlite_shared_2p"),
+        ("libmediastore sqlite (disk), batch API: enqueue_batch + ack_batch", "sqlite_batch"),
+        ("libmediastore sqlite (disk), `?synchronous=normal` (not the default; an OS crash can drop the last commits)",
+         "sqlite_normal"),
+        ("libmediastore redis, batch API: enqueue_batch + ack_batch", "redis_batch"),
         ("Celery 5.2 redis (2 prefork processes)", "celery"),
     )
     for label, tag in rows:
@@ -508,6 +519,10 @@ def report():
     target(">= 5 000 no-op jobs/s end to end, sqlite (tmpfs)", med("e2e_sqlite_tmpfs"), 5000)
     target(">= 20 000 no-op jobs/s end to end, redis", med("e2e_redis"), 20000)
     target(">= 20 000 no-op jobs/s end to end, redis, 2 producers", med("e2e_redis_2p"), 20000)
+    target(">= 5 000 no-op jobs/s end to end, sqlite (disk), 2 producers, one queue object",
+           med("e2e_sqlite_shared_2p"), 5000)
+    target(">= 5 000 no-op jobs/s end to end, sqlite (disk), batch API", med("e2e_sqlite_batch"), 5000)
+    target(">= 20 000 no-op jobs/s end to end, redis, batch API", med("e2e_redis_batch"), 20000)
     for label, _ in PHOTOS:
         if med("upload_celery:" + label):
             target(">= 2 x Celery upload jobs/s, %s" % label, med("upload_lib:" + label),
