@@ -47,6 +47,16 @@ Status parse_u64(std::string_view name, const std::string& text, std::uint64_t& 
   return Status::Ok();
 }
 
+// An integer in lo..hi, with a message naming the variable otherwise.
+Status parse_int_in(std::string_view name, const std::string& text, int lo, int hi, int& out) {
+  std::uint64_t n = 0;
+  MS_RETURN_IF_ERROR(parse_u64(name, text, n));
+  if (n < static_cast<std::uint64_t>(lo) || n > static_cast<std::uint64_t>(hi))
+    return Status::InvalidArgument(fmt::format("{} must be {}..{}, got '{}'", name, lo, hi, text));
+  out = static_cast<int>(n);
+  return Status::Ok();
+}
+
 Status parse_bool(std::string_view name, const std::string& text, bool& out) {
   std::string t;
   for (char c : text) t += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -104,12 +114,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "AWS_PROFILE")) s.profile = *v;
   if (auto v = get(lookup, "AWS_SHARED_CREDENTIALS_FILE")) s.credentials_file = *v;
   if (auto v = get(lookup, "AWS_CA_BUNDLE")) s.ca_file = *v;
-  if (auto v = get(lookup, "AWS_MAX_ATTEMPTS")) {
-    std::uint64_t n = 0;
-    MS_RETURN_IF_ERROR(parse_u64("AWS_MAX_ATTEMPTS", *v, n));
-    if (n < 1 || n > 20) return Status::InvalidArgument(fmt::format("AWS_MAX_ATTEMPTS must be 1..20, got '{}'", *v));
-    s.max_attempts = static_cast<int>(n);
-  }
+  if (auto v = get(lookup, "AWS_MAX_ATTEMPTS"))
+    MS_RETURN_IF_ERROR(parse_int_in("AWS_MAX_ATTEMPTS", *v, 1, 20, s.max_attempts));
   if (auto v = get(lookup, "MEDIA_AUTO_CREATE_BUCKET"))
     MS_RETURN_IF_ERROR(parse_bool("MEDIA_AUTO_CREATE_BUCKET", *v, s.auto_create_bucket));
   if (auto v = get(lookup, "MEDIA_S3_CONNECT_TIMEOUT_MS")) {
@@ -120,6 +126,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_S3_MULTIPART_THRESHOLD"))
     MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_MULTIPART_THRESHOLD", *v, s.multipart_threshold));
   if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
+  if (auto v = get(lookup, "MEDIA_S3_PARTS_IN_FLIGHT"))
+    MS_RETURN_IF_ERROR(parse_int_in("MEDIA_S3_PARTS_IN_FLIGHT", *v, 1, 64, s.parts_in_flight));
   if (auto v = get(lookup, "MEDIA_S3_PAYLOAD_SIGNING")) {
     if (*v != "auto" && *v != "whole" && *v != "streaming")
       return Status::InvalidArgument(
@@ -205,6 +213,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     out.emplace_back("max_attempts", std::to_string(s3.max_attempts));
     out.emplace_back("multipart_threshold", std::to_string(s3.multipart_threshold));
     out.emplace_back("part_size", std::to_string(s3.part_size));
+    out.emplace_back("parts_in_flight", std::to_string(s3.parts_in_flight));
     out.emplace_back("payload_signing", s3.payload_signing);
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));

@@ -51,6 +51,28 @@ TEST_CASE("bad values are invalid_argument naming the variable") {
 
   r = Config::from_lookup(env({{"MEDIA_AUTO_CREATE_BUCKET", "perhaps"}}));
   CHECK(r.status().message().find("MEDIA_AUTO_CREATE_BUCKET") != std::string::npos);
+
+  for (const char* bad : {"0", "65", "four", "-1"}) {
+    CAPTURE(bad);
+    r = Config::from_lookup(env({{"MEDIA_S3_PARTS_IN_FLIGHT", bad}}));
+    CHECK(r.status().is(ErrorCode::invalid_argument));
+    CHECK(r.status().message().find("MEDIA_S3_PARTS_IN_FLIGHT") != std::string::npos);
+  }
+  r = Config::from_lookup(env({{"AWS_MAX_ATTEMPTS", "21"}}));
+  CHECK(r.status().message() == "AWS_MAX_ATTEMPTS must be 1..20, got '21'");
+  r = Config::from_lookup(env({{"MEDIA_S3_PAYLOAD_SIGNING", "sometimes"}}));
+  CHECK(r.status().message().find("MEDIA_S3_PAYLOAD_SIGNING") != std::string::npos);
+}
+
+TEST_CASE("parts in flight and payload signing are read") {
+  auto c = Config::from_lookup(env({}));
+  REQUIRE(c.ok());
+  CHECK(c->s3.parts_in_flight == 4);
+  CHECK(c->s3.payload_signing == "auto");
+  c = Config::from_lookup(env({{"MEDIA_S3_PARTS_IN_FLIGHT", "2"}, {"MEDIA_S3_PAYLOAD_SIGNING", "whole"}}));
+  REQUIRE(c.ok());
+  CHECK(c->s3.parts_in_flight == 2);
+  CHECK(c->s3.payload_signing == "whole");
 }
 
 TEST_CASE("minio and s3 settings come from their own variables") {
