@@ -2,12 +2,15 @@
 #   queue.redis       the queue behaviour suite on a real redis-server (fixture
 #                     `redis`) plus a Redis restart mid-run (private server)
 set(MS_QUEUE_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+math(EXPR ms_redis_restart_default_port "${MS_REDIS_PORT} + 1")
+set(MS_REDIS_RESTART_PORT ${ms_redis_restart_default_port} CACHE STRING
+    "Port of the private redis-server the Redis restart test stops and starts")
 
 add_executable(queue_redis_test ${MS_QUEUE_TEST_DIR}/queue_redis_test.cpp $<TARGET_OBJECTS:ms_doctest_main>)
 ms_link_parts(queue_redis_test queue)
 add_test(NAME queue.redis COMMAND queue_redis_test)
 set_tests_properties(queue.redis PROPERTIES FIXTURES_REQUIRED redis LABELS integration TIMEOUT 120
-  ENVIRONMENT "MS_REDIS_URL=${MS_REDIS_URL};MS_REDIS_SCRIPT=${PROJECT_SOURCE_DIR}/scripts/redis.sh;MS_REDIS_RESTART_DIR=${MS_TEST_SERVERS_DIR}/redis-restart;MS_REDIS_RESTART_PORT=6392")
+  ENVIRONMENT "MS_REDIS_URL=${MS_REDIS_URL};MS_REDIS_SCRIPT=${PROJECT_SOURCE_DIR}/scripts/redis.sh;MS_REDIS_RESTART_DIR=${MS_TEST_SERVERS_DIR}/redis-restart;MS_REDIS_RESTART_PORT=${MS_REDIS_RESTART_PORT}")
 
 #   upload.kill.sqlite / upload.kill.redis
 #                     uploads through 2 `mediastore worker` processes SIGKILLed
