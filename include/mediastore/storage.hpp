@@ -130,6 +130,14 @@ struct PutOptions {
   std::string content_disposition;
   Metadata user_metadata;
   ProgressFn progress;  // optional
+  // The content's SHA-256 (64 lower-case hex digits) when the caller already
+  // knows it, e.g. from validation: the S3 backend then signs a single PUT
+  // with it instead of reading the source once more to hash it. The server
+  // checks it, so a wrong value fails the put (network_error naming the
+  // mismatch) and stores nothing. Other forms are invalid_argument. Ignored by
+  // the local backend and by multipart and streaming uploads, which hash as
+  // they send. Default: "" (computed).
+  std::string sha256;
 };
 
 // [offset, offset+length); length nullopt = to the end. A range starting past

@@ -51,6 +51,9 @@ struct PutObjectOptions {
   std::string content_disposition;
   Metadata metadata;
   ProgressFn progress;  // bytes sent so far of the whole object; false cancels
+  // Known hex SHA-256 of the body: a whole-body-signed single PUT uses it
+  // instead of hashing the source (the server verifies it). "" = compute.
+  std::string payload_sha256;
 };
 
 struct ListRequest {

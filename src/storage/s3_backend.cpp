@@ -56,6 +56,7 @@ class S3StorageBackend final : public StorageBackend {
     o.content_disposition = options.content_disposition;
     o.metadata = options.user_metadata;
     o.progress = options.progress;
+    o.payload_sha256 = options.sha256;
     SourceAdapter body(source);
     return client_->put_object(key, body, o);
   }

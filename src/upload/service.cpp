@@ -329,6 +329,7 @@ void UploadService::Impl::process(InFlight& f) {
     PutOptions po;
     po.content_type = mi.mime;
     po.user_metadata = {{"upload-id", id}, {"sha256", mi.sha256}, {"original-filename", header_safe(mi.filename)}};
+    po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
     for (auto& [k, v] : s.context) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
     Status st = storage->put_file(original.key, spool, po);
     if (!st.ok()) {
