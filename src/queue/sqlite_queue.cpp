@@ -111,23 +111,18 @@ class SqliteQueue final : public JobQueue {
   std::string backend_name() const override { return "sqlite"; }
   const QueueOptions& options() const override { return options_; }
 
-  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
-    MS_RETURN_IF_ERROR(validate_job_id(id));
-    std::int64_t at = to_ms_or_now(not_before);
-    return write_tx([&] { return insert_job(id, payload, at); });
-  }
-
-  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
-    std::vector<Status> out(jobs.size());
-    if (jobs.empty()) return out;
-    std::int64_t now = now_ms();
+  // Runs one(i) for every item of a batch in one write transaction: each
+  // item gets its own outcome (a per-job refusal such as a duplicate id or a
+  // stale token); a failure of the transaction itself becomes the outcome of
+  // every item that had none.
+  template <class One>
+  std::vector<Status> batch_tx(std::size_t n, One one) {
+    std::vector<Status> out(n);
+    if (n == 0) return out;
     Status s = write_tx([&]() -> Status {
-      for (std::size_t i = 0; i < jobs.size(); ++i) {
-        out[i] = validate_job_id(jobs[i].id);
-        if (!out[i].ok()) continue;
-        out[i] = insert_job(jobs[i].id, jobs[i].payload,
-                            jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
-        if (!is_outcome(out[i])) return out[i];
+      for (std::size_t i = 0; i < n; ++i) {
+        out[i] = one(i);
+        if (!out[i].ok() && !is_outcome(out[i])) return out[i];
       }
       return Status::Ok();
     });
@@ -135,6 +130,21 @@ class SqliteQueue final : public JobQueue {
       for (auto& o : out)
         if (o.ok() || !is_outcome(o)) o = s;
     return out;
+  }
+
+  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    MS_RETURN_IF_ERROR(validate_job_id(id));
+    std::int64_t at = to_ms_or_now(not_before);
+    return write_tx([&] { return insert_job(id, payload, at); });
+  }
+
+  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
+    const std::int64_t now = now_ms();
+    return batch_tx(jobs.size(), [&](std::size_t i) -> Status {
+      MS_RETURN_IF_ERROR(validate_job_id(jobs[i].id));
+      return insert_job(jobs[i].id, jobs[i].payload,
+                        jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
+    });
   }
 
   Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
@@ -201,19 +211,7 @@ class SqliteQueue final : public JobQueue {
   }
 
   std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs) override {
-    std::vector<Status> out(jobs.size());
-    if (jobs.empty()) return out;
-    Status s = write_tx([&]() -> Status {
-      for (std::size_t i = 0; i < jobs.size(); ++i) {
-        out[i] = delete_job(jobs[i]);
-        if (!is_outcome(out[i])) return out[i];
-      }
-      return Status::Ok();
-    });
-    if (!s.ok())
-      for (auto& o : out)
-        if (o.ok() || !is_outcome(o)) o = s;
-    return out;
+    return batch_tx(jobs.size(), [&](std::size_t i) { return delete_job(jobs[i]); });
   }
 
   Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error_text) override {

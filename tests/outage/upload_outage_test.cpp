@@ -29,6 +29,7 @@
 
 #include "core/crypto.hpp"
 #include "mediastore/upload.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace mediastore;
@@ -80,12 +81,7 @@ struct Photo {
   std::string sha256;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using mediastore::test::slurp;
 
 // The `n` smallest JPEG photographs of MS_OUTAGE_PHOTOS (Debian's
 // lomiri-wallpapers-16.04, 4-24 megapixels) plus MS_OUTAGE_PHOTO.

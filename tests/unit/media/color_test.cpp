@@ -84,18 +84,7 @@ Rgb centre(const Thumbnail& t) {
   return fixtures::pixel(px, px.width / 2, px.height / 2);
 }
 
-// Segment markers before SOS of a JPEG.
-std::vector<unsigned> markers(const std::string& j) {
-  std::vector<unsigned> m;
-  std::size_t p = 2;
-  while (p + 4 <= j.size() && static_cast<unsigned char>(j[p]) == 0xFF) {
-    unsigned marker = static_cast<unsigned char>(j[p + 1]);
-    m.push_back(marker);
-    if (marker == 0xDA) break;
-    p += 2 + ((static_cast<unsigned char>(j[p + 2]) << 8) | static_cast<unsigned char>(j[p + 3]));
-  }
-  return m;
-}
+using fixtures::markers;
 
 // Every thumbnail's centre is `want` (within `tol`) and not `c` as it was.
 void check_converted(const std::string& file, Rgb c, Rgb want, int tol) {

@@ -229,6 +229,18 @@ std::string jpeg_cmyk_inverted(int w, int h, std::uint8_t c, std::uint8_t m, std
   return encode_raw(w, h, 4, JCS_CMYK, px);
 }
 
+std::vector<unsigned> markers(const std::string& j) {
+  std::vector<unsigned> m;
+  std::size_t p = 2;
+  while (p + 4 <= j.size() && static_cast<unsigned char>(j[p]) == 0xFF) {
+    unsigned marker = static_cast<unsigned char>(j[p + 1]);
+    m.push_back(marker);
+    if (marker == 0xDA) break;
+    p += 2 + ((static_cast<unsigned char>(j[p + 2]) << 8) | static_cast<unsigned char>(j[p + 3]));
+  }
+  return m;
+}
+
 std::string insert_segment(const std::string& jpeg, unsigned marker, const std::string& payload) {
   std::string seg;
   seg += '\xff';

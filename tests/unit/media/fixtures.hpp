@@ -32,6 +32,8 @@ std::string jpeg_gray(int w, int h, std::uint8_t value);
 std::string jpeg_cmyk_inverted(int w, int h, std::uint8_t c, std::uint8_t m, std::uint8_t y, std::uint8_t k);
 // Inserts an APPn/COM segment right after SOI.
 std::string insert_segment(const std::string& jpeg, unsigned marker, const std::string& payload);
+// The segment markers of a JPEG up to and including SOS (0xDA).
+std::vector<unsigned> markers(const std::string& jpeg);
 
 struct ExifSpec {
   int orientation = 0;  // 0: no orientation tag

@@ -16,18 +16,7 @@ using fixtures::Rgb;
 
 namespace {
 
-// Segment markers before SOS of a JPEG.
-std::vector<unsigned> markers(const std::string& j) {
-  std::vector<unsigned> m;
-  std::size_t p = 2;
-  while (p + 4 <= j.size() && static_cast<unsigned char>(j[p]) == 0xFF) {
-    unsigned marker = static_cast<unsigned char>(j[p + 1]);
-    m.push_back(marker);
-    if (marker == 0xDA) break;
-    p += 2 + ((static_cast<unsigned char>(j[p + 2]) << 8) | static_cast<unsigned char>(j[p + 3]));
-  }
-  return m;
-}
+using fixtures::markers;
 
 int inverse_orientation(int o) { return o == 6 ? 8 : (o == 8 ? 6 : o); }
 
@@ -106,8 +95,8 @@ TEST_CASE("thumbnails: cover and crop fills the box from the centre") {
   auto px = fixtures::decode((*t)[0].jpeg);
   CHECK(fixtures::near(fixtures::pixel(px, 5, 75), {0, 255, 0}));
   CHECK(fixtures::near(fixtures::pixel(px, 144, 75), {0, 255, 0}));
-  CHECK(std::find(markers((*t)[0].jpeg).begin(), markers((*t)[0].jpeg).end(), 0xC2u) !=
-        markers((*t)[0].jpeg).end());  // progressive SOF2
+  const std::vector<unsigned> progressive = markers((*t)[0].jpeg);
+  CHECK(std::find(progressive.begin(), progressive.end(), 0xC2u) != progressive.end());  // progressive SOF2
 }
 
 TEST_CASE("thumbnails: all eight EXIF orientations are applied") {

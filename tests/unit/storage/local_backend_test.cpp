@@ -10,6 +10,7 @@
 
 #include "core/crypto.hpp"
 #include "storage/local_backend.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace mediastore;
@@ -19,18 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
+using mediastore::test::slurp;
+using mediastore::test::spit;
 
 // Every regular file under dir (relative paths), including hidden ones.
 std::vector<std::string> all_files(const std::string& dir) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "storage/local_backend.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace mediastore;
@@ -21,18 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
+using mediastore::test::slurp;
+using mediastore::test::spit;
 
 // Sets a file's atime and mtime to `seconds_ago` before now (not following a
 // symbolic link).

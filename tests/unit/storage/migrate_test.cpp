@@ -16,6 +16,7 @@
 
 #include "core/crypto.hpp"
 #include "storage/migrate_journal.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace mediastore;
@@ -42,12 +43,7 @@ std::string pattern(std::size_t n, unsigned seed) {
   return s;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using mediastore::test::slurp;
 
 // Fills `store` with n objects "obj/NNNN" carrying metadata; returns their bodies.
 std::map<std::string, std::string> fill(StorageBackend& store, int n, std::size_t size = 100) {
