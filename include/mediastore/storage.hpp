@@ -131,12 +131,13 @@ struct PutOptions {
   Metadata user_metadata;
   ProgressFn progress;  // optional
   // The content's SHA-256 (64 lower-case hex digits) when the caller already
-  // knows it, e.g. from validation: the S3 backend then signs a single PUT
-  // with it instead of reading the source once more to hash it. The server
-  // checks it, so a wrong value fails the put (network_error naming the
-  // mismatch) and stores nothing. Other forms are invalid_argument. Ignored by
-  // the local backend and by multipart and streaming uploads, which hash as
-  // they send. Default: "" (computed).
+  // knows it, e.g. from validation. Every backend holds the put to it: a
+  // wrong value fails the put and stores nothing (local: invalid_argument,
+  // checked while writing; S3: the server refuses the signed body,
+  // network_error naming XAmzContentSHA256Mismatch), and any other form is
+  // invalid_argument before anything is written. Besides, the S3 backend
+  // signs a single PUT with it instead of reading the source once more to
+  // hash it. Default: "" (nothing to check; computed where needed).
   std::string sha256;
 };
 

@@ -367,11 +367,6 @@ class PrefixedSource final : public BodySource {
 }  // namespace
 
 Status Client::put_object(std::string_view key, BodySource& source, const PutObjectOptions& options) {
-  if (!options.payload_sha256.empty() &&
-      (options.payload_sha256.size() != 64 ||
-       options.payload_sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
-    return Status::InvalidArgument(
-        fmt::format("PUT {}: the given SHA-256 '{}' is not 64 lower-case hex digits", key, options.payload_sha256));
   const auto size = source.size();
   if (size) {
     if (*size < settings_.multipart_threshold) return put_object_single(key, source, *size, options);

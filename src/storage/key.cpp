@@ -136,6 +136,10 @@ Status validate_put_options(std::string_view key, const PutOptions& options) {
           fmt::format("{} of key '{}' is longer than 1024 bytes", what, escape_for_message(key)));
     return Status::Ok();
   };
+  if (!options.sha256.empty() &&
+      (options.sha256.size() != 64 || options.sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return Status::InvalidArgument(fmt::format("the SHA-256 given for key '{}' is not 64 lower-case hex digits: '{}'",
+                                               escape_for_message(key), escape_for_message(options.sha256)));
   MS_RETURN_IF_ERROR(check_header("content type", options.content_type));
   MS_RETURN_IF_ERROR(check_header("cache-control", options.cache_control));
   MS_RETURN_IF_ERROR(check_header("content-disposition", options.content_disposition));

@@ -41,6 +41,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "core/crypto.hpp"
 #include "core/log_internal.hpp"
@@ -522,6 +523,8 @@ struct LocalStorageBackend::Impl {
   static Status write_temp(const UniqueFd& fd, ByteSource& source, const PutOptions& options, std::string_view key,
                            MetaEntry& entry) {
     Hasher md5(Hasher::Kind::md5);
+    std::optional<Hasher> sha256;  // only to check a hash the caller gave
+    if (!options.sha256.empty()) sha256.emplace(Hasher::Kind::sha256);
     std::unique_ptr<char[]> buf(new char[kChunk]);
     const std::uint64_t total = source.size().value_or(0);
     std::uint64_t done = 0;
@@ -530,10 +533,17 @@ struct LocalStorageBackend::Impl {
       if (!r.ok()) return r.status().with_context(fmt::format("reading the content for key '{}'", q(key)));
       if (*r == 0) break;
       md5.update(buf.get(), *r);
+      if (sha256) sha256->update(buf.get(), *r);
       MS_RETURN_IF_ERROR(write_all(fd.get(), buf.get(), *r, fmt::format("cannot write key '{}'", q(key))));
       done += *r;
       if (options.progress && !options.progress(done, total))
         return Status::Cancelled(fmt::format("storing key '{}' was cancelled", q(key)));
+    }
+    if (sha256) {
+      const std::string got = hex_lower(sha256->finish());
+      if (got != options.sha256)
+        return Status::InvalidArgument(
+            fmt::format("the content for key '{}' has SHA-256 {}, not the {} given", q(key), got, options.sha256));
     }
     if (::fsync(fd.get()) != 0) return errno_status(errno, fmt::format("cannot flush key '{}'", q(key)));
     struct stat st {};

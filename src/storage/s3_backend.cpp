@@ -9,6 +9,7 @@
 
 #include "core/log_internal.hpp"
 #include "s3/client.hpp"
+#include "storage/key.hpp"
 
 namespace mediastore::detail {
 
@@ -49,6 +50,7 @@ class S3StorageBackend final : public StorageBackend {
 
   Status put(std::string_view key, ByteSource& source, const PutOptions& options) override {
     MS_RETURN_IF_ERROR(validate_key(key));
+    MS_RETURN_IF_ERROR(detail::validate_put_options(key, options));
     MS_RETURN_IF_ERROR(ensure_bucket());
     s3::PutObjectOptions o;
     o.content_type = options.content_type;

@@ -337,6 +337,38 @@ TEST_CASE("content type and metadata are stored with the object") {
   CHECK(store().stat(scope("bad-meta")).status().is(ErrorCode::not_found));
 }
 
+TEST_CASE("a SHA-256 given with a put is held to: a wrong one stores nothing, a malformed one is refused") {
+  Scope scope("known-sha");
+  const std::string data(300000, 'k');
+  const std::string key = scope("a.bin");
+  PutOptions right;
+  right.sha256 = sha256_of(data);
+  Status st = store().put_bytes(key, data, right);
+  REQUIRE_MESSAGE(st.ok(), st.to_string());
+  CHECK(sha256_of(*store().read_bytes(key)) == sha256_of(data));
+
+  // Well-formed but wrong: nothing under a fresh key, the old object kept.
+  PutOptions wrong;
+  wrong.sha256 = sha256_of(data + "x");
+  st = store().put_bytes(scope("b.bin"), data, wrong);
+  MESSAGE(st.to_string());
+  CHECK((st.is(ErrorCode::invalid_argument) || st.is(ErrorCode::network_error)));
+  CHECK(store().stat(scope("b.bin")).status().is(ErrorCode::not_found));
+  CHECK_FALSE(store().put_bytes(key, std::string(300000, 'j'), wrong).ok());
+  CHECK(sha256_of(*store().read_bytes(key)) == sha256_of(data));
+
+  // Not a lower-case hex SHA-256: refused before anything is written.
+  for (const std::string& bad : {std::string(64, 'A'), std::string("0123"), std::string(64, 'z')}) {
+    CAPTURE(bad);
+    PutOptions o;
+    o.sha256 = bad;
+    st = store().put_bytes(scope("c.bin"), data, o);
+    CHECK(st.is(ErrorCode::invalid_argument));
+    CHECK(st.message().find("not 64 lower-case hex digits") != std::string::npos);
+  }
+  CHECK(store().stat(scope("c.bin")).status().is(ErrorCode::not_found));
+}
+
 TEST_CASE("listing with a delimiter") {
   Scope scope("delim");
   for (const char* rel : {"a/1", "a/2", "b/c/3", "d", "e.txt", "ü/日本 語.txt"})

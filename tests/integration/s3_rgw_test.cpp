@@ -771,38 +771,3 @@ TEST_CASE("streaming PUT: a chunk damaged in transit is refused and nothing is s
     CHECK(c->head_object(key).status().is(ErrorCode::not_found));
   }
 }
-
-TEST_CASE("a known SHA-256 given with a put signs the body; a wrong one stores nothing") {
-  auto cfg = Config::from_environment();
-  REQUIRE_MESSAGE(cfg.ok(), cfg.status().to_string());
-  auto b = make_storage(*cfg);
-  REQUIRE_MESSAGE(b.ok(), b.status().to_string());
-  StorageBackend& store = **b;
-  const std::string data = random_bytes(300000, 91);
-  const std::string key = prefix() + "known-sha/a.bin";
-  PutOptions po;
-  po.sha256 = sha256_hex(data);
-  Status st = store.put_bytes(key, data, po);
-  REQUIRE_MESSAGE(st.ok(), st.to_string());
-  CHECK(sha256_hex(store.read_bytes(key).value_or("")) == sha256_hex(data));
-
-  // A well-formed but wrong hash: the server refuses the body; nothing stored
-  // under a fresh key, and the old object under an existing key is untouched.
-  PutOptions wrong;
-  wrong.sha256 = sha256_hex(data + "x");
-  const std::string fresh = prefix() + "known-sha/b.bin";
-  st = store.put_bytes(fresh, data, wrong);
-  CHECK_FALSE(st.ok());
-  MESSAGE(st.to_string());
-  CHECK(store.stat(fresh).status().is(ErrorCode::not_found));
-  CHECK_FALSE(store.put_bytes(key, random_bytes(300000, 92), wrong).ok());
-  CHECK(sha256_hex(store.read_bytes(key).value_or("")) == sha256_hex(data));
-
-  // Not a hex SHA-256 at all: refused before anything is sent.
-  PutOptions bad;
-  bad.sha256 = "ABC";
-  st = store.put_bytes(fresh, data, bad);
-  CHECK(st.is(ErrorCode::invalid_argument));
-  CHECK(st.message().find("not 64 lower-case hex digits") != std::string::npos);
-  CHECK(store.remove(key).ok());
-}
