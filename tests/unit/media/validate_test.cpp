@@ -292,6 +292,33 @@ TEST_CASE("process_media: one decode gives validation's verdict and the thumbnai
   check_same_as_two_passes(fixtures::png_rgb(fixtures::pattern(64, 48)), "really-a-png.jpg");  // relabelled
 }
 
+TEST_CASE("validate_media_file: files longer than the decoder's read buffer give the memory verdicts") {
+  // The JPEG file source reads 128 KiB at a time: these cuts land in the
+  // first buffer, across refills and in the last one, and the trailing
+  // markup is found past several refills.
+  const std::string j = fixtures::jpeg(fixtures::pattern(1600, 1200), 98);
+  REQUIRE(j.size() > 3 * 128 * 1024);
+  const std::size_t cuts[] = {100, 128 * 1024 + 1, 2 * 128 * 1024, j.size() / 2, j.size() - 2};
+  std::vector<std::string> cases;
+  for (std::size_t cut : cuts) cases.push_back(j.substr(0, cut));
+  cases.push_back(j);
+  cases.push_back(j + "<script>alert(1)</script>");
+  for (const std::string& bytes : cases) {
+    CAPTURE(bytes.size());
+    const std::string path = temp_file(bytes);
+    RefusalReason from_file = RefusalReason::unreadable, from_memory = RefusalReason::unreadable;
+    auto f = validate_media_file(path, "big.jpg", MediaKind::photo, ValidationPolicy(), &from_file);
+    auto m = validate_media(bytes, "big.jpg", MediaKind::photo, ValidationPolicy(), &from_memory);
+    std::remove(path.c_str());
+    CHECK(from_file == from_memory);
+    CHECK(f.ok() == m.ok());
+    CHECK(f.status().message() == m.status().message());
+    if (bytes.size() < j.size()) CHECK(from_file == RefusalReason::corrupt);
+    if (bytes.size() == j.size()) CHECK(f.ok());
+    if (bytes.size() > j.size()) CHECK_FALSE(f.ok());
+  }
+}
+
 TEST_CASE("process_media: from a file, refusals, videos, no specs and bad specs") {
   const std::string j = fixtures::jpeg(fixtures::pattern(900, 700));
   const std::string path = temp_file(j);
