@@ -6,13 +6,15 @@ Called by bench/queue/run.sh, which starts Redis and RGW and sets:
   BENCH_DISK          scratch folder on disk (SQLite queue files)
   BENCH_REDIS_PORT    redis-server port
   BENCH_ENDPOINT, BENCH_ACCESS_KEY, BENCH_SECRET_KEY   the RGW
+  BENCH_RGW_DIR       the RGW's data folder (finds its processes for CPU figures)
   BENCH_PHOTOS        the photos uploaded: LABEL=PATH entries separated by
                       ";" (each gets its own upload rounds and step table)
 Sizes (environment, optional): BENCH_RUNS (3), BENCH_MEM_JOBS (200000),
 BENCH_SQLITE_JOBS (2000, on disk), BENCH_SQLITE_TMPFS_JOBS (10000),
 BENCH_REDIS_JOBS (20000),
 BENCH_CELERY_JOBS (3000), BENCH_UPLOADS (30 per run), BENCH_LEASE_MS (5000),
-BENCH_CELERY_CAP (120 s).
+BENCH_CELERY_CAP (120 s), BENCH_UPLOAD_CONCURRENCY ("2,4": upload rounds with
+both stacks at 2 worker threads / prefork processes, then both at 4).
 Progress goes to stderr; the report to stdout.
 """
 
@@ -43,6 +45,10 @@ LIB_REDIS = "redis://127.0.0.1:%d/0" % PORT
 CELERY_REDIS = "redis://127.0.0.1:%d/1" % PORT
 LIB_BUCKET = "bq-lib"
 CELERY_BUCKET = "bq-celery"
+
+CONCURRENCY = [int(c) for c in os.environ.get("BENCH_UPLOAD_CONCURRENCY", "2,4").split(",")]
+RGW_DIR = os.environ.get("BENCH_RGW_DIR", "")
+TICK = os.sysconf("SC_CLK_TCK")
 
 results = {}  # name -> list of values
 
@@ -144,11 +150,18 @@ def lib_noop_redis_run(r):
     add("redis_usec_per_eval_lib", (after[2] - before[2]) / max(1, after[1] - before[1]))
 
 
-def lib_upload_run(label, photo):
-    for o in run_lib(["upload", photo, "--jobs", str(UPLOADS), "--runs", "1", "--threads", "2"], lib_env(LIB_BUCKET)):
-        add("upload_lib:" + label, o["per_s"])
-        add("upload_lib_submit:" + label, o["submit_seconds"] / o["jobs"])
-        add("upload_lib_mean:" + label, o["mean_processing_s"])
+def lib_upload_run(label, photo, threads):
+    tag = "%s:%d" % (label, threads)
+    pids = lambda l: ",".join(str(p) for p in l) or "0"  # noqa: E731
+    for o in run_lib(["upload", photo, "--jobs", str(UPLOADS), "--runs", "1", "--threads", str(threads),
+                      "--server-pids", pids(server_pids()), "--redis-pids", pids(redis_pids())], lib_env(LIB_BUCKET)):
+        add("cpu_client:lib:" + tag, 1000 * o["cpu_seconds"] / o["jobs"])
+        add("cpu_server:lib:" + tag, 1000 * o["server_cpu_seconds"] / o["jobs"])
+        add("cpu_redis:lib:" + tag, 1000 * o["redis_cpu_seconds"] / o["jobs"])
+        add("cpu_idle:lib:" + tag, 1000 * o["idle_cpu_seconds"] / o["jobs"])
+        add("upload_lib:" + tag, o["per_s"])
+        add("upload_lib_submit:" + tag, o["submit_seconds"] / o["jobs"])
+        add("upload_lib_mean:" + tag, o["mean_processing_s"])
 
 
 def lib_stages(label, photo):
@@ -164,6 +177,68 @@ def lib_deadworker():
 
 
 # ---------------------------------------------------------------- Celery
+
+
+def _proc_cpu(pid):
+    """CPU seconds (user + system) of one process, 0 when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _procs(match):
+    """(pid, cmdline) of the processes whose command line satisfies match."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if match(int(d), cmd):
+            out.append(int(d))
+    return out
+
+
+def server_pids():
+    """This run's RGW: radosgw, its OSD and its monitor."""
+    return _procs(lambda pid, cmd: bool(RGW_DIR) and RGW_DIR in cmd and
+                  any(d in cmd for d in ("radosgw", "ceph-osd", "ceph-mon")))
+
+
+def redis_pids():
+    return _procs(lambda pid, cmd: "redis-server" in cmd and (":%d" % PORT) in cmd)
+
+
+def cpu_snapshot(celery_session=None):
+    """CPU seconds so far of this run's server (RGW's radosgw, OSD and mon),
+    redis-server, the Celery worker (main process and pool children, by
+    session) and the idle time of all cores."""
+    snap = {"server": sum(_proc_cpu(p) for p in server_pids()), "redis": sum(_proc_cpu(p) for p in redis_pids())}
+    if celery_session is not None:
+        def in_session(pid, cmd):
+            try:
+                return os.getsid(pid) == celery_session
+            except OSError:
+                return False
+        snap["celery"] = sum(_proc_cpu(p) for p in _procs(in_session))
+    with open("/proc/stat") as f:
+        cpu = f.readline().split()
+    snap["idle"] = (int(cpu[4]) + int(cpu[5])) / TICK
+    snap["wall"] = time.time()
+    return snap
+
+
+def add_cpu_split(tag, before, after, jobs, client_cpu):
+    """Per-job CPU milliseconds of client, server, redis and idle cores."""
+    add("cpu_client:" + tag, 1000 * client_cpu / jobs)
+    for k in ("server", "redis", "idle"):
+        add("cpu_%s:%s" % (k, tag), 1000 * (after[k] - before[k]) / jobs)
 
 
 class CeleryWorker:
@@ -271,22 +346,30 @@ def celery_upload(ca, r, label, photo):
         s3.create_bucket(Bucket=CELERY_BUCKET)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
-    w = CeleryWorker("upload", "upload", 2, env)
-    try:
-        wait_count_warm(ca.upload, "upload", r, (photo, "warm/"))
-        for run in range(RUNS):
-            log("%s round %d: libmediastore uploads, then Celery uploads (Celery workers idle meanwhile)" % (label, run))
-            lib_upload_run(label, photo)
-            key = "bq:done:upload:%s:%d" % (label, run)
-            t0 = time.perf_counter()
-            for i in range(UPLOADS):
-                ca.upload.apply_async((photo, "celery/%s/%d/%d/" % (label, run, i), key), queue="upload")
-            wait_count(r, key, UPLOADS, 600)
-            dt = time.perf_counter() - t0
-            add("upload_celery:" + label, UPLOADS / dt)
-            log("celery upload %s run %d: %.2f/s" % (label, run, UPLOADS / dt))
-    finally:
-        w.stop()
+    for conc in CONCURRENCY:
+        tag = "%s:%d" % (label, conc)
+        w = CeleryWorker("upload%d" % conc, "upload", conc, env)
+        try:
+            wait_count_warm(ca.upload, "upload", r, (photo, "warm/"))
+            for run in range(RUNS):
+                log("%s, %d-way, round %d: libmediastore uploads, then Celery uploads (Celery workers idle "
+                    "meanwhile)" % (label, conc, run))
+                lib_upload_run(label, photo, conc)
+                key = "bq:done:upload:%s:%d:%d" % (label, conc, run)
+                before = cpu_snapshot(w.proc.pid)
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                for i in range(UPLOADS):
+                    ca.upload.apply_async((photo, "celery/%s/%d/%d/" % (label, run, i), key), queue="upload")
+                producer_cpu = time.process_time() - c0
+                wait_count(r, key, UPLOADS, 600)
+                dt = time.perf_counter() - t0
+                after = cpu_snapshot(w.proc.pid)
+                add_cpu_split("celery:" + tag, before, after, UPLOADS, after["celery"] - before["celery"] + producer_cpu)
+                add("upload_celery:" + tag, UPLOADS / dt)
+                log("celery upload %s run %d: %.2f/s" % (tag, run, UPLOADS / dt))
+        finally:
+            w.stop()
     # The same task's steps one by one in this process (5 runs, medians).
     from PIL import Image, ImageOps
     import io
@@ -425,17 +508,35 @@ def upload_report(p, label, photo):
     runs = lambda name: len(results.get(name, []))  # noqa: E731
     p("Upload jobs, %s: `%s` -> original + 3 thumbnails into RGW." % (label, photo))
     p("")
-    p("| upload jobs, %s | jobs/s | runs |" % label)
-    p("|---|---:|---:|")
-    p("| libmediastore UploadService + Worker (2 threads), redis queue | %s | %d |" % (
-        fmt_rate(med("upload_lib:" + label)), runs("upload_lib:" + label)))
-    p("| Celery 5.2 + Pillow draft() + boto3 (2 prefork processes) | %s | %d |" % (
-        fmt_rate(med("upload_celery:" + label)), runs("upload_celery:" + label)))
-    if med("upload_lib_mean:" + label) is not None:
+    p("| upload jobs, %s | jobs/s | runs | ratio |" % label)
+    p("|---|---:|---:|---:|")
+    for conc in CONCURRENCY:
+        tag = "%s:%d" % (label, conc)
+        lib, cel = med("upload_lib:" + tag), med("upload_celery:" + tag)
+        p("| libmediastore UploadService + Worker (%d threads), redis queue | %s | %d | %s |" % (
+            conc, fmt_rate(lib), runs("upload_lib:" + tag), "%.2f" % (lib / cel) if lib and cel else ""))
+        p("| Celery 5.2 + Pillow draft() + boto3 (%d prefork processes) | %s | %d | |" % (
+            conc, fmt_rate(cel), runs("upload_celery:" + tag)))
+    p("")
+    p("CPU per job (ms, medians over the timed runs): the stack's own processes (libmediastore: the bench process, "
+      "submitting included; Celery: worker and pool processes plus `apply_async` in the producer), the server "
+      "(radosgw, OSD, monitor), redis-server, and idle time summed over both cores.")
+    p("")
+    p("| %s | client | server | redis | idle | client + server + redis |" % label)
+    p("|---|---:|---:|---:|---:|---:|")
+    for conc in CONCURRENCY:
+        for who, name in (("lib", "libmediastore, %d threads"), ("celery", "Celery, %d processes")):
+            tag = "%s:%s:%d" % (who, label, conc)
+            v = [med("cpu_%s:%s" % (k, tag)) for k in ("client", "server", "redis", "idle")]
+            if None in v:
+                continue
+            p("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |" % (name % conc, v[0], v[1], v[2], v[3], v[0] + v[1] + v[2]))
+    tag = "%s:%d" % (label, CONCURRENCY[0])
+    if med("upload_lib_mean:" + tag) is not None:
         p("")
-        p("libmediastore: mean processing time of one job in the Worker %.3f s; submit_upload (spool write + fsync, "
-          "record, enqueue) %.1f ms per upload, in the timed interval." % (
-              med("upload_lib_mean:" + label), 1000 * med("upload_lib_submit:" + label)))
+        p("libmediastore, %d threads: mean processing time of one job in the Worker %.3f s; submit_upload (spool "
+          "write + fsync, record, enqueue) %.1f ms per upload, in the timed interval." % (
+              CONCURRENCY[0], med("upload_lib_mean:" + tag), 1000 * med("upload_lib_submit:" + tag)))
     p("")
     sl = results.get("stages_lib:" + label)
     sc = results.get("stages_celery:" + label)
@@ -524,9 +625,11 @@ def report():
     target(">= 5 000 no-op jobs/s end to end, sqlite (disk), batch API", med("e2e_sqlite_batch"), 5000)
     target(">= 20 000 no-op jobs/s end to end, redis, batch API", med("e2e_redis_batch"), 20000)
     for label, _ in PHOTOS:
-        if med("upload_celery:" + label):
-            target(">= 2 x Celery upload jobs/s, %s" % label, med("upload_lib:" + label),
-                   2 * med("upload_celery:" + label))
+        for conc in CONCURRENCY:
+            tag = "%s:%d" % (label, conc)
+            if med("upload_celery:" + tag):
+                target(">= 2 x Celery upload jobs/s, %s, both %d-way" % (label, conc), med("upload_lib:" + tag),
+                       2 * med("upload_celery:" + tag))
     d = med("dead_lib")
     if d is not None:
         goal = LEASE_MS / 1000 + 5

@@ -18,9 +18,12 @@
 //       measurements) and one ack_batch() per lease. Every JSON line names
 //       the API it used ("api").
 //   bench_queue upload PHOTO [--jobs N] [--runs R] [--threads T]
+//                     [--server-pids P,P,...] [--redis-pids P,...]
 //       Configuration from the environment (storage, MEDIA_QUEUE_*, spool).
 //       Starts a Worker with T threads, then per run submits N uploads of
-//       PHOTO and times from the first submit to the last completion.
+//       PHOTO and times from the first submit to the last completion; reports
+//       the CPU seconds of this process, of the listed server and Redis
+//       processes and the idle seconds of all cores over the same interval.
 //   bench_queue stages PHOTO [--runs R]
 //       The steps of one upload job timed one by one in one thread (medians).
 //   bench_queue deadworker URL [--runs R] [--lease-ms L]
@@ -33,6 +36,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,7 +99,20 @@ struct Args {
   int producers = 1;
   long lease_ms = 5000;
   bool batch_api = false;
+  std::vector<int> server_pids, redis_pids;  // upload: CPU of these processes is reported too
 };
+
+std::vector<int> parse_pids(const std::string& list) {
+  std::vector<int> pids;
+  std::size_t at = 0;
+  while (at < list.size()) {
+    std::size_t end = list.find(',', at);
+    if (end == std::string::npos) end = list.size();
+    if (end > at) pids.push_back(std::stoi(list.substr(at, end - at)));
+    at = end + 1;
+  }
+  return pids;
+}
 
 Args parse(int argc, char** argv, int from) {
   Args a;
@@ -111,6 +128,10 @@ Args parse(int argc, char** argv, int from) {
       a.runs = std::stoi(next());
     } else if (s == "--threads") {
       a.threads = std::stoi(next());
+    } else if (s == "--server-pids") {
+      a.server_pids = parse_pids(next());
+    } else if (s == "--redis-pids") {
+      a.redis_pids = parse_pids(next());
     } else if (s == "--batch") {
       a.batch = std::stoul(next());
     } else if (s == "--producers") {
@@ -273,6 +294,44 @@ int cmd_noop(const Args& a) {
   return 0;
 }
 
+// User + system CPU seconds of this process so far (all threads).
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds (user + system) of other processes (0 for a process that is
+// gone), and idle seconds of all cores, from /proc.
+double processes_cpu_seconds(const std::vector<int>& pids) {
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double sum = 0;
+  for (int pid : pids) {
+    std::FILE* f = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r");
+    if (f == nullptr) continue;
+    char buf[1024];
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+    unsigned long long utime = 0, stime = 0;
+    if (p != nullptr &&
+        std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
+      sum += static_cast<double>(utime + stime) / tick;
+  }
+  return sum;
+}
+
+double idle_cpu_seconds() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return 0;
+  unsigned long long v[5] = {};
+  const int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4]);
+  std::fclose(f);
+  return got == 5 ? static_cast<double>(v[3] + v[4]) / static_cast<double>(sysconf(_SC_CLK_TCK)) : 0;
+}
+
 int cmd_upload(const Args& a) {
   if (a.positional.size() != 1) die("usage: bench_queue upload PHOTO [options]");
   const std::string photo = a.positional[0];
@@ -306,6 +365,9 @@ int cmd_upload(const Args& a) {
   for (int run = 0; run < a.runs; ++run) {
     auto before = must(svc->metrics(), "metrics");
     std::vector<std::string> ids;
+    const double cpu0 = process_cpu_seconds();
+    const double server0 = processes_cpu_seconds(a.server_pids), redis0 = processes_cpu_seconds(a.redis_pids);
+    const double idle0 = idle_cpu_seconds();
     auto t0 = Clock::now();
     for (std::size_t i = 0; i < n; ++i) {
       mediastore::UploadRequest rq;
@@ -322,6 +384,10 @@ int cmd_upload(const Args& a) {
       std::this_thread::sleep_for(5ms);
     }
     double dt = seconds_since(t0);
+    const double cpu = process_cpu_seconds() - cpu0;
+    const double server_cpu = processes_cpu_seconds(a.server_pids) - server0;
+    const double redis_cpu = processes_cpu_seconds(a.redis_pids) - redis0;
+    const double idle = idle_cpu_seconds() - idle0;
     std::size_t completed = 0;
     for (auto& id : ids) {
       auto st = must(svc->status(id), "status");
@@ -335,8 +401,9 @@ int cmd_upload(const Args& a) {
     auto m = must(svc->metrics(), "metrics");
     std::printf(
         "{\"what\":\"upload\",\"run\":%d,\"jobs\":%zu,\"completed\":%zu,\"threads\":%d,\"seconds\":%.6f,"
-        "\"submit_seconds\":%.6f,\"per_s\":%.3f,\"mean_processing_s\":%.4f}\n",
-        run, n, completed, a.threads, dt, submit_s, completed / dt,
+        "\"submit_seconds\":%.6f,\"per_s\":%.3f,\"cpu_seconds\":%.6f,\"server_cpu_seconds\":%.6f,"
+        "\"redis_cpu_seconds\":%.6f,\"idle_cpu_seconds\":%.6f,\"mean_processing_s\":%.4f}\n",
+        run, n, completed, a.threads, dt, submit_s, completed / dt, cpu, server_cpu, redis_cpu, idle,
         m.time_count ? m.time_sum_seconds / static_cast<double>(m.time_count) : 0.0);
     std::fflush(stdout);
   }

@@ -65,7 +65,7 @@ PY
 photos="12 MP baseline (phone-style copy)=$baseline;12 MP progressive (as shipped)=$photo"
 
 t0=$SECONDS
-report=$(BENCH_BIN=$build/bin BENCH_WORK=$work BENCH_DISK=$disk BENCH_REDIS_PORT=$redis_port \
+report=$(BENCH_BIN=$build/bin BENCH_WORK=$work BENCH_DISK=$disk BENCH_REDIS_PORT=$redis_port BENCH_RGW_DIR=$rgw_dir \
   BENCH_ENDPOINT=http://127.0.0.1:$rgw_port BENCH_ACCESS_KEY=$ak BENCH_SECRET_KEY=$sk BENCH_PHOTOS="$photos" \
   /usr/bin/python3 "$root/bench/queue/driver.py")
 {
