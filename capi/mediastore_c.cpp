@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -189,17 +190,34 @@ int version_arg(unsigned int version, unsigned int current, const char* what) {
 // The body of every ms_*_init: fills *p field by field over zeroed memory so
 // that padding is zero as in a static MS_*_INIT (the struct-init test compares
 // bytes), sets the version, then lets `defaults` set the non-zero defaults.
-template <typename T, typename Defaults>
-int init_struct(T* p, const char* arg, unsigned int version, unsigned int current, const char* what,
-                Defaults defaults) noexcept {
+// `size_of` maps an accepted version to the size of that version's struct: a
+// caller compiled against an older header passes its older version and a
+// smaller struct, so only that many bytes may be written, and `defaults` must
+// only touch fields of `version` (it gets the version to tell).
+template <typename T, typename SizeOf, typename Defaults>
+int init_struct_sized(T* p, const char* arg, unsigned int version, unsigned int current, const char* what,
+                      SizeOf size_of, Defaults defaults) noexcept {
   return guard([&]() -> int {
     if (p == nullptr) return invalid(std::string(arg) + " must not be NULL");
     if (int rc = version_arg(version, current, what); rc != MS_OK) return rc;
-    std::memset(p, 0, sizeof *p);
-    p->version = current;
-    defaults(*p);
+    std::memset(static_cast<void*>(p), 0, size_of(version));
+    p->version = version;
+    defaults(*p, version);
     return MS_OK;
   });
+}
+
+// init_struct_sized for a struct that has had a single version so far.
+template <typename T, typename Defaults>
+int init_struct(T* p, const char* arg, unsigned int version, unsigned int current, const char* what,
+                Defaults defaults) noexcept {
+  return init_struct_sized(
+      p, arg, version, current, what, [](unsigned int) { return sizeof(T); }, [&](T& o, unsigned int) { defaults(o); });
+}
+
+// Size of an ms_put_options of `version`: version 1 ends before sha256.
+std::size_t put_options_size(unsigned int version) {
+  return version >= 2 ? sizeof(ms_put_options) : offsetof(ms_put_options, sha256);
 }
 
 // Deletes a handle without letting an exception out.
@@ -319,6 +337,10 @@ int put_options(const ms_put_options* in, ms::PutOptions& out) {
     void* payload = in->progress_payload;
     out.progress = [fn, payload](std::uint64_t done, std::uint64_t total) { return fn(done, total, payload) == 0; };
   }
+  // Fields of later versions exist only in structs that declare them: an
+  // older caller's struct ends before them and must not be read past its end.
+  // The form of sha256 is checked by the backend (validate_put_options).
+  if (in->version >= 2 && !optional_text_arg(in->sha256, "sha256", out.sha256, rc)) return rc;
   return MS_OK;
 }
 
@@ -1027,7 +1049,8 @@ void ms_config_free(ms_config* config) { delete config; }
 // ---- storage ----
 
 int ms_put_options_init(ms_put_options* opts, unsigned int version) {
-  return init_struct(opts, "opts", version, MS_PUT_OPTIONS_VERSION, "ms_put_options version", [](ms_put_options&) {});
+  return init_struct_sized(opts, "opts", version, MS_PUT_OPTIONS_VERSION, "ms_put_options version", put_options_size,
+                           [](ms_put_options&, unsigned int) {});
 }
 
 int ms_list_options_init(ms_list_options* opts, unsigned int version) {

@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,25 @@ static void test_struct_init(void) {
   CHECK_RC(ms_put_options_init(NULL, MS_PUT_OPTIONS_VERSION), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_list_options_init(NULL, MS_LIST_OPTIONS_VERSION), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_list_options_init(&list_fn, 2), MS_E_INVALID_ARGUMENT);
+  /* ms_put_options version 2 appended sha256; the macro leaves it NULL. */
+  CHECK(MS_PUT_OPTIONS_VERSION == 2);
+  CHECK(put_macro.sha256 == NULL);
+  /* Initialising an older version writes only that version's bytes (an old
+   * caller's struct ends before sha256) and keeps its version number. */
+  {
+    const size_t v1_size = offsetof(ms_put_options, sha256);
+    size_t i;
+    int tail_untouched = 1;
+    unsigned char* raw = (unsigned char*)&put_fn;
+    memset(&put_fn, 0xAB, sizeof put_fn);
+    CHECK_RC(ms_put_options_init(&put_fn, 1), MS_OK);
+    CHECK(put_fn.version == 1);
+    CHECK(memcmp((const unsigned char*)&put_macro + sizeof(unsigned int), raw + sizeof(unsigned int),
+                 v1_size - sizeof(unsigned int)) == 0);
+    for (i = v1_size; i < sizeof put_fn; ++i)
+      if (raw[i] != 0xAB) tail_untouched = 0;
+    CHECK(tail_untouched);
+  }
 }
 
 static void test_config(const char* root) {
@@ -599,6 +619,147 @@ static void test_storage(ms_store* store, const char* root) {
   CHECK_RC(ms_store_remove(store, "docs/copy.txt"), MS_OK);
   CHECK_RC(ms_store_exists(&flag, store, "docs/copy.txt"), MS_OK);
   CHECK(flag == 0);
+}
+
+/* ms_put_options as version 1 of the header declared it (before sha256). */
+struct put_options_v1 {
+  unsigned int version;
+  const char* content_type;
+  const char* cache_control;
+  const char* content_disposition;
+  const char* const* metadata_names;
+  const char* const* metadata_values;
+  size_t metadata_count;
+  ms_progress_fn progress;
+  void* progress_payload;
+};
+
+/* PutOptions::sha256 through ms_put_options (version 2), on the local
+ * backend: held to while writing, nothing stored on a mismatch. */
+static void test_put_sha256(ms_store* store, const char* root) {
+  static const char text[] = "hello, mediastore";
+  static const char text_sha[] = "a0e80bf860b03e99444ba0ac4bb9b3c6f90e90069c658b349699325cc5d4802e";
+  static const char other_sha[] = "923b805711041e23a99f07e146591c500261d1c289f62a9d39f8581ceb8a10ca";
+  static const char upper_sha[] = "A0E80BF860B03E99444BA0AC4BB9B3C6F90E90069C658B349699325CC5D4802E";
+  static const char stream_text[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  static const char stream_sha[] = "74e7e5bb9d22d6db26bf76946d40fff3ea9f0346b884fd0694920fccfad15e33";
+  const char* malformed[6];
+  ms_put_options po;
+  struct chunk_source src;
+  void* buf = NULL;
+  size_t len = 0, i;
+  int flag = -1;
+  char* s = NULL;
+  char path[1024];
+  FILE* f;
+  ms_object_info* info = NULL;
+
+  malformed[0] = "abc";                                                               /* too short */
+  malformed[1] = upper_sha;                                                           /* upper case */
+  malformed[2] = "g0e80bf860b03e99444ba0ac4bb9b3c6f90e90069c658b349699325cc5d4802e";  /* not hex */
+  malformed[3] = "a0e80bf860b03e99444ba0ac4bb9b3c6f90e90069c658b349699325cc5d4802e0"; /* 65 digits */
+  malformed[4] = " a0e80bf860b03e99444ba0ac4bb9b3c6f90e90069c658b349699325cc5d4802";  /* space */
+  malformed[5] = "\xff\xfe";                                                          /* not UTF-8 */
+
+  CHECK_RC(ms_put_options_init(&po, MS_PUT_OPTIONS_VERSION), MS_OK);
+  CHECK(po.sha256 == NULL);
+
+  /* The right hash: stored, content intact. */
+  po.sha256 = text_sha;
+  CHECK_RC(ms_store_put(store, "sha/right.txt", text, strlen(text), &po), MS_OK);
+  CHECK_RC(ms_store_get(&buf, &len, store, "sha/right.txt", 0, MS_TO_END), MS_OK);
+  CHECK(len == strlen(text) && buf != NULL && memcmp(buf, text, len) == 0);
+  ms_free(buf);
+  buf = NULL;
+
+  /* A wrong hash: invalid_argument naming the key, nothing stored. */
+  po.sha256 = other_sha;
+  CHECK_RC(ms_store_put(store, "sha/wrong.txt", text, strlen(text), &po), MS_E_INVALID_ARGUMENT);
+  CHECK(strstr(ms_error_last(), "sha/wrong.txt") != NULL);
+  CHECK_RC(ms_store_exists(&flag, store, "sha/wrong.txt"), MS_OK);
+  CHECK(flag == 0);
+  /* ... and an existing object is not replaced. */
+  CHECK_RC(ms_store_put(store, "sha/right.txt", "changed", 7, &po), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_get(&buf, &len, store, "sha/right.txt", 0, MS_TO_END), MS_OK);
+  CHECK(len == strlen(text) && buf != NULL && memcmp(buf, text, len) == 0);
+  ms_free(buf);
+  buf = NULL;
+
+  /* Malformed hashes: invalid_argument before anything is written. */
+  for (i = 0; i < sizeof malformed / sizeof malformed[0]; ++i) {
+    po.sha256 = malformed[i];
+    CHECK_RC(ms_store_put(store, "sha/malformed.txt", text, strlen(text), &po), MS_E_INVALID_ARGUMENT);
+    CHECK(ms_error_last_code() == MS_E_INVALID_ARGUMENT);
+  }
+  CHECK_RC(ms_store_exists(&flag, store, "sha/malformed.txt"), MS_OK);
+  CHECK(flag == 0);
+
+  /* "" means unknown, like NULL. */
+  po.sha256 = "";
+  CHECK_RC(ms_store_put(store, "sha/empty-hash.txt", text, strlen(text), &po), MS_OK);
+
+  /* Streamed write in small chunks, file write and save() honour it too. */
+  memset(&src, 0, sizeof src);
+  src.data = stream_text;
+  src.len = strlen(stream_text);
+  src.chunk = 5;
+  po.sha256 = stream_sha;
+  CHECK_RC(ms_store_put_stream(store, "sha/stream.bin", (int64_t)src.len, &po, source_read, source_rewind, &src),
+           MS_OK);
+  memset(&src, 0, sizeof src);
+  src.data = stream_text;
+  src.len = strlen(stream_text);
+  src.chunk = 5;
+  po.sha256 = text_sha;
+  CHECK_RC(ms_store_put_stream(store, "sha/stream-wrong.bin", -1, &po, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_exists(&flag, store, "sha/stream-wrong.bin"), MS_OK);
+  CHECK(flag == 0);
+  snprintf(path, sizeof path, "%s/../c_abi_sha.txt", root);
+  f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+  po.sha256 = text_sha;
+  CHECK_RC(ms_store_put_file(store, "sha/file.txt", path, &po), MS_OK);
+  po.sha256 = other_sha;
+  CHECK_RC(ms_store_put_file(store, "sha/file-wrong.txt", path, &po), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_store_exists(&flag, store, "sha/file-wrong.txt"), MS_OK);
+  CHECK(flag == 0);
+  CHECK_RC(ms_store_save(&s, store, text, strlen(text), "wrong.txt", &po), MS_E_INVALID_ARGUMENT);
+  CHECK(s == NULL);
+
+  /* An older caller (version 1) never set sha256: whatever lies in the
+   * field's place is ignored, here a wrong hash and a malformed one. */
+  CHECK_RC(ms_put_options_init(&po, MS_PUT_OPTIONS_VERSION), MS_OK);
+  po.version = 1;
+  po.sha256 = other_sha;
+  CHECK_RC(ms_store_put(store, "sha/v1-wrong-ignored.txt", text, strlen(text), &po), MS_OK);
+  po.sha256 = "not a hash";
+  CHECK_RC(ms_store_put(store, "sha/v1-malformed-ignored.txt", text, strlen(text), &po), MS_OK);
+  CHECK_RC(ms_store_exists(&flag, store, "sha/v1-malformed-ignored.txt"), MS_OK);
+  CHECK(flag == 1);
+  /* A caller compiled against the version-1 header: its struct (a copy of
+   * the old layout) on the heap at exactly its old size, initialised by the
+   * library with version 1. Neither init nor put may touch bytes past its
+   * end (c_abi.program.valgrind would report it). */
+  {
+    struct put_options_v1* old = (struct put_options_v1*)malloc(sizeof(struct put_options_v1));
+    CHECK(sizeof(struct put_options_v1) == offsetof(ms_put_options, sha256));
+    CHECK(offsetof(struct put_options_v1, progress_payload) == offsetof(ms_put_options, progress_payload));
+    CHECK(old != NULL);
+    if (old) {
+      CHECK_RC(ms_put_options_init((ms_put_options*)(void*)old, 1), MS_OK);
+      CHECK(old->version == 1 && old->content_type == NULL && old->metadata_count == 0);
+      old->content_type = "text/plain";
+      CHECK_RC(ms_store_put(store, "sha/v1-heap.txt", text, strlen(text), (const ms_put_options*)(void*)old), MS_OK);
+      free(old);
+    }
+    CHECK_RC(ms_store_stat(&info, store, "sha/v1-heap.txt"), MS_OK);
+    CHECK(info != NULL && info->size == strlen(text) && strcmp(info->content_type, "text/plain") == 0);
+    ms_object_info_free(info);
+  }
 }
 
 /* ---- media ---- */
@@ -1338,6 +1499,7 @@ int main(int argc, char** argv) {
   if (store) {
     test_hostile(store);
     test_storage(store, root);
+    test_put_sha256(store, root);
     test_media(root);
     test_media_process(root);
     test_uploads(root);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import hashlib
 import io
 import logging
 import os
@@ -130,6 +131,75 @@ def test_streaming_file_objects(store: mediastore.Store, tmp_path) -> None:
     dst = tmp_path / "out.bin"
     store.get_file("files/in.bin", dst)
     assert dst.read_bytes() == payload[:1000]
+
+
+def test_put_with_known_sha256(store: mediastore.Store, tmp_path) -> None:
+    data = b"hello, mediastore"
+    digest = hashlib.sha256(data).hexdigest()
+    wrong = hashlib.sha256(b"other content").hexdigest()
+
+    # The right hash: stored.
+    store.put("sha/right.txt", data, sha256=digest)
+    assert store.get("sha/right.txt") == data
+
+    # A wrong one: InvalidArgumentError naming the key; nothing stored, an
+    # existing object left as it was.
+    with pytest.raises(mediastore.InvalidArgumentError, match="sha/wrong.txt") as e:
+        store.put("sha/wrong.txt", data, sha256=wrong)
+    assert e.value.code == _native.MS_E_INVALID_ARGUMENT
+    assert not store.exists("sha/wrong.txt")
+    with pytest.raises(mediastore.InvalidArgumentError):
+        store.put("sha/right.txt", b"changed", sha256=wrong)
+    assert store.get("sha/right.txt") == data
+
+    # Not 64 lower-case hex digits: refused before anything is written.
+    for bad in ("abc", digest.upper(), digest + "0", "g" * 64, digest[:-1] + " "):
+        with pytest.raises(mediastore.InvalidArgumentError, match="64 lower-case hex"):
+            store.put("sha/malformed.txt", data, sha256=bad)
+    assert not store.exists("sha/malformed.txt")
+    with pytest.raises(mediastore.InvalidArgumentError, match="sha256"):
+        store.put("sha/malformed.txt", data, sha256=123)  # type: ignore[arg-type]
+    assert not store.exists("sha/malformed.txt")
+
+    # "" means unknown, like None.
+    store.put("sha/unknown.txt", data, sha256="")
+    assert store.get("sha/unknown.txt") == data
+
+    # The other ways to write take it too.
+    store.upload_fileobj("sha/stream.bin", io.BytesIO(data), sha256=digest)
+    assert store.get("sha/stream.bin") == data
+    with pytest.raises(mediastore.InvalidArgumentError):
+        store.upload_fileobj("sha/stream-wrong.bin", io.BytesIO(data), sha256=wrong)
+    assert not store.exists("sha/stream-wrong.bin")
+    src = tmp_path / "sha.txt"
+    src.write_bytes(data)
+    store.put_file("sha/file.txt", src, sha256=digest)
+    assert store.get("sha/file.txt") == data
+    with pytest.raises(mediastore.InvalidArgumentError):
+        store.put_file("sha/file-wrong.txt", src, sha256=wrong)
+    assert not store.exists("sha/file-wrong.txt")
+    key = store.save(data, "photo.txt", sha256=digest)
+    assert store.get(key) == data
+    with pytest.raises(mediastore.InvalidArgumentError):
+        store.save(data, "photo.txt", sha256=wrong)
+
+
+@pytest.mark.rgw
+def test_rgw_put_with_known_sha256(rgw_config: dict) -> None:
+    # S3 signs the PUT with the given hash: the server stores the right body
+    # and refuses a different one; the form is checked before any request.
+    data = os.urandom(4096)
+    prefix = f"sha/{os.getpid()}"
+    with mediastore.Store(rgw_config) as store:
+        store.put(f"{prefix}/right.bin", data, sha256=hashlib.sha256(data).hexdigest())
+        assert store.get(f"{prefix}/right.bin") == data
+        with pytest.raises(mediastore.NetworkError, match="XAmzContentSHA256Mismatch"):
+            store.put(f"{prefix}/wrong.bin", data, sha256=hashlib.sha256(data + b"x").hexdigest())
+        assert not store.exists(f"{prefix}/wrong.bin")
+        with pytest.raises(mediastore.InvalidArgumentError, match="64 lower-case hex"):
+            store.put(f"{prefix}/malformed.bin", data, sha256="ABC")
+        assert not store.exists(f"{prefix}/malformed.bin")
+        store.remove(f"{prefix}/right.bin")
 
 
 def test_callback_exceptions_come_back_as_themselves(store: mediastore.Store) -> None:

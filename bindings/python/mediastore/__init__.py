@@ -534,9 +534,13 @@ class _PutArgs:
         content_disposition: Optional[str],
         metadata: Optional[Mapping[str, str]],
         progress: Optional[Progress],
+        sha256: Optional[str] = None,
     ) -> None:
         o = _native.PutOptions()
-        _check(_lib().ms_put_options_init(byref(o), _native.MS_PUT_OPTIONS_VERSION))
+        # Version 1 (no sha256 field) unless a hash is given, so that puts
+        # without one also work with a library older than the binding.
+        version = _native.MS_PUT_OPTIONS_VERSION if sha256 is not None else 1
+        _check(_lib().ms_put_options_init(byref(o), version))
         if content_type is not None:
             o.content_type = _text(content_type, "content_type")
         if cache_control is not None:
@@ -552,6 +556,8 @@ class _PutArgs:
             o.metadata_count = len(items)
         self._progress = cbs.progress(progress)
         o.progress = self._progress
+        if sha256 is not None:
+            o.sha256 = _text(sha256, "sha256")
         self.options = o
 
 
@@ -608,10 +614,18 @@ class Store(_Handle):
         content_disposition: Optional[str] = None,
         metadata: Optional[Mapping[str, str]] = None,
         progress: Optional[Progress] = None,
+        sha256: Optional[str] = None,
     ) -> None:
-        """Stores data at key, replacing any previous object atomically."""
+        """Stores data at key, replacing any previous object atomically.
+
+        sha256: the content's SHA-256 as 64 lower-case hex digits, when known
+        (default None or "": unknown). The put is held to it and stores
+        nothing on a mismatch: the local backend raises InvalidArgumentError,
+        S3 refuses the signed body (NetworkError naming
+        XAmzContentSHA256Mismatch). Any other form raises InvalidArgumentError.
+        """
         cbs = _Callbacks()
-        args = _PutArgs(cbs, content_type, cache_control, content_disposition, metadata, progress)
+        args = _PutArgs(cbs, content_type, cache_control, content_disposition, metadata, progress, sha256)
         ptr, n = _buffer(data)
         rc = _lib().ms_store_put(self._h(), _text(key, "key"), ptr, n, byref(args.options))
         cbs.reraise(rc)
@@ -830,7 +844,7 @@ class Store(_Handle):
 
 
 def _put_kwargs(options: Mapping[str, Any]) -> Dict[str, Any]:
-    allowed = ("content_type", "cache_control", "content_disposition", "metadata", "progress")
+    allowed = ("content_type", "cache_control", "content_disposition", "metadata", "progress", "sha256")
     unknown = set(options) - set(allowed)
     if unknown:
         raise TypeError(f"unexpected option(s): {', '.join(sorted(unknown))}")

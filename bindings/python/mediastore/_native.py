@@ -58,7 +58,7 @@ MS_E_INTERNAL = -16
 MS_LOG_TRACE, MS_LOG_DEBUG, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERROR, MS_LOG_OFF = range(6)
 
 MS_TO_END = 2**64 - 1
-MS_PUT_OPTIONS_VERSION = 1
+MS_PUT_OPTIONS_VERSION = 2  # 2 appended sha256
 MS_LIST_OPTIONS_VERSION = 1
 MS_VALIDATION_OPTIONS_VERSION = 1
 MS_UPLOAD_OPTIONS_VERSION = 1
@@ -99,6 +99,8 @@ class PutOptions(Structure):
         ("metadata_count", c_size_t),
         ("progress", PROGRESS_FN),
         ("progress_payload", c_void_p),
+        # version 2
+        ("sha256", c_char_p),
     ]
 
 

@@ -272,9 +272,16 @@ typedef int (*ms_write_fn)(const void* data, size_t len, void* payload);
  */
 typedef int (*ms_rewind_fn)(void* payload);
 
-#define MS_PUT_OPTIONS_VERSION 1
+/**
+ * Current version of ms_put_options. Version 1: the fields up to
+ * progress_payload; version 2 appends sha256. The library reads only the
+ * fields of the version a struct declares, so a struct of an older version
+ * (from a caller compiled against an older header) keeps working and its
+ * missing fields take their defaults.
+ */
+#define MS_PUT_OPTIONS_VERSION 2
 
-/** Options of a write. */
+/** Options of a write. Strings are borrowed for the duration of the call. */
 typedef struct ms_put_options {
   unsigned int version;               /**< MS_PUT_OPTIONS_VERSION */
   const char* content_type;           /**< Default (NULL): "application/octet-stream" */
@@ -285,12 +292,30 @@ typedef struct ms_put_options {
   size_t metadata_count;              /**< Default: 0 (max 64) */
   ms_progress_fn progress;            /**< Default: NULL */
   void* progress_payload;             /**< passed to progress */
+  /* ---- version 2 ---- */
+  /**
+   * The content's SHA-256 when the caller already knows it: exactly 64
+   * lower-case hex digits, NUL-terminated; borrowed for the call. The write
+   * is held to it and stores nothing on a mismatch: the local backend hashes
+   * while writing and fails with #MS_E_INVALID_ARGUMENT; the S3 backend signs
+   * the PUT with it, so the server refuses a different body (on Ceph RGW:
+   * #MS_E_NETWORK, the message naming XAmzContentSHA256Mismatch). Any other
+   * form (length, upper case, non-hex, invalid UTF-8) is
+   * #MS_E_INVALID_ARGUMENT before anything is written.
+   * Default (NULL or ""): unknown, nothing to check. Ignored when version < 2.
+   */
+  const char* sha256;
 } ms_put_options;
 
 #define MS_PUT_OPTIONS_INIT \
-  { MS_PUT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
+  { MS_PUT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
-/** @brief Fills opts with the defaults of `version` (MS_PUT_OPTIONS_VERSION). */
+/**
+ * @brief Fills opts with the defaults of `version` (1 .. MS_PUT_OPTIONS_VERSION)
+ * and sets opts->version to it. Writes only the bytes of that version's
+ * struct, so a caller built against an older header may pass its own
+ * (smaller) struct with its own version.
+ */
 MS_EXTERN int ms_put_options_init(ms_put_options* opts, unsigned int version);
 
 /**
