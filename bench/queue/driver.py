@@ -12,9 +12,11 @@ Called by bench/queue/run.sh, which starts Redis and RGW and sets:
 Sizes (environment, optional): BENCH_RUNS (3), BENCH_MEM_JOBS (200000),
 BENCH_SQLITE_JOBS (2000, on disk), BENCH_SQLITE_TMPFS_JOBS (10000),
 BENCH_REDIS_JOBS (20000),
-BENCH_CELERY_JOBS (3000), BENCH_UPLOADS (30 per run), BENCH_LEASE_MS (5000),
+BENCH_CELERY_JOBS (3000), BENCH_UPLOADS (100 per run), BENCH_LEASE_MS (5000),
 BENCH_CELERY_CAP (120 s), BENCH_UPLOAD_CONCURRENCY ("2,4": upload rounds with
 both stacks at 2 worker threads / prefork processes, then both at 4).
+BENCH_PARTS: which parts run, default "noop,uploads,dead" (no-op jobs, upload
+jobs, dead worker).
 Progress goes to stderr; the report to stdout.
 """
 
@@ -38,7 +40,8 @@ SQLITE_JOBS = int(os.environ.get("BENCH_SQLITE_JOBS", "2000"))
 SQLITE_TMPFS_JOBS = int(os.environ.get("BENCH_SQLITE_TMPFS_JOBS", "10000"))
 REDIS_JOBS = int(os.environ.get("BENCH_REDIS_JOBS", "20000"))
 CELERY_JOBS = int(os.environ.get("BENCH_CELERY_JOBS", "3000"))
-UPLOADS = int(os.environ.get("BENCH_UPLOADS", "30"))
+UPLOADS = int(os.environ.get("BENCH_UPLOADS", "100"))
+PARTS = os.environ.get("BENCH_PARTS", "noop,uploads,dead").split(",")
 LEASE_MS = int(os.environ.get("BENCH_LEASE_MS", "5000"))
 CELERY_CAP = float(os.environ.get("BENCH_CELERY_CAP", "120"))
 LIB_REDIS = "redis://127.0.0.1:%d/0" % PORT
@@ -333,10 +336,13 @@ def celery_noop(ca, r):
         w.stop()
 
 
-def wait_count_warm(task, queue, r, args=()):
+def wait_count_warm(task, queue, r, args=(), count=1):
+    """Runs `count` tasks (enough for every pool process to take one and set
+    itself up: imports, boto3 client) and waits for them."""
     key = "bq:done:warm:%s:%f" % (queue, time.time())
-    task.apply_async(args + (key,), queue=queue)
-    wait_count(r, key, 1, 120)
+    for _ in range(count):
+        task.apply_async(args + (key,), queue=queue)
+    wait_count(r, key, count, 120)
 
 
 def celery_upload(ca, r, label, photo):
@@ -350,7 +356,7 @@ def celery_upload(ca, r, label, photo):
         tag = "%s:%d" % (label, conc)
         w = CeleryWorker("upload%d" % conc, "upload", conc, env)
         try:
-            wait_count_warm(ca.upload, "upload", r, (photo, "warm/"))
+            wait_count_warm(ca.upload, "upload", r, (photo, "warm/"), 4 * conc)
             for run in range(RUNS):
                 log("%s, %d-way, round %d: libmediastore uploads, then Celery uploads (Celery workers idle "
                     "meanwhile)" % (label, conc, run))
@@ -649,16 +655,19 @@ def main():
     r.flushdb()
     t_start = time.time()
     r.config_resetstat()
-    lib_noop()
     ca = celery_client()
-    celery_noop(ca, r)
-    for label, photo in PHOTOS:
-        celery_upload(ca, r, label, photo)
-        lib_stages(label, photo)
-    lib_deadworker()
-    # Both Celery variants at once (own databases), to keep the run short.
-    states = [dead_start("default", 2, None), dead_start("vt", 3, LEASE_MS // 1000)]
-    dead_finish(states, CELERY_CAP, {"default": CELERY_CAP * 0.75})
+    if "noop" in PARTS:
+        lib_noop()
+        celery_noop(ca, r)
+    if "uploads" in PARTS:
+        for label, photo in PHOTOS:
+            celery_upload(ca, r, label, photo)
+            lib_stages(label, photo)
+    if "dead" in PARTS:
+        lib_deadworker()
+        # Both Celery variants at once (own databases), to keep the run short.
+        states = [dead_start("default", 2, None), dead_start("vt", 3, LEASE_MS // 1000)]
+        dead_finish(states, CELERY_CAP, {"default": CELERY_CAP * 0.75})
     log("done in %.0f s" % (time.time() - t_start))
     print(report())
     with open(os.path.join(WORK, "results.json"), "w") as f:
