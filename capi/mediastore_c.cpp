@@ -1483,7 +1483,7 @@ int ms_upload_request_init(ms_upload_request* req, unsigned int version) {
 
 int ms_worker_options_init(ms_worker_options* opts, unsigned int version) {
   auto defaults = [](ms_worker_options& o) {
-    o.threads = 2;
+    o.threads = 0;
     o.poll_wait_ms = 500;
     o.maintenance_interval_ms = 60000;
     o.cleanup_older_than_seconds = 3600;
@@ -1659,7 +1659,7 @@ int ms_worker_new(ms_worker** out, ms_uploads* uploads, const ms_worker_options*
     ms::WorkerOptions wo;
     if (opts) {
       if ((rc = version_arg(opts->version, MS_WORKER_OPTIONS_VERSION, "ms_worker_options.version")) != MS_OK) return rc;
-      if ((rc = ms_range(opts->threads, 1, 256, "threads")) != MS_OK) return rc;
+      if ((rc = ms_range(opts->threads, 0, 256, "threads")) != MS_OK) return rc;
       if ((rc = ms_range(opts->poll_wait_ms, 1, 60000, "poll_wait_ms")) != MS_OK) return rc;
       if ((rc = ms_range(opts->maintenance_interval_ms, 10, kMaxMillis, "maintenance_interval_ms")) != MS_OK) return rc;
       if ((rc = ms_range(opts->cleanup_older_than_seconds, 0, 100LL * 365 * 24 * 3600, "cleanup_older_than_seconds")) !=

@@ -141,7 +141,7 @@ Result<UploadStatus> wait_for(UploadService& svc, const std::string& id, bool qu
 
 void add_worker(CLI::App& app, Context& ctx) {
   struct Args {
-    int threads = 2;
+    int threads = 0;
     ServiceArgs service;
     double maintenance_seconds = 60;
     double cleanup_after_seconds = 3600;
@@ -151,7 +151,7 @@ void add_worker(CLI::App& app, Context& ctx) {
       "worker",
       "Process the configured upload queue until SIGTERM/SIGINT (then finish in-flight jobs and exit 0; "
       "a second signal gives them back to the queue instead)");
-  cmd->add_option("--threads", a->threads, "Worker threads (default: 2)")->check(CLI::Range(1, 256));
+  cmd->add_option("--threads", a->threads, "Worker threads (default: 0 = two per CPU core)")->check(CLI::Range(0, 256));
   add_service_options(cmd, a->service);
   cmd->add_option("--maintenance-interval", a->maintenance_seconds,
                   "Seconds between maintenance runs: expired leases, cleanup (default: 60)")
@@ -172,8 +172,8 @@ void add_worker(CLI::App& app, Context& ctx) {
       Status st = worker.start();
       if (!st.ok()) return ctx.fail(st);
       if (!ctx.json)
-        std::cerr << "worker: " << a->threads << " threads on the " << svc.value()->queue().backend_name()
-                  << " queue; SIGTERM or Ctrl-C to stop\n";
+        std::cerr << "worker: " << (a->threads ? a->threads : default_worker_threads()) << " threads on the "
+                  << svc.value()->queue().backend_name() << " queue; SIGTERM or Ctrl-C to stop\n";
       int sig = 0;
       sigwait(&set, &sig);
       worker.stop(StopMode::finish);

@@ -209,8 +209,15 @@ class MS_API UploadService {
   friend class Worker;
 };
 
+// The worker thread count used when WorkerOptions::threads is 0: two per CPU
+// core (std::thread::hardware_concurrency(); 2 when that is unknown), at most
+// 256. An upload job waits on the storage for part of its time (a 12 MP photo
+// on 2 cores sharing them with Ceph RGW: 2 threads 37, 4 threads 45 jobs/s;
+// docs/benchmarks.md). Thread-safe.
+MS_API int default_worker_threads();
+
 struct WorkerOptions {
-  int threads = 2;  // Default: 2
+  int threads = 0;  // Default: 0 = default_worker_threads(); else 1..256
   // How long one lease call waits for work before checking for stop. Default: 500 ms.
   std::chrono::milliseconds poll_wait{500};
   // Maintenance (expired leases, cleanup_failed_uploads) period. Default: 60 s.
@@ -234,7 +241,8 @@ class MS_API Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Starts the threads; invalid_argument if already started or threads < 1.
+  // Starts the threads; invalid_argument if already started or threads is
+  // not 0..256.
   Status start();
   // Asks the threads to stop leasing; in-flight jobs are finished or
   // released. Returns at once; async-signal-unsafe (call from a normal

@@ -2,6 +2,7 @@
 // thread for heartbeats and periodic maintenance.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -9,6 +10,15 @@
 #include "upload/service_impl.hpp"
 
 namespace mediastore {
+
+namespace {
+constexpr int kMaxWorkerThreads = 256;
+}  // namespace
+
+int default_worker_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 2 : static_cast<int>(std::min<unsigned>(2 * cores, kMaxWorkerThreads));
+}
 
 struct Worker::State {
   std::shared_ptr<UploadService> service;
@@ -81,8 +91,11 @@ Worker::~Worker() {
 Status Worker::start() {
   auto& s = *state_;
   if (!s.service) return Status::InvalidArgument("Worker: no UploadService");
-  if (s.options.threads < 1) return Status::InvalidArgument("WorkerOptions.threads must be at least 1");
+  if (s.options.threads < 0 || s.options.threads > kMaxWorkerThreads)
+    return Status::InvalidArgument(fmt::format("WorkerOptions.threads must be 0 (two per CPU core) to {}, got {}",
+                                               kMaxWorkerThreads, s.options.threads));
   if (s.started.exchange(true)) return Status::InvalidArgument("Worker already started");
+  if (s.options.threads == 0) s.options.threads = default_worker_threads();
   s.service->impl_->release_requested = false;
   s.alive = s.options.threads;
   for (int i = 0; i < s.options.threads; ++i) s.threads.emplace_back([this, i] { state_->work(i); });

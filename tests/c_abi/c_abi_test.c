@@ -1278,7 +1278,9 @@ static void test_uploads(const char* root) {
   req.data_len = bmp_len;
   req.original_filename = "evil.jpg";
   CHECK_RC(ms_upload_submit(&id2, up, &req), MS_OK);
-  wo.threads = 0;
+  wo.threads = -1;
+  CHECK_RC(ms_worker_new(&worker, up, &wo), MS_E_INVALID_ARGUMENT);
+  wo.threads = 257;
   CHECK_RC(ms_worker_new(&worker, up, &wo), MS_E_INVALID_ARGUMENT);
   wo.threads = 1;
   wo.poll_wait_ms = 50;

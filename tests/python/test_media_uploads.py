@@ -188,8 +188,9 @@ def test_upload_options_are_checked(tmp_path) -> None:
         with pytest.raises(mediastore.InvalidArgumentError):
             mediastore.Uploads(cfg, **kwargs)
     with mediastore.Uploads(cfg) as u:
-        with pytest.raises(mediastore.InvalidArgumentError):
-            u.worker(threads=0)
+        for threads in (-1, 257):
+            with pytest.raises(mediastore.InvalidArgumentError):
+                u.worker(threads=threads)
         with pytest.raises(mediastore.InvalidArgumentError):
             u.process_next(0)
 

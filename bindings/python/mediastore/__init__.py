@@ -1278,13 +1278,14 @@ class Worker(_Handle):
     _what = "worker"
     _free = "ms_worker_free"
 
-    def __init__(self, uploads: "Uploads", threads: int = 2, poll_wait: float = 0.5,
+    def __init__(self, uploads: "Uploads", threads: int = 0, poll_wait: float = 0.5,
                  maintenance_interval: float = 60.0, cleanup_older_than: float = 3600.0) -> None:
         o = _native.WorkerOptions()
         lib = _lib()
         _check(lib.ms_worker_options_init(byref(o), _native.MS_WORKER_OPTIONS_VERSION))
         if not isinstance(threads, int) or not 0 <= threads < 2**31:
-            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"threads must be 1..256, got {threads!r}")
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT,
+                                       f"threads must be 0 (two per CPU core) to 256, got {threads!r}")
         o.threads = threads
         o.poll_wait_ms = _ms(poll_wait, "poll_wait")
         o.maintenance_interval_ms = _ms(maintenance_interval, "maintenance_interval")
@@ -1462,7 +1463,7 @@ class Uploads(_Handle):
         finally:
             _native.load().ms_dead_job_list_free(out)
 
-    def worker(self, threads: int = 2, **options: Any) -> Worker:
+    def worker(self, threads: int = 0, **options: Any) -> Worker:
         """A (not yet started) :class:`Worker`; use ``with uploads.worker() as w:``."""
         return Worker(self, threads=threads, **options)
 

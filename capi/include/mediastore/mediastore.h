@@ -1012,14 +1012,14 @@ MS_EXTERN int ms_upload_dead_letters(ms_dead_job_list** out, ms_uploads* uploads
 /** Options of a worker. */
 typedef struct ms_worker_options {
   unsigned int version;               /**< MS_WORKER_OPTIONS_VERSION */
-  int threads;                        /**< Default: 2 (1..256) */
+  int threads;                        /**< Default: 0 = two per CPU core; else 1..256 */
   int64_t poll_wait_ms;               /**< one lease wait; Default: 500 */
   int64_t maintenance_interval_ms;    /**< expired leases, cleanup; Default: 60000 */
   int64_t cleanup_older_than_seconds; /**< Default: 3600 */
 } ms_worker_options;
 
 #define MS_WORKER_OPTIONS_INIT \
-  { MS_WORKER_OPTIONS_VERSION, 2, 500, 60000, 3600 }
+  { MS_WORKER_OPTIONS_VERSION, 0, 500, 60000, 3600 }
 
 /** @brief Fills opts with the defaults of `version`. */
 MS_EXTERN int ms_worker_options_init(ms_worker_options* opts, unsigned int version);

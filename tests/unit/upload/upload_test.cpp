@@ -640,6 +640,25 @@ TEST_CASE("upload: worker threads process many uploads; metrics and Prometheus t
   CHECK(text.find("mediastore_queue_depth 0\n") != std::string::npos);
 }
 
+TEST_CASE("upload: the default thread count is two per core; out-of-range counts are refused") {
+  const unsigned cores = std::thread::hardware_concurrency();
+  CHECK(default_worker_threads() == (cores == 0 ? 2 : static_cast<int>(std::min(2u * cores, 256u))));
+  Env env("memory");
+  for (int bad : {-1, 257}) {
+    Worker w(env.service, {.threads = bad});
+    Status st = w.start();
+    CHECK(st.is(ErrorCode::invalid_argument));
+    CHECK(st.message().find(std::to_string(bad)) != std::string::npos);
+  }
+  const std::string id = env.submit(upload_test::make_jpeg(320, 240));
+  Worker worker(env.service, {.poll_wait = 50ms});  // threads 0: the default
+  REQUIRE(worker.start().ok());
+  for (int i = 0; i < 500 && env.status(id).state != UploadState::completed; ++i) std::this_thread::sleep_for(10ms);
+  worker.stop();
+  worker.wait();
+  CHECK(env.status(id).state == UploadState::completed);
+}
+
 TEST_CASE("upload: stop(release) gives in-flight jobs back to the queue") {
   Env env("sqlite");
   std::atomic<bool> in_put{false};
