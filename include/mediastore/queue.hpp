@@ -17,6 +17,12 @@
 //
 // Thread-safety: every JobQueue implementation is safe to call from many
 // threads at once.
+//
+// Shape (non-virtual interface): the public calls whose arguments need
+// checking or defaults (enqueue, enqueue_batch, lease, heartbeat, put_record)
+// are not virtual; they check and complete their arguments once, in JobQueue,
+// and then call the protected do_* hook that each backend implements. The
+// other public calls are virtual and implemented by the backends directly.
 #pragma once
 
 #include <chrono>
@@ -106,18 +112,21 @@ class MS_API JobQueue {
 
   // Adds a job that becomes leasable at not_before (default: now). ids are
   // unique: already_exists if a job with this id is queued, leased or dead.
-  virtual Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before = {}) = 0;
+  // invalid_argument if id is empty, longer than 256 bytes or holds control
+  // characters.
+  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before = {});
 
-  // Leases up to max_jobs ready jobs for lease_for (0 = options().lease_duration),
-  // waiting up to `wait` for the first one. Returns an empty vector when none
-  // came. Reclaims expired leases first.
-  virtual Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
-                                               std::chrono::milliseconds wait) = 0;
+  // Leases up to max_jobs ready jobs for lease_for (0 or less =
+  // options().lease_duration), waiting up to `wait` for the first one. Returns
+  // an empty vector when none came, and at once when max_jobs is 0. Reclaims
+  // expired leases first.
+  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                       std::chrono::milliseconds wait);
 
-  // Extends job's lease to now + extend_by (0 = options().lease_duration) and
-  // updates job.lease_expires. conflict if the lease was lost (expired and
-  // taken over, cancelled, acked).
-  virtual Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) = 0;
+  // Extends job's lease to now + extend_by (0 or less =
+  // options().lease_duration) and updates job.lease_expires. conflict if the
+  // lease was lost (expired and taken over, cancelled, acked).
+  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by);
 
   // Removes a finished job. Idempotent: acking a job that is gone is ok;
   // conflict if the job is now held under another lease.
@@ -147,8 +156,9 @@ class MS_API JobQueue {
   // ---- record store ----
 
   // Creates or replaces the record with record.id (updated_at as given; the
-  // default-constructed time means now).
-  virtual Status put_record(const JobRecord& record) = 0;
+  // default-constructed time means now). invalid_argument if record.id is not
+  // a valid job id (see enqueue()).
+  Status put_record(const JobRecord& record);
   // not_found naming the id if there is no such record.
   virtual Result<JobRecord> get_record(std::string_view id) = 0;
   // Records in `state` last updated before `updated_before`, oldest first, at
@@ -160,7 +170,7 @@ class MS_API JobQueue {
   // ok if absent.
   virtual Status remove_record(std::string_view id) = 0;
 
-  // ---- batches (additive; each backend overrides them) ----
+  // ---- batches (additive; each backend implements them in one go) ----
 
   // Enqueues several jobs at once; returns one Status per job, in order, each
   // what enqueue() would have returned for it (already_exists and
@@ -171,14 +181,41 @@ class MS_API JobQueue {
   // batch in one transaction (one fsync), Redis sends it in one round trip
   // (split into scripts of at most 256 jobs, each atomic). An empty batch
   // returns an empty vector. Thread-safe; the caller keeps ownership of jobs.
-  // Default implementation: enqueue() per job.
-  virtual std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs);
+  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs);
 
   // Acknowledges several leased jobs at once; one Status per job, in order,
   // each what ack() would have returned for it. Same durability, cost and
   // thread-safety notes as enqueue_batch(). Default implementation: ack() per
   // job.
   virtual std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs);
+
+ protected:
+  // ---- hooks of the non-virtual calls above, implemented by each backend ----
+  // Each is called only by its public call, after that call checked and
+  // completed the arguments; it must be as thread-safe as the public call.
+
+  // enqueue() with an id already checked (valid). not_before is as given
+  // (SystemTime{} = now).
+  virtual Status do_enqueue(std::string_view id, std::string_view payload, SystemTime not_before) = 0;
+
+  // lease() with max_jobs >= 1 and lease_for > 0 (already defaulted).
+  virtual Result<std::vector<LeasedJob>> do_lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                                  std::chrono::milliseconds wait) = 0;
+
+  // heartbeat() with extend_by > 0 (already defaulted).
+  virtual Status do_heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) = 0;
+
+  // put_record() with record.id checked (valid) and record.updated_at set
+  // (never SystemTime{}).
+  virtual Status do_put_record(const JobRecord& record) = 0;
+
+  // enqueue_batch()'s work. results holds one Status per job, in order: ok for
+  // each job to enqueue, the refusal of the argument checks for the others,
+  // which are not to be enqueued. The hook stores the outcome of every job
+  // whose entry is ok (a failure of the backend itself may also be stored over
+  // a refusal, for a job the batch did not reach). Default implementation:
+  // do_enqueue() per such job.
+  virtual void do_enqueue_batch(const std::vector<NewJob>& jobs, std::vector<Status>& results);
 };
 
 // An in-process queue (mutex + condition variable). Nothing survives the

@@ -34,6 +34,10 @@ std::string new_lease_token();
 
 // The error of enqueue() for an id that is already queued.
 Status already_queued(std::string_view id);
+// The error of heartbeat(), ack() and nack() for a job whose lease was lost.
+Status lease_lost(const LeasedJob& job);
+// The error of get_record() for an id without a record.
+Status no_record(std::string_view id);
 
 // How lease() waits in the backends that poll (SQLite, Redis): pauses from
 // 2 ms, doubling up to 50 ms, until `wait` from construction is over.

@@ -36,83 +36,6 @@ class MemoryQueue final : public JobQueue {
   std::string backend_name() const override { return "memory"; }
   const QueueOptions& options() const override { return options_; }
 
-  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
-    MS_RETURN_IF_ERROR(validate_job_id(id));
-    std::int64_t at = to_ms_or_now(not_before);
-    {
-      std::lock_guard lock(mu_);
-      MS_RETURN_IF_ERROR(enqueue_locked(id, payload, at));
-    }
-    cv_.notify_one();
-    return Status::Ok();
-  }
-
-  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
-    std::vector<Status> out(jobs.size());
-    std::int64_t now = now_ms();
-    {
-      std::lock_guard lock(mu_);
-      for (std::size_t i = 0; i < jobs.size(); ++i) {
-        out[i] = validate_job_id(jobs[i].id);
-        if (out[i].ok())
-          out[i] = enqueue_locked(jobs[i].id, jobs[i].payload,
-                                  jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
-      }
-    }
-    cv_.notify_all();
-    return out;
-  }
-
-  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
-                                       std::chrono::milliseconds wait) override {
-    if (lease_for.count() <= 0) lease_for = options_.lease_duration;
-    std::vector<LeasedJob> out;
-    if (max_jobs == 0) return out;
-    auto deadline = std::chrono::steady_clock::now() + wait;
-    std::unique_lock lock(mu_);
-    for (;;) {
-      std::int64_t now = now_ms();
-      requeue_expired_locked(now);
-      while (out.size() < max_jobs && !ready_.empty() && std::get<0>(*ready_.begin()) <= now) {
-        auto node = ready_.extract(ready_.begin());
-        Entry& e = jobs_.at(std::get<2>(node.value()));
-        e.state = JobState::leased;
-        e.attempts++;
-        e.token = new_lease_token();
-        e.available_at = now + lease_for.count();
-        e.seq = ++seq_;
-        leased_.emplace(e.available_at, e.seq, std::get<2>(node.value()));
-        out.push_back(LeasedJob{std::get<2>(node.value()), e.payload, e.attempts, e.token, from_ms(e.available_at),
-                                e.last_error});
-      }
-      if (!out.empty()) return out;
-      auto steady_now = std::chrono::steady_clock::now();
-      if (steady_now >= deadline) return out;
-      // Wake for the next delayed job or expiring lease, at most every 100 ms.
-      auto until = std::min(deadline, steady_now + std::chrono::milliseconds(100));
-      for (const auto* slots : {&ready_, &leased_}) {
-        if (slots->empty()) continue;
-        auto due =
-            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*slots->begin()) - now));
-        until = std::min(until, due);
-      }
-      cv_.wait_until(lock, until);
-    }
-  }
-
-  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
-    if (extend_by.count() <= 0) extend_by = options_.lease_duration;
-    std::lock_guard lock(mu_);
-    Entry* e = held(job);
-    if (!e) return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
-    leased_.erase(Slot{e->available_at, e->seq, job.id});
-    e->available_at = now_ms() + extend_by.count();
-    e->seq = ++seq_;
-    leased_.emplace(e->available_at, e->seq, job.id);
-    job.lease_expires = from_ms(e->available_at);
-    return Status::Ok();
-  }
-
   Status ack(const LeasedJob& job) override {
     std::lock_guard lock(mu_);
     return ack_locked(job);
@@ -131,7 +54,7 @@ class MemoryQueue final : public JobQueue {
     {
       std::lock_guard lock(mu_);
       Entry* e = held(job);
-      if (!e) return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      if (!e) return lease_lost(job);
       leased_.erase(Slot{e->available_at, e->seq, job.id});
       e->last_error = std::string(error);
       e->token.clear();
@@ -201,19 +124,10 @@ class MemoryQueue final : public JobQueue {
     return st;
   }
 
-  Status put_record(const JobRecord& record) override {
-    MS_RETURN_IF_ERROR(validate_job_id(record.id));
-    std::lock_guard lock(mu_);
-    JobRecord r = record;
-    if (r.updated_at == SystemTime{}) r.updated_at = std::chrono::system_clock::now();
-    records_[r.id] = std::move(r);
-    return Status::Ok();
-  }
-
   Result<JobRecord> get_record(std::string_view id) override {
     std::lock_guard lock(mu_);
     auto it = records_.find(std::string(id));
-    if (it == records_.end()) return Status::NotFound(fmt::format("no job record with id '{}'", id));
+    if (it == records_.end()) return no_record(id);
     return it->second;
   }
 
@@ -245,6 +159,83 @@ class MemoryQueue final : public JobQueue {
   }
 
  private:
+  // ---- JobQueue hooks: the public calls check and default the arguments ----
+
+  Status do_enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    std::int64_t at = to_ms_or_now(not_before);
+    {
+      std::lock_guard lock(mu_);
+      MS_RETURN_IF_ERROR(enqueue_locked(id, payload, at));
+    }
+    cv_.notify_one();
+    return Status::Ok();
+  }
+
+  void do_enqueue_batch(const std::vector<NewJob>& jobs, std::vector<Status>& results) override {
+    std::int64_t now = now_ms();
+    {
+      std::lock_guard lock(mu_);
+      for (std::size_t i = 0; i < jobs.size(); ++i)
+        if (results[i].ok())
+          results[i] = enqueue_locked(jobs[i].id, jobs[i].payload,
+                                      jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
+    }
+    cv_.notify_all();
+  }
+
+  Result<std::vector<LeasedJob>> do_lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                          std::chrono::milliseconds wait) override {
+    std::vector<LeasedJob> out;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      std::int64_t now = now_ms();
+      requeue_expired_locked(now);
+      while (out.size() < max_jobs && !ready_.empty() && std::get<0>(*ready_.begin()) <= now) {
+        auto node = ready_.extract(ready_.begin());
+        Entry& e = jobs_.at(std::get<2>(node.value()));
+        e.state = JobState::leased;
+        e.attempts++;
+        e.token = new_lease_token();
+        e.available_at = now + lease_for.count();
+        e.seq = ++seq_;
+        leased_.emplace(e.available_at, e.seq, std::get<2>(node.value()));
+        out.push_back(LeasedJob{std::get<2>(node.value()), e.payload, e.attempts, e.token, from_ms(e.available_at),
+                                e.last_error});
+      }
+      if (!out.empty()) return out;
+      auto steady_now = std::chrono::steady_clock::now();
+      if (steady_now >= deadline) return out;
+      // Wake for the next delayed job or expiring lease, at most every 100 ms.
+      auto until = std::min(deadline, steady_now + std::chrono::milliseconds(100));
+      for (const auto* slots : {&ready_, &leased_}) {
+        if (slots->empty()) continue;
+        auto due =
+            steady_now + std::chrono::milliseconds(std::max<std::int64_t>(0, std::get<0>(*slots->begin()) - now));
+        until = std::min(until, due);
+      }
+      cv_.wait_until(lock, until);
+    }
+  }
+
+  Status do_heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
+    std::lock_guard lock(mu_);
+    Entry* e = held(job);
+    if (!e) return lease_lost(job);
+    leased_.erase(Slot{e->available_at, e->seq, job.id});
+    e->available_at = now_ms() + extend_by.count();
+    e->seq = ++seq_;
+    leased_.emplace(e->available_at, e->seq, job.id);
+    job.lease_expires = from_ms(e->available_at);
+    return Status::Ok();
+  }
+
+  Status do_put_record(const JobRecord& record) override {
+    std::lock_guard lock(mu_);
+    records_[record.id] = record;
+    return Status::Ok();
+  }
+
   Status enqueue_locked(std::string_view id, std::string_view payload, std::int64_t at) {
     std::string key(id);
     if (jobs_.count(key)) return already_queued(id);
@@ -261,8 +252,7 @@ class MemoryQueue final : public JobQueue {
     auto it = jobs_.find(job.id);
     if (it == jobs_.end()) return Status::Ok();
     Entry& e = it->second;
-    if (e.token != job.lease_token || e.state == JobState::dead)
-      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    if (e.token != job.lease_token || e.state == JobState::dead) return lease_lost(job);
     if (e.state == JobState::leased) {
       leased_.erase(Slot{e.available_at, e.seq, job.id});
     } else {

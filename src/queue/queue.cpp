@@ -8,11 +8,45 @@ namespace mediastore {
 
 JobQueue::~JobQueue() = default;
 
+// The argument checks and defaults of every backend, done once here before
+// the backend's hook runs.
+
+Status JobQueue::enqueue(std::string_view id, std::string_view payload, SystemTime not_before) {
+  MS_RETURN_IF_ERROR(detail::validate_job_id(id));
+  return do_enqueue(id, payload, not_before);
+}
+
 std::vector<Status> JobQueue::enqueue_batch(const std::vector<NewJob>& jobs) {
-  std::vector<Status> out;
-  out.reserve(jobs.size());
-  for (const auto& j : jobs) out.push_back(enqueue(j.id, j.payload, j.not_before));
-  return out;
+  std::vector<Status> results;
+  results.reserve(jobs.size());
+  for (const auto& j : jobs) results.push_back(detail::validate_job_id(j.id));
+  do_enqueue_batch(jobs, results);
+  return results;
+}
+
+void JobQueue::do_enqueue_batch(const std::vector<NewJob>& jobs, std::vector<Status>& results) {
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    if (results[i].ok()) results[i] = do_enqueue(jobs[i].id, jobs[i].payload, jobs[i].not_before);
+}
+
+Result<std::vector<LeasedJob>> JobQueue::lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                               std::chrono::milliseconds wait) {
+  if (lease_for.count() <= 0) lease_for = options().lease_duration;
+  if (max_jobs == 0) return std::vector<LeasedJob>{};
+  return do_lease(max_jobs, lease_for, wait);
+}
+
+Status JobQueue::heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) {
+  if (extend_by.count() <= 0) extend_by = options().lease_duration;
+  return do_heartbeat(job, extend_by);
+}
+
+Status JobQueue::put_record(const JobRecord& record) {
+  MS_RETURN_IF_ERROR(detail::validate_job_id(record.id));
+  if (record.updated_at != SystemTime{}) return do_put_record(record);
+  JobRecord stamped = record;
+  stamped.updated_at = std::chrono::system_clock::now();
+  return do_put_record(stamped);
 }
 
 std::vector<Status> JobQueue::ack_batch(const std::vector<LeasedJob>& jobs) {
@@ -47,6 +81,12 @@ std::string new_lease_token() { return random_hex(12); }
 Status already_queued(std::string_view id) {
   return Status::AlreadyExists(fmt::format("job '{}' is already queued", id));
 }
+
+Status lease_lost(const LeasedJob& job) {
+  return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+}
+
+Status no_record(std::string_view id) { return Status::NotFound(fmt::format("no job record with id '{}'", id)); }
 
 }  // namespace detail
 

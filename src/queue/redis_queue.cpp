@@ -315,47 +315,6 @@ class RedisQueue final : public JobQueue {
   std::string backend_name() const override { return "redis"; }
   const QueueOptions& options() const override { return options_; }
 
-  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
-    MS_RETURN_IF_ERROR(validate_job_id(id));
-    std::int64_t delay = not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(not_before) - now_ms());
-    auto r = eval(kEnqueue, {std::string(id), std::string(payload), std::to_string(delay)});
-    if (!r.ok()) return r.status();
-    if (r.value()->integer == 0) return already_queued(id);
-    return Status::Ok();
-  }
-
-  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
-    std::vector<Status> out(jobs.size());
-    std::int64_t now = now_ms();
-    for (std::size_t from = 0; from < jobs.size(); from += kBatchChunk) {
-      std::size_t to = std::min(jobs.size(), from + kBatchChunk);
-      std::vector<std::string> args;
-      std::vector<std::size_t> sent;
-      for (std::size_t i = from; i < to; ++i) {
-        out[i] = validate_job_id(jobs[i].id);
-        if (!out[i].ok()) continue;
-        std::int64_t delay =
-            jobs[i].not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(jobs[i].not_before) - now);
-        args.push_back(jobs[i].id);
-        args.push_back(jobs[i].payload);
-        args.push_back(std::to_string(delay));
-        sent.push_back(i);
-      }
-      if (sent.empty()) continue;
-      auto r = eval(kEnqueueBatch, std::move(args));
-      if (r.ok() && (r.value()->type != REDIS_REPLY_ARRAY || r.value()->elements != sent.size()))
-        r = Status::Internal("redis queue: bad enqueue batch reply");
-      for (std::size_t k = 0; k < sent.size(); ++k) {
-        if (!r.ok()) {
-          out[sent[k]] = r.status();
-        } else if (r.value()->element[k]->integer == 0) {
-          out[sent[k]] = already_queued(jobs[sent[k]].id);
-        }
-      }
-    }
-    return out;
-  }
-
   std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs) override {
     std::vector<Status> out(jobs.size());
     for (std::size_t from = 0; from < jobs.size(); from += kBatchChunk) {
@@ -372,57 +331,17 @@ class RedisQueue final : public JobQueue {
         if (!r.ok()) {
           out[i] = r.status();
         } else if (r.value()->element[i - from]->integer == 0) {
-          out[i] = Status::Conflict(fmt::format("job '{}': lease {} was lost", jobs[i].id, jobs[i].lease_token));
+          out[i] = lease_lost(jobs[i]);
         }
       }
     }
     return out;
   }
 
-  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
-                                       std::chrono::milliseconds wait) override {
-    if (lease_for.count() <= 0) lease_for = options_.lease_duration;
-    std::vector<LeasedJob> out;
-    if (max_jobs == 0) return out;
-    LeasePoll poll(wait);
-    for (;;) {
-      auto r = eval(kLease, {std::to_string(max_jobs), std::to_string(lease_for.count()),
-                             std::to_string(options_.max_attempts), new_lease_token()});
-      if (!r.ok()) return r.status();
-      redisReply* top = r.value().get();
-      if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) return Status::Internal("redis queue: bad lease reply");
-      log_moved(top->element[0]);
-      redisReply* l = top->element[1];
-      for (std::size_t i = 0; i + 5 < l->elements; i += 6) {
-        LeasedJob j;
-        j.id = str(l->element[i]);
-        j.payload = str(l->element[i + 1]);
-        j.attempt = std::atoi(str(l->element[i + 2]).c_str());
-        j.lease_token = str(l->element[i + 3]);
-        // Expiry as seen by Redis' clock, translated to ours.
-        j.lease_expires = std::chrono::system_clock::now() + lease_for;
-        j.last_error = str(l->element[i + 5]);
-        out.push_back(std::move(j));
-      }
-      if (!out.empty() || !poll.pause()) return out;
-    }
-  }
-
-  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
-    if (extend_by.count() <= 0) extend_by = options_.lease_duration;
-    auto r = eval(kHeartbeat, {job.id, job.lease_token, std::to_string(extend_by.count())});
-    if (!r.ok()) return r.status();
-    if (r.value()->integer < 0)
-      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
-    job.lease_expires = std::chrono::system_clock::now() + extend_by;
-    return Status::Ok();
-  }
-
   Status ack(const LeasedJob& job) override {
     auto r = eval(kAck, {job.id, job.lease_token});
     if (!r.ok()) return r.status();
-    if (r.value()->integer == 0)
-      return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    if (r.value()->integer == 0) return lease_lost(job);
     return Status::Ok();
   }
 
@@ -432,7 +351,7 @@ class RedisQueue final : public JobQueue {
                           std::to_string(options_.max_attempts)});
     if (!r.ok()) return r.status();
     long long v = r.value()->integer;
-    if (v < 0) return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+    if (v < 0) return lease_lost(job);
     return v == 1 ? NackOutcome::dead_lettered : NackOutcome::retry_scheduled;
   }
 
@@ -476,18 +395,12 @@ class RedisQueue final : public JobQueue {
     return s;
   }
 
-  Status put_record(const JobRecord& record) override {
-    MS_RETURN_IF_ERROR(validate_job_id(record.id));
-    std::int64_t at = to_ms_or_now(record.updated_at);
-    return eval(kPutRecord, {record.id, record.state, std::to_string(at), record.body}).status();
-  }
-
   Result<JobRecord> get_record(std::string_view id) override {
     auto r = command({"HMGET", prefix_ + "rec:" + std::string(id), "state", "updated", "body"});
     if (!r.ok()) return r.status();
     redisReply* a = r.value().get();
     if (a->type != REDIS_REPLY_ARRAY || a->elements != 3) return Status::Internal("redis queue: bad HMGET reply");
-    if (a->element[0]->type == REDIS_REPLY_NIL) return Status::NotFound(fmt::format("no job record with id '{}'", id));
+    if (a->element[0]->type == REDIS_REPLY_NIL) return no_record(id);
     return JobRecord{std::string(id), str(a->element[0]), from_ms(std::atoll(str(a->element[1]).c_str())),
                      str(a->element[2])};
   }
@@ -525,6 +438,85 @@ class RedisQueue final : public JobQueue {
   }
 
  private:
+  // ---- JobQueue hooks: the public calls check and default the arguments ----
+
+  Status do_enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    std::int64_t delay = not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(not_before) - now_ms());
+    auto r = eval(kEnqueue, {std::string(id), std::string(payload), std::to_string(delay)});
+    if (!r.ok()) return r.status();
+    if (r.value()->integer == 0) return already_queued(id);
+    return Status::Ok();
+  }
+
+  void do_enqueue_batch(const std::vector<NewJob>& jobs, std::vector<Status>& results) override {
+    std::int64_t now = now_ms();
+    for (std::size_t from = 0; from < jobs.size(); from += kBatchChunk) {
+      std::size_t to = std::min(jobs.size(), from + kBatchChunk);
+      std::vector<std::string> args;
+      std::vector<std::size_t> sent;
+      for (std::size_t i = from; i < to; ++i) {
+        if (!results[i].ok()) continue;
+        std::int64_t delay =
+            jobs[i].not_before == SystemTime{} ? 0 : std::max<std::int64_t>(0, to_ms(jobs[i].not_before) - now);
+        args.push_back(jobs[i].id);
+        args.push_back(jobs[i].payload);
+        args.push_back(std::to_string(delay));
+        sent.push_back(i);
+      }
+      if (sent.empty()) continue;
+      auto r = eval(kEnqueueBatch, std::move(args));
+      if (r.ok() && (r.value()->type != REDIS_REPLY_ARRAY || r.value()->elements != sent.size()))
+        r = Status::Internal("redis queue: bad enqueue batch reply");
+      for (std::size_t k = 0; k < sent.size(); ++k) {
+        if (!r.ok()) {
+          results[sent[k]] = r.status();
+        } else if (r.value()->element[k]->integer == 0) {
+          results[sent[k]] = already_queued(jobs[sent[k]].id);
+        }
+      }
+    }
+  }
+
+  Result<std::vector<LeasedJob>> do_lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                          std::chrono::milliseconds wait) override {
+    std::vector<LeasedJob> out;
+    LeasePoll poll(wait);
+    for (;;) {
+      auto r = eval(kLease, {std::to_string(max_jobs), std::to_string(lease_for.count()),
+                             std::to_string(options_.max_attempts), new_lease_token()});
+      if (!r.ok()) return r.status();
+      redisReply* top = r.value().get();
+      if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) return Status::Internal("redis queue: bad lease reply");
+      log_moved(top->element[0]);
+      redisReply* l = top->element[1];
+      for (std::size_t i = 0; i + 5 < l->elements; i += 6) {
+        LeasedJob j;
+        j.id = str(l->element[i]);
+        j.payload = str(l->element[i + 1]);
+        j.attempt = std::atoi(str(l->element[i + 2]).c_str());
+        j.lease_token = str(l->element[i + 3]);
+        // Expiry as seen by Redis' clock, translated to ours.
+        j.lease_expires = std::chrono::system_clock::now() + lease_for;
+        j.last_error = str(l->element[i + 5]);
+        out.push_back(std::move(j));
+      }
+      if (!out.empty() || !poll.pause()) return out;
+    }
+  }
+
+  Status do_heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
+    auto r = eval(kHeartbeat, {job.id, job.lease_token, std::to_string(extend_by.count())});
+    if (!r.ok()) return r.status();
+    if (r.value()->integer < 0) return lease_lost(job);
+    job.lease_expires = std::chrono::system_clock::now() + extend_by;
+    return Status::Ok();
+  }
+
+  Status do_put_record(const JobRecord& record) override {
+    std::int64_t at = to_ms(record.updated_at);
+    return eval(kPutRecord, {record.id, record.state, std::to_string(at), record.body}).status();
+  }
+
   static std::string str(const redisReply* r) {
     if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR)
       return std::string(r->str, r->len);

@@ -132,80 +132,6 @@ class SqliteQueue final : public JobQueue {
     return out;
   }
 
-  Status enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
-    MS_RETURN_IF_ERROR(validate_job_id(id));
-    std::int64_t at = to_ms_or_now(not_before);
-    return write_tx([&] { return insert_job(id, payload, at); });
-  }
-
-  std::vector<Status> enqueue_batch(const std::vector<NewJob>& jobs) override {
-    const std::int64_t now = now_ms();
-    return batch_tx(jobs.size(), [&](std::size_t i) -> Status {
-      MS_RETURN_IF_ERROR(validate_job_id(jobs[i].id));
-      return insert_job(jobs[i].id, jobs[i].payload,
-                        jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
-    });
-  }
-
-  Result<std::vector<LeasedJob>> lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
-                                       std::chrono::milliseconds wait) override {
-    if (lease_for.count() <= 0) lease_for = options_.lease_duration;
-    std::vector<LeasedJob> out;
-    if (max_jobs == 0) return out;
-    LeasePoll poll(wait);
-    for (;;) {
-      Status s = write_tx([&]() -> Status {
-        out.clear();
-        std::int64_t now = now_ms();
-        auto moved = requeue_expired_tx(now);
-        if (!moved.ok()) return moved.status();
-        Stmt sel(
-            cached(fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
-                               " ORDER BY at LIMIT ?",
-                               t_, kReady)));
-        if (!sel.ok()) return error("prepare lease");
-        sel.bind(1, now).bind(2, static_cast<std::int64_t>(max_jobs));
-        int rc;
-        while ((rc = sel.step()) == SQLITE_ROW) {
-          LeasedJob j;
-          j.id = sel.text(0);
-          j.payload = sel.text(1);
-          j.attempt = static_cast<int>(sel.i64(2)) + 1;
-          j.last_error = sel.text(3);
-          j.lease_token = new_lease_token();
-          j.lease_expires = from_ms(now + lease_for.count());
-          out.push_back(std::move(j));
-        }
-        if (rc != SQLITE_DONE) return error("lease select");
-        for (auto& j : out) {
-          Stmt up(cached(
-              fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?", t_, kLeased)));
-          up.bind(1, static_cast<std::int64_t>(j.attempt)).bind(2, j.lease_token).bind(3, to_ms(j.lease_expires));
-          up.bind(4, j.id);
-          if (up.step() != SQLITE_DONE) return error("lease update");
-        }
-        return Status::Ok();
-      });
-      if (!s.ok()) return s;
-      if (!out.empty() || !poll.pause()) return out;
-    }
-  }
-
-  Status heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
-    if (extend_by.count() <= 0) extend_by = options_.lease_duration;
-    std::int64_t until = now_ms() + extend_by.count();
-    MS_RETURN_IF_ERROR(write_tx([&]() -> Status {
-      Stmt st(cached(fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
-      st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
-      if (st.step() != SQLITE_DONE) return error("heartbeat");
-      if (sqlite3_changes(db_) == 0)
-        return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
-      return Status::Ok();
-    }));
-    job.lease_expires = from_ms(until);
-    return Status::Ok();
-  }
-
   Status ack(const LeasedJob& job) override {
     return write_tx([&] { return delete_job(job); });
   }
@@ -221,8 +147,7 @@ class SqliteQueue final : public JobQueue {
           cached(fmt::format("SELECT attempts FROM {}_jobs WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
       sel.bind(1, job.id).bind(2, job.lease_token);
       int rc = sel.step();
-      if (rc == SQLITE_DONE)
-        return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      if (rc == SQLITE_DONE) return lease_lost(job);
       if (rc != SQLITE_ROW) return error("nack");
       dead = sel.i64(0) >= options_.max_attempts;
       Stmt up(cached(fmt::format("UPDATE {}_jobs SET state = ?, at = ?, token = '', last_error = ? WHERE id = ?", t_)));
@@ -292,22 +217,12 @@ class SqliteQueue final : public JobQueue {
     return s;
   }
 
-  Status put_record(const JobRecord& record) override {
-    MS_RETURN_IF_ERROR(validate_job_id(record.id));
-    std::int64_t at = to_ms_or_now(record.updated_at);
-    std::lock_guard lock(mu_);
-    Stmt st(db_, fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_));
-    st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
-    if (step_retry(st) != SQLITE_DONE) return error("put_record");
-    return Status::Ok();
-  }
-
   Result<JobRecord> get_record(std::string_view id) override {
     std::lock_guard lock(mu_);
     Stmt st(db_, fmt::format("SELECT state, updated, body FROM {}_records WHERE id = ?", t_));
     st.bind(1, id);
     int rc = step_retry(st);
-    if (rc == SQLITE_DONE) return Status::NotFound(fmt::format("no job record with id '{}'", id));
+    if (rc == SQLITE_DONE) return no_record(id);
     if (rc != SQLITE_ROW) return error("get_record");
     return JobRecord{std::string(id), st.text(0), from_ms(st.i64(1)), st.text(2)};
   }
@@ -346,6 +261,88 @@ class SqliteQueue final : public JobQueue {
   }
 
  private:
+  // ---- JobQueue hooks: the public calls check and default the arguments ----
+
+  Status do_enqueue(std::string_view id, std::string_view payload, SystemTime not_before) override {
+    std::int64_t at = to_ms_or_now(not_before);
+    return write_tx([&] { return insert_job(id, payload, at); });
+  }
+
+  void do_enqueue_batch(const std::vector<NewJob>& jobs, std::vector<Status>& results) override {
+    const std::int64_t now = now_ms();
+    // A refused job keeps its refusal, unless the transaction fails before
+    // reaching it (batch_tx then reports that failure on it too).
+    results = batch_tx(jobs.size(), [&](std::size_t i) -> Status {
+      if (!results[i].ok()) return results[i];
+      return insert_job(jobs[i].id, jobs[i].payload,
+                        jobs[i].not_before == SystemTime{} ? now : to_ms(jobs[i].not_before));
+    });
+  }
+
+  Result<std::vector<LeasedJob>> do_lease(std::size_t max_jobs, std::chrono::milliseconds lease_for,
+                                          std::chrono::milliseconds wait) override {
+    std::vector<LeasedJob> out;
+    LeasePoll poll(wait);
+    for (;;) {
+      Status s = write_tx([&]() -> Status {
+        out.clear();
+        std::int64_t now = now_ms();
+        auto moved = requeue_expired_tx(now);
+        if (!moved.ok()) return moved.status();
+        Stmt sel(
+            cached(fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
+                               " ORDER BY at LIMIT ?",
+                               t_, kReady)));
+        if (!sel.ok()) return error("prepare lease");
+        sel.bind(1, now).bind(2, static_cast<std::int64_t>(max_jobs));
+        int rc;
+        while ((rc = sel.step()) == SQLITE_ROW) {
+          LeasedJob j;
+          j.id = sel.text(0);
+          j.payload = sel.text(1);
+          j.attempt = static_cast<int>(sel.i64(2)) + 1;
+          j.last_error = sel.text(3);
+          j.lease_token = new_lease_token();
+          j.lease_expires = from_ms(now + lease_for.count());
+          out.push_back(std::move(j));
+        }
+        if (rc != SQLITE_DONE) return error("lease select");
+        for (auto& j : out) {
+          Stmt up(cached(
+              fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?", t_, kLeased)));
+          up.bind(1, static_cast<std::int64_t>(j.attempt)).bind(2, j.lease_token).bind(3, to_ms(j.lease_expires));
+          up.bind(4, j.id);
+          if (up.step() != SQLITE_DONE) return error("lease update");
+        }
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+      if (!out.empty() || !poll.pause()) return out;
+    }
+  }
+
+  Status do_heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
+    std::int64_t until = now_ms() + extend_by.count();
+    MS_RETURN_IF_ERROR(write_tx([&]() -> Status {
+      Stmt st(cached(fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
+      st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
+      if (st.step() != SQLITE_DONE) return error("heartbeat");
+      if (sqlite3_changes(db_) == 0) return lease_lost(job);
+      return Status::Ok();
+    }));
+    job.lease_expires = from_ms(until);
+    return Status::Ok();
+  }
+
+  Status do_put_record(const JobRecord& record) override {
+    std::int64_t at = to_ms(record.updated_at);
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_));
+    st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
+    if (step_retry(st) != SQLITE_DONE) return error("put_record");
+    return Status::Ok();
+  }
+
   // A prepared statement for sql, prepared once per connection (null if it
   // fails). Caller holds mu_.
   sqlite3_stmt* cached(const std::string& sql) {
@@ -381,8 +378,7 @@ class SqliteQueue final : public JobQueue {
       Stmt chk(cached(fmt::format("SELECT 1 FROM {}_jobs WHERE id = ?", t_)));
       chk.bind(1, job.id);
       int rc = chk.step();
-      if (rc == SQLITE_ROW)
-        return Status::Conflict(fmt::format("job '{}': lease {} was lost", job.id, job.lease_token));
+      if (rc == SQLITE_ROW) return lease_lost(job);
       if (rc != SQLITE_DONE) return error("ack check");
     }
     return Status::Ok();
