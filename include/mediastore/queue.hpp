@@ -227,9 +227,13 @@ MS_API std::shared_ptr<JobQueue> make_memory_queue(QueueOptions options = {});
 // any instant loses nothing. `path` may be prefixed with "sqlite://"; missing
 // parent folders are created.
 //
-// Durability: by default (synchronous=FULL) a call that changed the queue
-// returns only after its transaction is fsynced, so an accepted job also
-// survives an OS crash or power loss. Calls made at the same time by several
+// Durability: by default (synchronous=FULL) enqueue, nack, put_record and
+// the other calls whose loss would lose work return only after their
+// transaction is fsynced, so an accepted job also survives an OS crash or
+// power loss. lease, heartbeat and ack are not fsynced on their own (the next
+// fsynced commit carries them, in order): after an OS crash or power loss a
+// lease may be gone (its worker died with the machine) or an acked job may be
+// delivered again (at least once; never lost). Calls made at the same time by several
 // threads of one returned object share one transaction and one fsync (group
 // commit); separate objects (or processes) commit separately. The suffix
 // "?synchronous=normal" (e.g. "sqlite:///var/q.sqlite3?synchronous=normal")

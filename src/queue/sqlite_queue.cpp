@@ -10,9 +10,20 @@
 // the WAL for the whole group instead of one per call, and every caller still
 // returns only after its change is durable. A call whose statements fail is
 // rolled back on its own and the rest of the group is run again.
+//
+// What must survive an OS crash or power loss is fsynced: enqueued jobs,
+// nacks, dead letters and records. Leases, heartbeats and acks are not
+// fsynced on their own (a group made only of them commits with
+// synchronous=NORMAL): WAL commits reach the disk in order, so such a change
+// is made durable by the next durable commit or checkpoint, and one lost to
+// an OS crash only means that a lease is gone (every worker died with the
+// machine anyway) or that an acked job runs again (at least once; the upload
+// workflow acks after its durable final record and acks re-runs of ended
+// uploads at once). A process crash loses nothing in either case.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -29,6 +40,10 @@ namespace {
 constexpr int kReady = 0;
 constexpr int kLeased = 1;
 constexpr int kDead = 2;
+
+// Whether a write transaction must be fsynced before it returns (see the
+// file comment).
+enum class Sync { durable, relaxed };
 
 class Stmt {
  public:
@@ -116,16 +131,18 @@ class SqliteQueue final : public JobQueue {
   // stale token); a failure of the transaction itself becomes the outcome of
   // every item that had none.
   template <class One>
-  std::vector<Status> batch_tx(std::size_t n, One one) {
+  std::vector<Status> batch_tx(std::size_t n, One one, Sync sync = Sync::durable) {
     std::vector<Status> out(n);
     if (n == 0) return out;
-    Status s = write_tx([&]() -> Status {
-      for (std::size_t i = 0; i < n; ++i) {
-        out[i] = one(i);
-        if (!out[i].ok() && !is_outcome(out[i])) return out[i];
-      }
-      return Status::Ok();
-    });
+    Status s = write_tx(
+        [&]() -> Status {
+          for (std::size_t i = 0; i < n; ++i) {
+            out[i] = one(i);
+            if (!out[i].ok() && !is_outcome(out[i])) return out[i];
+          }
+          return Status::Ok();
+        },
+        sync);
     if (!s.ok())
       for (auto& o : out)
         if (o.ok() || !is_outcome(o)) o = s;
@@ -133,11 +150,12 @@ class SqliteQueue final : public JobQueue {
   }
 
   Status ack(const LeasedJob& job) override {
-    return write_tx([&] { return delete_job(job); });
+    return write_tx([&] { return delete_job(job); }, Sync::relaxed);
   }
 
   std::vector<Status> ack_batch(const std::vector<LeasedJob>& jobs) override {
-    return batch_tx(jobs.size(), [&](std::size_t i) { return delete_job(jobs[i]); });
+    return batch_tx(
+        jobs.size(), [&](std::size_t i) { return delete_job(jobs[i]); }, Sync::relaxed);
   }
 
   Result<NackOutcome> nack(const LeasedJob& job, SystemTime retry_at, std::string_view error_text) override {
@@ -284,38 +302,40 @@ class SqliteQueue final : public JobQueue {
     std::vector<LeasedJob> out;
     LeasePoll poll(wait);
     for (;;) {
-      Status s = write_tx([&]() -> Status {
-        out.clear();
-        std::int64_t now = now_ms();
-        auto moved = requeue_expired_tx(now);
-        if (!moved.ok()) return moved.status();
-        Stmt sel(
-            cached(fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
-                               " ORDER BY at LIMIT ?",
-                               t_, kReady)));
-        if (!sel.ok()) return error("prepare lease");
-        sel.bind(1, now).bind(2, static_cast<std::int64_t>(max_jobs));
-        int rc;
-        while ((rc = sel.step()) == SQLITE_ROW) {
-          LeasedJob j;
-          j.id = sel.text(0);
-          j.payload = sel.text(1);
-          j.attempt = static_cast<int>(sel.i64(2)) + 1;
-          j.last_error = sel.text(3);
-          j.lease_token = new_lease_token();
-          j.lease_expires = from_ms(now + lease_for.count());
-          out.push_back(std::move(j));
-        }
-        if (rc != SQLITE_DONE) return error("lease select");
-        for (auto& j : out) {
-          Stmt up(cached(
-              fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?", t_, kLeased)));
-          up.bind(1, static_cast<std::int64_t>(j.attempt)).bind(2, j.lease_token).bind(3, to_ms(j.lease_expires));
-          up.bind(4, j.id);
-          if (up.step() != SQLITE_DONE) return error("lease update");
-        }
-        return Status::Ok();
-      });
+      Status s = write_tx(
+          [&]() -> Status {
+            out.clear();
+            std::int64_t now = now_ms();
+            auto moved = requeue_expired_tx(now);
+            if (!moved.ok()) return moved.status();
+            Stmt sel(
+                cached(fmt::format("SELECT id, payload, attempts, last_error FROM {}_jobs WHERE state = {} AND at <= ?"
+                                   " ORDER BY at LIMIT ?",
+                                   t_, kReady)));
+            if (!sel.ok()) return error("prepare lease");
+            sel.bind(1, now).bind(2, static_cast<std::int64_t>(max_jobs));
+            int rc;
+            while ((rc = sel.step()) == SQLITE_ROW) {
+              LeasedJob j;
+              j.id = sel.text(0);
+              j.payload = sel.text(1);
+              j.attempt = static_cast<int>(sel.i64(2)) + 1;
+              j.last_error = sel.text(3);
+              j.lease_token = new_lease_token();
+              j.lease_expires = from_ms(now + lease_for.count());
+              out.push_back(std::move(j));
+            }
+            if (rc != SQLITE_DONE) return error("lease select");
+            for (auto& j : out) {
+              Stmt up(cached(fmt::format("UPDATE {}_jobs SET state = {}, attempts = ?, token = ?, at = ? WHERE id = ?",
+                                         t_, kLeased)));
+              up.bind(1, static_cast<std::int64_t>(j.attempt)).bind(2, j.lease_token).bind(3, to_ms(j.lease_expires));
+              up.bind(4, j.id);
+              if (up.step() != SQLITE_DONE) return error("lease update");
+            }
+            return Status::Ok();
+          },
+          Sync::relaxed);
       if (!s.ok()) return s;
       if (!out.empty() || !poll.pause()) return out;
     }
@@ -323,13 +343,16 @@ class SqliteQueue final : public JobQueue {
 
   Status do_heartbeat(LeasedJob& job, std::chrono::milliseconds extend_by) override {
     std::int64_t until = now_ms() + extend_by.count();
-    MS_RETURN_IF_ERROR(write_tx([&]() -> Status {
-      Stmt st(cached(fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
-      st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
-      if (st.step() != SQLITE_DONE) return error("heartbeat");
-      if (sqlite3_changes(db_) == 0) return lease_lost(job);
-      return Status::Ok();
-    }));
+    MS_RETURN_IF_ERROR(write_tx(
+        [&]() -> Status {
+          Stmt st(
+              cached(fmt::format("UPDATE {}_jobs SET at = ? WHERE id = ? AND state = {} AND token = ?", t_, kLeased)));
+          st.bind(1, until).bind(2, job.id).bind(3, job.lease_token);
+          if (st.step() != SQLITE_DONE) return error("heartbeat");
+          if (sqlite3_changes(db_) == 0) return lease_lost(job);
+          return Status::Ok();
+        },
+        Sync::relaxed));
     job.lease_expires = from_ms(until);
     return Status::Ok();
   }
@@ -387,16 +410,18 @@ class SqliteQueue final : public JobQueue {
   // One caller's part of a group transaction.
   struct TxOp {
     const std::function<Status()>* body;
+    Sync sync;
     Status result;
     bool done = false;
   };
 
   // Runs body inside a write transaction, together with the bodies other
   // threads submit at the same time (group commit, see the file comment);
-  // returns body's result once the transaction is committed, or the error
-  // that prevented the commit.
-  Status write_tx(const std::function<Status()>& body) {
-    TxOp op{&body, Status::Ok()};
+  // returns body's result once the transaction is committed (fsynced unless
+  // every body of the group is Sync::relaxed), or the error that prevented
+  // the commit.
+  Status write_tx(const std::function<Status()>& body, Sync sync = Sync::durable) {
+    TxOp op{&body, sync, Status::Ok()};
     std::unique_lock g(group_mu_);
     pending_.push_back(&op);
     while (!op.done) {
@@ -422,6 +447,17 @@ class SqliteQueue final : public JobQueue {
   // the transaction back; it gets its error and the others run again.
   void run_group(std::vector<TxOp*> todo) {
     std::lock_guard lock(mu_);
+    // A group of relaxed bodies commits without the fsync; the connection is
+    // back at FULL before mu_ is released, for every other use of it.
+    const bool relax = synchronous_ == "FULL" &&
+                       std::none_of(todo.begin(), todo.end(), [](const TxOp* o) { return o->sync == Sync::durable; });
+    struct Relaxed {
+      sqlite3* db;
+      bool on;
+      ~Relaxed() {
+        if (on) sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+      }
+    } relaxed{db_, relax && sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) == SQLITE_OK};
     while (!todo.empty()) {
       Status b = begin();
       if (!b.ok()) {
