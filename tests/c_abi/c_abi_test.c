@@ -74,6 +74,22 @@ struct chunk_source {
   int fail_with; /* if non-zero, read returns it */
 };
 
+/* Writes text to a new file at path; 1 on success. */
+static int write_text_file(const char* path, const char* text) {
+  FILE* f = fopen(path, "wb");
+  if (f == NULL) return 0;
+  fputs(text, f);
+  return fclose(f) == 0;
+}
+
+/* A fresh source over the first len bytes of data, read chunk bytes at a time. */
+static void source_init(struct chunk_source* s, const char* data, size_t len, size_t chunk) {
+  memset(s, 0, sizeof *s);
+  s->data = data;
+  s->len = len;
+  s->chunk = chunk;
+}
+
 static int source_read(void* buf, size_t cap, size_t* out_len, void* payload) {
   struct chunk_source* s = (struct chunk_source*)payload;
   size_t n = s->len - s->pos;
@@ -481,15 +497,9 @@ static void test_storage(ms_store* store, const char* root) {
   CHECK_RC(ms_store_remove(store, "no/such.txt"), MS_OK);
 
   /* Streamed write in small chunks, then streamed read. */
-  memset(&src, 0, sizeof src);
-  src.data = src_text;
-  src.len = strlen(src_text);
-  src.chunk = 5;
+  source_init(&src, src_text, strlen(src_text), 5);
   CHECK_RC(ms_store_put_stream(store, "stream/a.bin", (int64_t)src.len, NULL, source_read, source_rewind, &src), MS_OK);
-  memset(&src, 0, sizeof src);
-  src.data = src_text;
-  src.len = strlen(src_text);
-  src.chunk = 3;
+  source_init(&src, src_text, strlen(src_text), 3);
   CHECK_RC(ms_store_put_stream(store, "stream/unknown-size.bin", -1, NULL, source_read, NULL, &src), MS_OK);
   memset(&sink, 0, sizeof sink);
   CHECK_RC(ms_store_get_stream(store, "stream/a.bin", 0, MS_TO_END, sink_write, sink_reset, sink_progress, &sink),
@@ -507,10 +517,7 @@ static void test_storage(ms_store* store, const char* root) {
   sink.cancel_progress = 1;
   CHECK_RC(ms_store_get_stream(store, "stream/a.bin", 0, MS_TO_END, sink_write, NULL, sink_progress, &sink),
            MS_E_CANCELLED);
-  memset(&src, 0, sizeof src);
-  src.data = src_text;
-  src.len = strlen(src_text);
-  src.chunk = 5;
+  source_init(&src, src_text, strlen(src_text), 5);
   src.fail_with = MS_E_PERMISSION_DENIED;
   CHECK_RC(ms_store_put_stream(store, "stream/failed.bin", -1, NULL, source_read, NULL, &src), MS_E_PERMISSION_DENIED);
   src.fail_with = 12345; /* not an MS code: cancelled */
@@ -518,15 +525,9 @@ static void test_storage(ms_store* store, const char* root) {
   CHECK_RC(ms_store_exists(&flag, store, "stream/failed.bin"), MS_OK);
   CHECK(flag == 0);
   /* A source whose declared size lies: an error, never a short or long object. */
-  memset(&src, 0, sizeof src);
-  src.data = src_text;
-  src.len = 10;
-  src.chunk = 5;
+  source_init(&src, src_text, 10, 5);
   CHECK_RC(ms_store_put_stream(store, "stream/short.bin", 100, NULL, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
-  memset(&src, 0, sizeof src);
-  src.data = src_text;
-  src.len = strlen(src_text);
-  src.chunk = 5;
+  source_init(&src, src_text, strlen(src_text), 5);
   CHECK_RC(ms_store_put_stream(store, "stream/long.bin", 3, NULL, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_exists(&flag, store, "stream/short.bin"), MS_OK);
   CHECK(flag == 0);
@@ -541,12 +542,7 @@ static void test_storage(ms_store* store, const char* root) {
   /* Files. */
   snprintf(path, sizeof path, "%s/../c_abi_in.txt", root);
   snprintf(path2, sizeof path2, "%s/../c_abi_out.txt", root);
-  f = fopen(path, "wb");
-  CHECK(f != NULL);
-  if (f) {
-    fputs(text, f);
-    fclose(f);
-  }
+  CHECK(write_text_file(path, text));
   CHECK_RC(ms_store_put_file(store, "files/in.txt", path, NULL), MS_OK);
   CHECK_RC(ms_store_put_file(store, "files/x.txt", "/no/such/file", NULL), MS_E_NOT_FOUND);
   CHECK_RC(ms_store_get_file(store, "files/in.txt", path2), MS_OK);
@@ -651,7 +647,6 @@ static void test_put_sha256(ms_store* store, const char* root) {
   int flag = -1;
   char* s = NULL;
   char path[1024];
-  FILE* f;
   ms_object_info* info = NULL;
 
   malformed[0] = "abc";                                                               /* too short */
@@ -699,28 +694,17 @@ static void test_put_sha256(ms_store* store, const char* root) {
   CHECK_RC(ms_store_put(store, "sha/empty-hash.txt", text, strlen(text), &po), MS_OK);
 
   /* Streamed write in small chunks, file write and save() honour it too. */
-  memset(&src, 0, sizeof src);
-  src.data = stream_text;
-  src.len = strlen(stream_text);
-  src.chunk = 5;
+  source_init(&src, stream_text, strlen(stream_text), 5);
   po.sha256 = stream_sha;
   CHECK_RC(ms_store_put_stream(store, "sha/stream.bin", (int64_t)src.len, &po, source_read, source_rewind, &src),
            MS_OK);
-  memset(&src, 0, sizeof src);
-  src.data = stream_text;
-  src.len = strlen(stream_text);
-  src.chunk = 5;
+  source_init(&src, stream_text, strlen(stream_text), 5);
   po.sha256 = text_sha;
   CHECK_RC(ms_store_put_stream(store, "sha/stream-wrong.bin", -1, &po, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_exists(&flag, store, "sha/stream-wrong.bin"), MS_OK);
   CHECK(flag == 0);
   snprintf(path, sizeof path, "%s/../c_abi_sha.txt", root);
-  f = fopen(path, "wb");
-  CHECK(f != NULL);
-  if (f) {
-    fputs(text, f);
-    fclose(f);
-  }
+  CHECK(write_text_file(path, text));
   po.sha256 = text_sha;
   CHECK_RC(ms_store_put_file(store, "sha/file.txt", path, &po), MS_OK);
   po.sha256 = other_sha;
