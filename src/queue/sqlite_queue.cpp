@@ -452,12 +452,14 @@ class SqliteQueue final : public JobQueue {
     const bool relax = synchronous_ == "FULL" &&
                        std::none_of(todo.begin(), todo.end(), [](const TxOp* o) { return o->sync == Sync::durable; });
     struct Relaxed {
-      sqlite3* db;
+      SqliteQueue* q;
       bool on;
       ~Relaxed() {
-        if (on) sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+        if (on && sqlite3_exec(q->db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr) != SQLITE_OK)
+          MS_LOG(error, "queue", "sqlite queue '{}': cannot restore synchronous=FULL: {}", q->path_,
+                 sqlite3_errmsg(q->db_));
       }
-    } relaxed{db_, relax && sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) == SQLITE_OK};
+    } relaxed{this, relax && sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) == SQLITE_OK};
     while (!todo.empty()) {
       Status b = begin();
       if (!b.ok()) {
