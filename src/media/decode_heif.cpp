@@ -1,12 +1,15 @@
 // HEIC / HEIF / AVIF through libheif (primary image; libheif applies the
 // container's rotation and mirroring, so EXIF orientation is not applied again).
+#include <fmt/format.h>
 #include <libheif/heif.h>
 
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -59,7 +62,12 @@ constexpr std::uint32_t fourcc(const char (&s)[5]) {
          (std::uint32_t(static_cast<unsigned char>(s[2])) << 8) | std::uint32_t(static_cast<unsigned char>(s[3]));
 }
 
-// Reads the box at `pos` within [0, limit) of `d`; false when malformed.
+// Reads the box at `pos` within [0, limit) of `d`; false when malformed. A
+// box claiming more than its parent holds is cut at the parent's end: the
+// check below must see every reference libheif may act on, and libheif 1.15
+// reads such a 'dimg' box (a fuzzed file whose self-referencing grid hid
+// behind one made it start a thread per recursion until thread creation
+// failed).
 bool read_box(std::string_view d, std::size_t pos, std::size_t limit, Box& box) {
   const auto* u = reinterpret_cast<const unsigned char*>(d.data());
   if (pos + 8 > limit) return false;
@@ -73,7 +81,8 @@ bool read_box(std::string_view d, std::size_t pos, std::size_t limit, Box& box) 
   } else if (size == 0) {
     size = limit - pos;
   }
-  if (size < header || size > limit - pos) return false;
+  if (size < header || pos + header > limit) return false;
+  if (size > limit - pos) size = limit - pos;
   box.body = pos + header;
   box.end = pos + static_cast<std::size_t>(size);
   return true;
@@ -218,6 +227,10 @@ Result<Opened> open(const Input& in) {
   Opened o;
   o.ctx.reset(heif_context_alloc());
   if (!o.ctx) return Status::Internal("heif_context_alloc failed");
+  // Grid tiles decoded on the calling thread: callers bring their own
+  // parallelism (worker threads), and a hostile grid cannot make libheif
+  // start threads.
+  heif_context_set_max_decoding_threads(o.ctx.get(), 0);
   heif_error e = in.is_file() ? heif_context_read_from_file(o.ctx.get(), in.path().c_str(), nullptr)
                               : heif_context_read_from_memory_without_copy(o.ctx.get(), in.memory().data(),
                                                                            in.memory().size(), nullptr);
@@ -230,13 +243,28 @@ Result<Opened> open(const Input& in) {
 
 }  // namespace
 
-Result<std::pair<int, int>> probe_heif(const Input& in) {
+namespace {
+
+// libheif is C++ behind its C API and lets some exceptions through (a failed
+// thread start, std::bad_alloc): they end as a refusal, never a crash.
+template <class F>
+auto contained(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return Status::TooLarge(fmt::format("{}: out of memory", what));
+  } catch (const std::exception& e) {
+    return Status::CorruptMedia(fmt::format("{}: {}", what, e.what()));
+  }
+}
+
+Result<std::pair<int, int>> probe_heif_unguarded(const Input& in) {
   auto o = open(in);
   if (!o) return o.status();
   return std::make_pair(heif_image_handle_get_width(o->handle.get()), heif_image_handle_get_height(o->handle.get()));
 }
 
-Result<DecodedImage> decode_heif(const Input& in, const DecodeOptions& opt) {
+Result<DecodedImage> decode_heif_unguarded(const Input& in, const DecodeOptions& opt) {
   auto o = open(in);
   if (!o) return o.status();
   heif_image_handle* handle = o->handle.get();
@@ -298,6 +326,16 @@ Result<DecodedImage> decode_heif(const Input& in, const DecodeOptions& opt) {
       std::memcpy(dst, src, static_cast<std::size_t>(iw) * 3);
   }
   return img;
+}
+
+}  // namespace
+
+Result<std::pair<int, int>> probe_heif(const Input& in) {
+  return contained("invalid HEIF data", [&] { return probe_heif_unguarded(in); });
+}
+
+Result<DecodedImage> decode_heif(const Input& in, const DecodeOptions& opt) {
+  return contained("invalid HEIF data", [&] { return decode_heif_unguarded(in, opt); });
 }
 
 }  // namespace mediastore::detail

@@ -89,7 +89,7 @@ std::string png_icc(const std::string& chunk) {
 Status scan_png_chunks(const Input& in, DecodedImage& img, bool want_text) {
   std::uint64_t pos = 8;
   bool idat_data = false;
-  for (int count = 0; pos + 12 <= in.size(); ++count) {
+  for (int count = 0; pos + 8 <= in.size(); ++count) {  // a readable chunk header: its end is checked below
     if (count == 100000) return Status::CorruptMedia("invalid PNG data: more than 100000 chunks");
     unsigned char hdr[8];
     if (in.read_at(pos, hdr, 8) != 8) return Status::Ok();

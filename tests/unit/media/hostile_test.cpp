@@ -53,6 +53,17 @@ TEST_CASE("hostile: truncated PNG is corrupt") {
   CHECK(verdict(p.substr(0, p.size() / 2), "t.png") == RefusalReason::corrupt);
   CHECK(verdict(p.substr(0, 40), "t.png") == RefusalReason::corrupt);
   CHECK(thumbs_code(p.substr(0, p.size() / 2)) == ErrorCode::corrupt_media);
+  // Found by the fuzzer: the file ends inside the chunk after IHDR, an empty
+  // IDAT whose CRC is cut short. Checked before stb_image (which would copy
+  // zero bytes to a null buffer, undefined behaviour).
+  const std::string cut_idat(
+      "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x08\0\0\0\x08\x08\x06\0\0\0\x0e\0\0\0"
+      "\0\0\0\0IDATB`\x82",
+      44);
+  std::string message;
+  CHECK(verdict(cut_idat, "t.png", &message) == RefusalReason::corrupt);
+  CHECK(message.find("a chunk runs past the end of the file") != std::string::npos);
+  CHECK(thumbs_code(cut_idat) == ErrorCode::corrupt_media);
 }
 
 TEST_CASE("hostile: PNG header claiming 100000x100000 is refused before decoding") {
@@ -287,21 +298,26 @@ TEST_CASE("hostile: an animated GIF cut in a later frame or without its trailer 
 }
 
 TEST_CASE("hostile: HEIF grid that lists itself as a tile is refused before libheif decodes it") {
-  // Found by fuzz_media_validate: libheif 1.15 recursed without limit on it.
-  std::string path = std::string(__FILE__);
-  path = path.substr(0, path.rfind("/tests/")) + "/tests/fuzz/corpus/media_validate/regress-heif-grid-self-reference";
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  REQUIRE(f != nullptr);
-  std::string bytes(4096, '\0');
-  bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
-  std::fclose(f);
-  REQUIRE(bytes.size() > 100);
-  mediastore::ValidationPolicy policy;
-  auto v = mediastore::validate_media(bytes, "bomb.heic", mediastore::MediaKind::photo, policy);
-  REQUIRE_FALSE(v.ok());
-  CHECK(v.status().is(mediastore::ErrorCode::unsupported_media));
-  CHECK(v.status().message().find("derived") != std::string::npos);
-  auto t = mediastore::make_thumbnails(bytes, mediastore::default_thumbnail_specs());
-  REQUIRE_FALSE(t.ok());
-  CHECK(t.status().is(mediastore::ErrorCode::unsupported_media));
+  // Found by fuzz_media_validate: libheif 1.15 recursed without limit on
+  // them, starting a thread per level (the second hides the reference in a
+  // 'dimg' box that claims more bytes than its 'iref' holds).
+  for (const char* name : {"regress-heif-grid-self-reference", "regress-heif-grid-self-reference-oversized-dimg"}) {
+    CAPTURE(name);
+    std::string path = std::string(__FILE__);
+    path = path.substr(0, path.rfind("/tests/")) + "/tests/fuzz/corpus/media_validate/" + name;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    std::string bytes(4096, '\0');
+    bytes.resize(std::fread(bytes.data(), 1, bytes.size(), f));
+    std::fclose(f);
+    REQUIRE(bytes.size() > 100);
+    mediastore::ValidationPolicy policy;
+    auto v = mediastore::validate_media(bytes, "bomb.heic", mediastore::MediaKind::photo, policy);
+    REQUIRE_FALSE(v.ok());
+    CHECK(v.status().is(mediastore::ErrorCode::unsupported_media));
+    CHECK(v.status().message().find("derived") != std::string::npos);
+    auto t = mediastore::make_thumbnails(bytes, mediastore::default_thumbnail_specs());
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.status().is(mediastore::ErrorCode::unsupported_media));
+  }
 }
