@@ -4,7 +4,7 @@
 //
 //   auto svc = mediastore::UploadService::open(config).value();
 //   auto id = svc->submit_upload({.source_path = "/tmp/IMG_1.jpg", .original_filename = "IMG_1.jpg"});
-//   mediastore::Worker worker(svc, {.threads = 2});
+//   mediastore::Worker worker(svc);   // default: two threads per CPU core
 //   worker.start();
 //   auto st = svc->status(*id);   // pending, processing(stage, progress), retrying, completed, failed
 //
