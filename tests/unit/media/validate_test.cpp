@@ -317,6 +317,15 @@ TEST_CASE("validate_media_file: files longer than the decoder's read buffer give
     if (bytes.size() == j.size()) CHECK(f.ok());
     if (bytes.size() > j.size()) CHECK_FALSE(f.ok());
   }
+  // Header-only probe (decode_images off) reads through a smaller buffer.
+  const std::string path = temp_file(j);
+  ValidationPolicy probe_only;
+  probe_only.decode_images = false;
+  auto probed = validate_media_file(path, "big.jpg", MediaKind::photo, probe_only);
+  std::remove(path.c_str());
+  REQUIRE(probed.ok());
+  CHECK(probed->width == 1600);
+  CHECK(probed->height == 1200);
 }
 
 TEST_CASE("process_media: from a file, refusals, videos, no specs and bad specs") {
