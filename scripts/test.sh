@@ -12,11 +12,11 @@ jobs=$(nproc)
 echo "== sanitizer build (clang, ASan+UBSan, fuzzers) in build-asan/"
 cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEDIASTORE_SANITIZE=ON -DMEDIASTORE_FUZZ=ON \
-  -DMEDIASTORE_BUILD_EXAMPLES=OFF >/dev/null
+  -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 
 echo "== main build (g++) in build/"
-cmake -S . -B build -G Ninja -DMEDIASTORE_BUILD_TESTS=ON -DMEDIASTORE_ASAN_DIR="$root/build-asan" >/dev/null
+cmake -S . -B build -G Ninja -DMEDIASTORE_BUILD_TESTS=ON -DMEDIASTORE_WERROR=ON -DMEDIASTORE_ASAN_DIR="$root/build-asan" >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== tests"
