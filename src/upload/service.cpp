@@ -8,8 +8,8 @@
 #include <mutex>
 #include <set>
 
-#include "core/crypto.hpp"
 #include "core/config_internal.hpp"
+#include "core/crypto.hpp"
 #include "core/log_internal.hpp"
 #include "queue/common.hpp"
 #include "upload/record.hpp"
