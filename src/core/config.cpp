@@ -250,7 +250,7 @@ Status Config::validate() const {
 std::string Config::effective_state_dir() const {
   if (!state_dir.empty()) return absolute_path(state_dir);
   const std::string root = absolute_path(media_root);
-  return (root == "/" ? std::string() : root) + ".state";
+  return root == "/" ? "/.state" : root + ".state";  // "/.state" is inside "/": validate() refuses it
 }
 
 std::string Config::effective_spool_dir() const {

@@ -78,4 +78,9 @@ grep -q 'worker: stopped' "$work/worker.log" || fail "worker did not report stop
 [ -d "$spool" ] || fail "no spool folder at $spool"
 [ -z "$(ls -A "$spool")" ] || fail "spool not empty: $(ls -A "$spool")"
 [ ! -e "$MEDIA_ROOT/.spool" ] || fail "a spool folder inside MEDIA_ROOT"
+
+# upload --json without --wait (no worker now): the id, pending.
+out=$("$ms" upload "$data/photo.jpg" --json)
+grep -q '"status": "pending"' <<<"$out" || fail "upload --json: $out"
+grep -q '"state": "pending"' <<<"$out" || fail "upload --json without the deprecated \"state\": $out"
 echo "cli upload commands: ok"
