@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
+#include "core/config_internal.hpp"
 #include "core/log_internal.hpp"
 #include "mediastore/config.hpp"
 #include "mediastore/log.hpp"
@@ -79,6 +81,25 @@ TEST_CASE("the state folder: MEDIA_STATE_DIR, explicit spool, sqlite file") {
                                {"MEDIA_ROOT", "/srv/media"},
                                {"MEDIA_STATE_DIR", "/srv/media/state"}}));
   CHECK(c.ok());
+}
+
+TEST_CASE("the former default spool folder is found only when it is left unused") {
+  const auto base = std::filesystem::temp_directory_path() / ("ms-config-legacy-" + std::to_string(::getpid()));
+  const std::string root = (base / "media").string();
+  std::filesystem::create_directories(root + "/.spool");
+  auto c = Config::from_lookup(env({{"MEDIA_ROOT", root}}));
+  REQUIRE(c.ok());
+  CHECK(detail::legacy_default_spool_dir(*c).empty());  // empty folder: nothing left behind
+  { std::ofstream(root + "/.spool/abc.spool") << "x"; }
+  CHECK(detail::legacy_default_spool_dir(*c) == root + "/.spool");
+  // Kept on purpose, or a state folder chosen: no warning.
+  c = Config::from_lookup(env({{"MEDIA_ROOT", root}, {"MEDIA_SPOOL_DIR", root + "/.spool"}}));
+  REQUIRE(c.ok());
+  CHECK(detail::legacy_default_spool_dir(*c).empty());
+  c = Config::from_lookup(env({{"MEDIA_ROOT", root}, {"MEDIA_STATE_DIR", (base / "state").string()}}));
+  REQUIRE(c.ok());
+  CHECK(detail::legacy_default_spool_dir(*c).empty());
+  std::filesystem::remove_all(base);
 }
 
 TEST_CASE("relative paths are resolved once, against the working folder of from_lookup") {
