@@ -26,7 +26,8 @@ nlohmann::json object_json(const StoredObject& o) {
 }
 
 // "status" is the name the service's API uses; "state" (same value) is
-// deprecated and kept until the next minor release for scripts that read it.
+// deprecated, kept for a deprecation period for scripts that read it
+// (CHANGELOG.md, "Deprecated").
 nlohmann::json status_json(const UploadStatus& s) {
   nlohmann::json doc = {{"id", s.id},
                         {"status", upload_state_name(s.state)},
