@@ -24,6 +24,25 @@ Result<Config> resolve(const ms_config* c) {
 
 using namespace mediastore::capi;
 
+namespace {
+
+// The body of a getter over the resolved configuration: *out is cleared
+// (value-initialised) first, then `fill(config)` sets it.
+template <typename T, typename Fill>
+int with_config(T* out, const ms_config* config, Fill&& fill) noexcept {
+  return guard([&]() -> int {
+    if (out == nullptr) return invalid("out must not be NULL");
+    *out = T{};
+    if (config == nullptr) return invalid("config must not be NULL");
+    auto r = resolve(config);
+    if (!r.ok()) return fail(r.status());
+    fill(*r);
+    return MS_OK;
+  });
+}
+
+}  // namespace
+
 extern "C" {
 
 int ms_config_new(ms_config** out) {
@@ -77,27 +96,11 @@ int ms_config_check(const ms_config* config) {
 }
 
 int ms_config_describe(char** out, const ms_config* config) {
-  return guard([&]() -> int {
-    if (out == nullptr) return invalid("out must not be NULL");
-    *out = nullptr;
-    if (config == nullptr) return invalid("config must not be NULL");
-    auto r = resolve(config);
-    if (!r.ok()) return fail(r.status());
-    *out = dup_string(r->describe());
-    return MS_OK;
-  });
+  return with_config(out, config, [&](const ms::Config& c) { *out = dup_string(c.describe()); });
 }
 
 int ms_config_max_upload_size(uint64_t* out, const ms_config* config) {
-  return guard([&]() -> int {
-    if (out == nullptr) return invalid("out must not be NULL");
-    *out = 0;
-    if (config == nullptr) return invalid("config must not be NULL");
-    auto r = resolve(config);
-    if (!r.ok()) return fail(r.status());
-    *out = r->max_upload_size;
-    return MS_OK;
-  });
+  return with_config(out, config, [&](const ms::Config& c) { *out = c.max_upload_size; });
 }
 
 void ms_config_free(ms_config* config) { delete config; }

@@ -169,6 +169,22 @@ void dead_job_list_free_whole(ms_dead_job_list* l) {
   std::free(l);
 }
 
+// The body of a getter over the service's metrics: *out is cleared first,
+// then `fill(metrics)` sets it.
+template <typename T, typename Fill>
+int with_metrics(T** out, ms_uploads* uploads, Fill&& fill) noexcept {
+  return guard([&]() -> int {
+    if (out == nullptr) return invalid("out must not be NULL");
+    *out = nullptr;
+    int rc = MS_OK;
+    if (!uploads_arg(uploads, rc)) return rc;
+    auto m = uploads->service->metrics();
+    if (!m.ok()) return fail(m.status());
+    fill(*m);
+    return MS_OK;
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -298,28 +314,22 @@ int ms_upload_cleanup(ms_cleanup_report** out, ms_uploads* uploads, int64_t olde
 }
 
 int ms_upload_stats_get(ms_upload_stats** out, ms_uploads* uploads) {
-  return guard([&]() -> int {
-    if (out == nullptr) return invalid("out must not be NULL");
-    *out = nullptr;
-    int rc = MS_OK;
-    if (!uploads_arg(uploads, rc)) return rc;
-    auto m = uploads->service->metrics();
-    if (!m.ok()) return fail(m.status());
+  return with_metrics(out, uploads, [&](const ms::UploadMetrics& m) {
     auto* st = static_cast<ms_upload_stats*>(calloc_or_throw(1, sizeof(ms_upload_stats)));
-    st->submitted = m->submitted;
-    st->completed = m->completed;
-    st->failed = m->failed;
-    st->retried = m->retried;
-    st->in_flight = m->in_flight;
-    st->time_sum_seconds = m->time_sum_seconds;
-    st->time_count = m->time_count;
-    st->queue_ready = m->queue.ready;
-    st->queue_delayed = m->queue.delayed;
-    st->queue_in_flight = m->queue.in_flight;
-    st->queue_dead = m->queue.dead;
+    st->submitted = m.submitted;
+    st->completed = m.completed;
+    st->failed = m.failed;
+    st->retried = m.retried;
+    st->in_flight = m.in_flight;
+    st->time_sum_seconds = m.time_sum_seconds;
+    st->time_count = m.time_count;
+    st->queue_ready = m.queue.ready;
+    st->queue_delayed = m.queue.delayed;
+    st->queue_in_flight = m.queue.in_flight;
+    st->queue_dead = m.queue.dead;
     auto state = [&](const char* name) -> std::uint64_t {
-      auto it = m->states.find(name);
-      return it == m->states.end() ? 0 : it->second;
+      auto it = m.states.find(name);
+      return it == m.states.end() ? 0 : it->second;
     };
     st->uploads_pending = state("pending");
     st->uploads_processing = state("processing");
@@ -327,21 +337,11 @@ int ms_upload_stats_get(ms_upload_stats** out, ms_uploads* uploads) {
     st->uploads_completed = state("completed");
     st->uploads_failed = state("failed");
     *out = st;
-    return MS_OK;
   });
 }
 
 int ms_upload_metrics_prometheus(char** out, ms_uploads* uploads) {
-  return guard([&]() -> int {
-    if (out == nullptr) return invalid("out must not be NULL");
-    *out = nullptr;
-    int rc = MS_OK;
-    if (!uploads_arg(uploads, rc)) return rc;
-    auto m = uploads->service->metrics();
-    if (!m.ok()) return fail(m.status());
-    *out = dup_string(ms::to_prometheus(*m));
-    return MS_OK;
-  });
+  return with_metrics(out, uploads, [&](const ms::UploadMetrics& m) { *out = dup_string(ms::to_prometheus(m)); });
 }
 
 int ms_upload_process_next(size_t* out, ms_uploads* uploads, size_t max_jobs, int64_t wait_ms) {
