@@ -111,6 +111,11 @@ struct MS_API Config {
   // migration: e.g. a lookup that adds a prefix).
   static Result<Config> from_lookup(const Lookup& lookup);
 
+  // Whether `name` is one of the variables from_lookup reads (the list at the
+  // top of this file), so that a caller setting a variable by name can refuse
+  // a misspelt one instead of having it ignored. Thread-safe.
+  static bool is_variable(std::string_view name) noexcept;
+
   // Checks consistency (bucket present for minio/s3, sizes > 0, the default
   // state folder outside MEDIA_ROOT, ...).
   Status validate() const;

@@ -106,6 +106,48 @@ bool is_inside(const std::string& path, const std::string& folder) {
 
 }  // namespace
 
+bool Config::is_variable(std::string_view name) noexcept {
+  // Every name from_lookup reads; tests/unit/core/config_test.cpp checks the
+  // two agree.
+  static constexpr std::string_view kNames[] = {
+      "MEDIA_STORAGE_BACKEND",
+      "MEDIA_ROOT",
+      "MEDIA_URL",
+      "MEDIA_URL_SIGNING_KEY",
+      "MAX_UPLOAD_SIZE",
+      "MEDIA_SPOOL_DIR",
+      "MEDIA_STATE_DIR",
+      "MEDIA_QUEUE_BACKEND",
+      "MEDIA_QUEUE_URL",
+      "AWS_PROFILE",
+      "AWS_SHARED_CREDENTIALS_FILE",
+      "AWS_CA_BUNDLE",
+      "AWS_MAX_ATTEMPTS",
+      "MEDIA_AUTO_CREATE_BUCKET",
+      "MEDIA_S3_CONNECT_TIMEOUT_MS",
+      "MEDIA_S3_MULTIPART_THRESHOLD",
+      "MEDIA_S3_PART_SIZE",
+      "MEDIA_S3_PARTS_IN_FLIGHT",
+      "MEDIA_S3_PAYLOAD_SIGNING",
+      "MINIO_USE_SSL",
+      "MINIO_ENDPOINT",
+      "MINIO_ACCESS_KEY",
+      "MINIO_SECRET_KEY",
+      "MINIO_BUCKET_NAME",
+      "MINIO_REGION",
+      "AWS_STORAGE_BUCKET_NAME",
+      "AWS_DEFAULT_REGION",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "AWS_S3_ENDPOINT_URL",
+      "AWS_S3_ADDRESSING_STYLE",
+  };
+  for (std::string_view n : kNames)
+    if (n == name) return true;
+  return false;
+}
+
 Result<Config> Config::from_environment() {
   return from_lookup([](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());

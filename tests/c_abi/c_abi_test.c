@@ -243,6 +243,9 @@ static void test_config(const char* root) {
   CHECK_RC(ms_config_set(cfg, "media_root", "x"), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_config_set(cfg, "MEDIA\xff", "x"), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", "\xc3\x28"), MS_E_INVALID_ARGUMENT);
+  /* A misspelt variable is refused with its name, not ignored. */
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOTS", root), MS_E_INVALID_ARGUMENT);
+  CHECK(strstr(ms_error_last(), "unknown variable name 'MEDIA_ROOTS'") != NULL);
   CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
   CHECK_RC(ms_config_check(cfg), MS_OK);
   CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", "lots"), MS_OK);

@@ -211,6 +211,8 @@ MS_EXTERN int ms_config_from_env(ms_config** out);
 
 /**
  * @brief Sets one variable by its environment name ("MEDIA_ROOT").
+ * A name that is not one of the library's variables (docs/configuration.md)
+ * is MS_E_INVALID_ARGUMENT naming it.
  * @param value the value; NULL unsets it (also hiding the environment's).
  * The whole configuration is checked when it is used (ms_config_check(),
  * ms_store_open(), ...).

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 
 #include "core/config_internal.hpp"
@@ -253,4 +254,29 @@ TEST_CASE("MS_LOG formats only when enabled and redacts what it delivers") {
   REQUIRE(fields.size() == 1);
   CHECK(fields[0].find("secretsig") == std::string::npos);
   set_log_sink(nullptr, LogLevel::warn);
+}
+
+TEST_CASE("is_variable knows exactly the variables from_lookup reads") {
+  // Every name read under each backend and queue (values chosen so that no
+  // branch returns before its reads) is known; names outside are not.
+  std::set<std::string> read;
+  for (const char* backend : {"local", "minio", "s3"}) {
+    for (const char* queue : {"memory", "sqlite", "redis"}) {
+      auto r = Config::from_lookup([&](std::string_view name) -> std::optional<std::string> {
+        read.emplace(name);
+        if (name == "MEDIA_STORAGE_BACKEND") return backend;
+        if (name == "MEDIA_QUEUE_BACKEND") return queue;
+        if (name == "MINIO_ENDPOINT") return "127.0.0.1:9";
+        if (name == "MINIO_BUCKET_NAME" || name == "AWS_STORAGE_BUCKET_NAME") return "b";
+        if (name == "MEDIA_QUEUE_URL") return std::string(queue) == "redis" ? "redis://127.0.0.1:9/0" : "/tmp/q.db";
+        return std::nullopt;
+      });
+      CHECK_MESSAGE(r.ok(), r.status().message());
+    }
+  }
+  CHECK(read.size() >= 30);
+  for (const auto& name : read) CHECK_MESSAGE(Config::is_variable(name), name);
+  CHECK_FALSE(Config::is_variable("MEDIA_ROOTS"));
+  CHECK_FALSE(Config::is_variable("media_root"));
+  CHECK_FALSE(Config::is_variable(""));
 }
