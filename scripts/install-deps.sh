@@ -17,7 +17,7 @@ build_pkgs=(
 demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
 test_pkgs=(
   clang libclang-rt-14-dev llvm clang-format curl ca-certificates valgrind
-  python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
+  python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3 mypy
   redis-server ceph-mon ceph-osd radosgw ceph-common
 )
 

@@ -124,10 +124,11 @@ class _Callbacks:
     def progress(self, fn: Optional[Progress]) -> Any:
         if fn is None:
             return _native.PROGRESS_FN()
+        report = fn
 
         def cb(done: int, total: int, _p: Any) -> int:
             try:
-                return 1 if fn(int(done), int(total)) is False else 0
+                return 1 if report(int(done), int(total)) is False else 0
             except BaseException as e:  # noqa: BLE001
                 self.fail(e)
                 return 1

@@ -59,11 +59,12 @@ def migrate(
         o.journal_scope = _text(journal_scope, "journal_scope")
     cbs = _Callbacks()
     if progress is not None:
+        report = progress
 
         def cb(p: Any, _payload: Any) -> int:
             try:
                 c = p.contents
-                return 1 if progress({n: getattr(c, n) for n, _ in _native.MigrateProgress._fields_}) is False else 0
+                return 1 if report({n: getattr(c, n) for n, _ in _native.MigrateProgress._fields_}) is False else 0
             except BaseException as e:  # noqa: BLE001
                 cbs.fail(e)
                 return 1

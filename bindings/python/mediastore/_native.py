@@ -31,7 +31,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, List, Optional, TypeVar
 
 SONAME = "libmediastore_c.so.0"
 _T = TypeVar("_T")
@@ -81,11 +81,11 @@ class LogRecord(Structure):
     ]
 
 
-LOG_FN = CFUNCTYPE(None, POINTER(LogRecord), c_void_p)
-PROGRESS_FN = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
-READ_FN = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_size_t), c_void_p)
-WRITE_FN = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
-REWIND_FN = CFUNCTYPE(c_int, c_void_p)
+LOG_FN: Any = CFUNCTYPE(None, POINTER(LogRecord), c_void_p)
+PROGRESS_FN: Any = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
+READ_FN: Any = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_size_t), c_void_p)
+WRITE_FN: Any = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
+REWIND_FN: Any = CFUNCTYPE(c_int, c_void_p)
 
 
 class PutOptions(Structure):
@@ -327,7 +327,7 @@ class MigrateProgress(Structure):
     ]
 
 
-MIGRATE_PROGRESS_FN = CFUNCTYPE(c_int, POINTER(MigrateProgress), c_void_p)
+MIGRATE_PROGRESS_FN: Any = CFUNCTYPE(c_int, POINTER(MigrateProgress), c_void_p)
 
 
 class MigrateOptions(Structure):
@@ -495,13 +495,13 @@ _FUNCTIONS = [
 
 # Declarations of parts that a given library build may not have yet
 # (media, uploads): bound when present.
-_OPTIONAL_FUNCTIONS: list = []
+_OPTIONAL_FUNCTIONS: List[Any] = []
 
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None
 
 
-def _candidates() -> list:
+def _candidates() -> List[str]:
     out = []
     env = os.environ.get("MEDIASTORE_LIBRARY")
     if env:
@@ -570,7 +570,7 @@ def take_string(ptr: c_void_p) -> str:
 def take_bytes(ptr: c_void_p, size: int) -> bytes:
     """Copies a library-allocated buffer of ``size`` bytes and frees it."""
     try:
-        return ctypes.string_at(ptr.value, size) if size else b""
+        return ctypes.string_at(ptr.value or 0, size) if size else b""
     finally:
         load().ms_free(ptr)
 

@@ -223,7 +223,7 @@ class Uploads(_Handle):
         r = _native.UploadRequest()
         lib = _lib()
         _check(lib.ms_upload_request_init(byref(r), _native.MS_UPLOAD_REQUEST_VERSION))
-        keep: list = []
+        keep: List[Any] = []
         if isinstance(source, (str, os.PathLike)):
             r.source_path = _text(source, "source_path")
         else:

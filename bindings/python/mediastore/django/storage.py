@@ -207,7 +207,8 @@ class MediaStoreStorage(Storage):
         # Aware (UTC) when USE_TZ, else naive local time, as Django expects.
         if settings.USE_TZ:
             return value
-        return timezone.make_naive(value, timezone.get_default_timezone())
+        naive: _dt.datetime = timezone.make_naive(value, timezone.get_default_timezone())
+        return naive
 
     def get_object_parameters(self, name: str) -> Dict[str, Any]:
         """The object parameters for saving ``name``: a copy of the
@@ -250,7 +251,7 @@ class MediaStoreStorage(Storage):
             if max_length is not None and len(name) > max_length:
                 raise SuspiciousFileOperation(f"Storage can not find an available filename for {name!r}.")
             return name
-        return super().get_available_name(name, max_length)
+        return str(super().get_available_name(name, max_length))
 
     def _save(self, name: str, content: Any) -> str:
         key = self._key(name)
@@ -310,7 +311,8 @@ class MediaStoreStorage(Storage):
         return url
 
     def get_modified_time(self, name: str) -> _dt.datetime:
-        return self._datetime(self.store.stat(self._key(name)).last_modified)
+        modified: _dt.datetime = self._datetime(self.store.stat(self._key(name)).last_modified)
+        return modified
 
     def get_created_time(self, name: str) -> _dt.datetime:
         # Objects are replaced whole, never modified: an object's creation is
