@@ -97,6 +97,14 @@ def test_put_get_stat_metadata_and_ranges(store: mediastore.Store) -> None:
     assert store.get("docs/mv") == b"abc"
     with store.open("docs/a.txt") as f:
         assert f.read() == b"hello world"
+    # open() reads ranges on demand: a 4-byte buffer makes every read a ranged GET.
+    with store.open("docs/a.txt", buffer_size=4) as f:
+        f.seek(6)
+        assert f.read(3) == b"wor"
+        assert f.seek(-2, io.SEEK_END) == 9 and f.read() == b"ld"
+        assert f.read(5) == b""
+    with pytest.raises(FileNotFoundError):
+        store.open("docs/missing")
 
 
 def test_streaming_file_objects(store: mediastore.Store, tmp_path) -> None:

@@ -268,9 +268,12 @@ class Store(_Handle):
         )
         cbs.reraise(rc)
 
-    def open(self, key: str) -> io.BytesIO:
-        """The object's content as a readable in-memory file object."""
-        return io.BytesIO(self.get(key))
+    def open(self, key: str, buffer_size: int = 1 << 20) -> io.BufferedReader:
+        """The object as a read-only binary file that fetches ranges on
+        demand (one HEAD now, one ranged GET per buffer refill; never the
+        whole object in memory). buffer_size: bytes read ahead (default
+        1 MiB). NotFoundError if the object is missing."""
+        return io.BufferedReader(_RangedReader(self, key), buffer_size)
 
     def get_file(self, key: str, path: Union[str, "os.PathLike[str]"]) -> None:
         """Downloads an object into a local file atomically."""
@@ -359,6 +362,62 @@ class Store(_Handle):
         out = c_void_p()
         _check(_lib().ms_store_url(byref(out), self._h(), _text(key, "key"), expires))
         return _native.take_string(out)
+
+
+class _RangedReader(io.RawIOBase):
+    """A read-only raw file over one object (what :meth:`Store.open` buffers):
+    opening is one HEAD (a missing object raises NotFoundError, a
+    FileNotFoundError, there); every read is one ranged GET of what is asked;
+    seeking costs nothing. Not thread-safe (one reader per thread); the Store
+    must stay open while it is used."""
+
+    def __init__(self, store: "Store", key: str) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._pos = 0
+        self._size = store.stat(key).size
+
+    def _length(self) -> int:
+        return self._size
+
+    @property
+    def size(self) -> int:
+        """The object's size in bytes, as the HEAD at opening found it."""
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._length() + offset
+        else:
+            raise ValueError(f"invalid whence {whence!r}")
+        if pos < 0:
+            raise ValueError(f"negative seek position {pos}")
+        self._pos = pos
+        return pos
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        want = min(len(view), self._length() - self._pos)
+        if want <= 0:
+            return 0
+        data = self._store.get(self._key, self._pos, want)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
 
 
 def _put_kwargs(options: Mapping[str, Any]) -> Dict[str, Any]:

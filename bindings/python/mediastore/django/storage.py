@@ -221,7 +221,7 @@ class MediaStoreStorage(Storage):
     def _open(self, name: str, mode: str = "rb") -> File:
         key = self._key(name)
         if mode in ("rb", "r"):
-            f = File(io.BufferedReader(_RangedReader(self.store, key), _READ_CHUNK), name=name)
+            f = File(self.store.open(key, buffer_size=_READ_CHUNK), name=name)
             f.mode = "rb"
             return f
         if mode == "wb":
@@ -335,55 +335,6 @@ class MediaStoreStaticStorage(MediaStoreStorage):
 
     options_setting = "MEDIASTORE_STATIC_OPTIONS"
     default_file_overwrite = True
-
-
-class _RangedReader(io.RawIOBase):
-    """A read-only raw file over one object: opening is one HEAD (a missing
-    object raises NotFoundError, a FileNotFoundError, there); every read is
-    one ranged GET of what is asked; seeking costs nothing."""
-
-    def __init__(self, store: mediastore.Store, key: str) -> None:
-        super().__init__()
-        self._store = store
-        self._key = key
-        self._pos = 0
-        self._size = store.stat(key).size
-
-    def _length(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self._length() + offset
-        else:
-            raise ValueError(f"invalid whence {whence!r}")
-        if pos < 0:
-            raise ValueError(f"negative seek position {pos}")
-        self._pos = pos
-        return pos
-
-    def readinto(self, b: Any) -> int:
-        view = memoryview(b).cast("B")
-        want = min(len(view), self._length() - self._pos)
-        if want <= 0:
-            return 0
-        data = self._store.get(self._key, self._pos, want)
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
 
 class _Utf8Reader(io.RawIOBase):
