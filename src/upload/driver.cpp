@@ -84,9 +84,7 @@ class Attempt {
     return kStartPercent + static_cast<int>((kEndPercent - kStartPercent) * share_done / total_share_ + 1e-9);
   }
 
-  double elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-  }
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
 
   Boundary boundary() {
     std::lock_guard lock(f_.mu);

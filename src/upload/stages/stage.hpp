@@ -48,8 +48,8 @@ enum class StageEnd {
 // The view of one upload attempt a stage gets. The driver owns it; it lives
 // for one Stage::run call. Used by one thread.
 struct StageContext {
-  const UploadStatus& upload;  // id, original_filename, media_kind, context
-  const std::string& spool_path;  // the spooled source (read-only for stages)
+  const UploadStatus& upload;        // id, original_filename, media_kind, context
+  const std::string& spool_path;     // the spooled source (read-only for stages)
   const std::string& object_prefix;  // every key of the upload starts with it ("uploads/<id>/")
   StorageBackend& storage;
   JobQueue& queue;  // its record store is shared by every worker on the backend

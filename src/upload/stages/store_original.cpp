@@ -34,9 +34,8 @@ class StoreOriginalStage final : public Stage {
     original.content_type = mi.mime;
     PutOptions po;
     po.content_type = mi.mime;
-    po.user_metadata = {{"upload-id", ctx.upload.id},
-                        {"sha256", mi.sha256},
-                        {"original-filename", header_safe(mi.filename)}};
+    po.user_metadata = {
+        {"upload-id", ctx.upload.id}, {"sha256", mi.sha256}, {"original-filename", header_safe(mi.filename)}};
     po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
     for (auto& [k, v] : ctx.upload.context) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
     Status st = ctx.storage.put_file(original.key, ctx.spool_path, po);

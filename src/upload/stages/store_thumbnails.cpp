@@ -24,8 +24,7 @@ class StoreThumbnailsStage final : public Stage {
   Result<StageEnd> run(StageContext& ctx) const override {
     const auto& thumbs = ctx.work.thumbnails;
     for (std::size_t i = 0; i < thumbs.size(); ++i) {
-      if (i > 0 && !ctx.checkpoint(static_cast<double>(i) / static_cast<double>(thumbs.size())))
-        return StageEnd::stop;
+      if (i > 0 && !ctx.checkpoint(static_cast<double>(i) / static_cast<double>(thumbs.size()))) return StageEnd::stop;
       const ThumbnailObject t = thumbnail_object(thumbs[i]);
       StoredObject o;
       o.name = thumbs[i].name;

@@ -23,8 +23,7 @@ using RunFn = std::function<Result<StageEnd>(StageContext&)>;
 
 class TestStage final : public Stage {
  public:
-  TestStage(StageTraits traits, RunFn fn, bool applies = true)
-      : Stage(traits), fn_(std::move(fn)), applies_(applies) {}
+  TestStage(StageTraits traits, RunFn fn, bool applies = true) : Stage(traits), fn_(std::move(fn)), applies_(applies) {}
   bool applies(const UploadWork&) const override { return applies_; }
   Result<StageEnd> run(StageContext& ctx) const override {
     ++runs;
@@ -141,9 +140,8 @@ TEST_CASE("driver: a transient failure is retried only where the stage retries")
   for (bool retry : {false, true}) {
     CAPTURE(retry);
     DriverEnv env;
-    auto& failing = env.add({UploadStage::validating, 1, retry}, [](StageContext&) -> Result<StageEnd> {
-      return Status::Unavailable("scanner down");
-    });
+    auto& failing = env.add({UploadStage::validating, 1, retry},
+                            [](StageContext&) -> Result<StageEnd> { return Status::Unavailable("scanner down"); });
     auto& later = env.add({UploadStage::storing_original, 1, true}, next);
     env.submit();
     env.process_one();
