@@ -44,12 +44,7 @@ struct DriverEnv {
   std::vector<TestStage*> stages;
 
   DriverEnv() {
-    im.config.media_root = dir.path() + "/media";
-    im.config.media_url = "/media/";
-    std::filesystem::create_directories(im.config.media_root);
-    auto storage = make_storage(im.config);
-    REQUIRE_MESSAGE(storage.ok(), storage.status().to_string());
-    im.storage = storage.value();
+    im.storage = upload_test::local_storage(im.config, dir.path());
     im.queue = make_memory_queue();
     im.options.backoff_base = 1ms;
     im.options.backoff_max = 2ms;

@@ -33,12 +33,7 @@ struct StageEnv {
   int stop_after = -1;  // checkpoint() returns false from this call on (0 = the first)
 
   explicit StageEnv(const std::string& bytes, const std::string& filename = "IMG_1.jpg") {
-    config.media_root = dir.path() + "/media";
-    config.media_url = "/media/";
-    std::filesystem::create_directories(config.media_root);
-    auto base = make_storage(config);
-    REQUIRE_MESSAGE(base.ok(), base.status().to_string());
-    storage = std::make_shared<FaultyStorage>(base.value());
+    storage = std::make_shared<FaultyStorage>(upload_test::local_storage(config, dir.path()));
     upload.id = "u1";
     upload.original_filename = filename;
     upload.context = {{"keep_id", "42"}};
