@@ -136,9 +136,11 @@ class Attempt {
         cur->state = UploadState::failed;
         cur->error_code = ErrorCode::cancelled;
         cur->error_message = "cancelled by request";
+        // Unsaved, the record shows an unfinished upload without a job,
+        // which cleanup_failed_uploads marks failed.
         (void)im_.save(cur.value());
       }
-      (void)im_.remove_leftovers(id_);
+      (void)im_.remove_leftovers(id_);  // what is left, cleanup_failed_uploads removes
     }
     MS_LOGF(warn, "upload", upload_field(id_), "upload {}: lease lost, stopping this attempt", id_);
   }
@@ -146,6 +148,8 @@ class Attempt {
   void on_release() {
     s_.state = UploadState::pending;
     s_.stage = UploadStage::queued;
+    // Either failing leaves the job leased: its lease expires, the job is
+    // handed out again and the next attempt rewrites the status.
     (void)im_.save(s_);
     (void)im_.queue->nack(f_.job, now(), "released by worker shutdown");
     MS_LOGF(info, "upload", upload_field(id_), "upload {}: released back to the queue (worker stopping)", id_);
@@ -168,9 +172,12 @@ class Attempt {
     s_.attempt = f_.job.attempt;
     Status st = im_.save(s_);
     if (!st.ok()) {
+      // Failing too, the lease expires and the job comes back the same way.
       (void)im_.queue->nack(f_.job, now() + im_.backoff(f_.job.attempt), st.to_string());
       return;
     }
+    // The status is final: should the ack or nack fail, the job comes back
+    // when its lease expires and process() finds the upload ended.
     if (dead_letter) {
       (void)im_.queue->nack(f_.job, now(), error.to_string());
     } else {
@@ -192,7 +199,7 @@ class Attempt {
       s_.attempt = f_.job.attempt;
       s_.next_try = now() + delay;
       s_.last_error = error.to_string();
-      (void)im_.save(s_);
+      (void)im_.save(s_);  // the nack schedules the retry; the next attempt rewrites the status
       auto out = im_.queue->nack(f_.job, s_.next_try, s_.last_error);
       if (out.ok() && out.value() == NackOutcome::dead_lettered) {
         fail(error, gave_up(error), false);
@@ -241,7 +248,7 @@ class Attempt {
       on_error(st, true);
       return;
     }
-    (void)detail::spool_remove(spool_);
+    (void)detail::spool_remove(spool_);  // left over, cleanup_failed_uploads removes it
     Status ack = im_.queue->ack(f_.job);
     if (!ack.ok())
       MS_LOGF(warn, "upload", upload_field(id_), "upload {}: completed but ack failed: {}", id_, ack.to_string());
@@ -275,19 +282,20 @@ void UploadService::Impl::process(InFlight& f) {
     auto p = detail::payload_from_json(id, f.job.payload);
     if (!p.ok()) {
       MS_LOGF(error, "upload", upload_field(id), "upload {}: dropping job: {}", id, p.status().to_string());
-      (void)queue->ack(f.job);
+      (void)queue->ack(f.job);  // failing, the job comes back and is dropped again
       return;
     }
     s = std::move(p.value());
   } else {
     // The record store is unreachable: give the job back for later.
     MS_LOGF(warn, "upload", upload_field(id), "upload {}: cannot read status: {}", id, loaded.status().to_string());
-    (void)queue->nack(f.job, now() + backoff(1), loaded.status().to_string());
+    (void)queue->nack(f.job, now() + backoff(1), loaded.status().to_string());  // or its lease expires
     return;
   }
 
   // A re-delivered job whose upload already ended (a worker died between
   // the final status and the ack): finish the tidying and ack.
+  // Each step failing is retried by the next delivery or by cleanup.
   if (s.state == UploadState::completed || s.state == UploadState::failed) {
     if (s.state == UploadState::failed) {
       (void)remove_leftovers(id);
