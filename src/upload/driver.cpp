@@ -18,6 +18,7 @@ namespace mediastore {
 
 using detail::now;
 using detail::upload_field;
+using detail::warn_if_failed;
 
 namespace {
 
@@ -136,11 +137,9 @@ class Attempt {
         cur->state = UploadState::failed;
         cur->error_code = ErrorCode::cancelled;
         cur->error_message = "cancelled by request";
-        // Unsaved, the record shows an unfinished upload without a job,
-        // which cleanup_failed_uploads marks failed.
-        (void)im_.save(cur.value());
+        warn_if_failed(id_, "saving the cancelled status", im_.save(cur.value()));
       }
-      (void)im_.remove_leftovers(id_);  // what is left, cleanup_failed_uploads removes
+      warn_if_failed(id_, "cleanup after cancellation", im_.remove_leftovers(id_).status());
     }
     MS_LOGF(warn, "upload", upload_field(id_), "upload {}: lease lost, stopping this attempt", id_);
   }
@@ -148,10 +147,8 @@ class Attempt {
   void on_release() {
     s_.state = UploadState::pending;
     s_.stage = UploadStage::queued;
-    // Either failing leaves the job leased: its lease expires, the job is
-    // handed out again and the next attempt rewrites the status.
-    (void)im_.save(s_);
-    (void)im_.queue->nack(f_.job, now(), "released by worker shutdown");
+    warn_if_failed(id_, "saving the pending status", im_.save(s_));
+    warn_if_failed(id_, "release (nack)", im_.queue->nack(f_.job, now(), "released by worker shutdown").status());
     MS_LOGF(info, "upload", upload_field(id_), "upload {}: released back to the queue (worker stopping)", id_);
   }
 
@@ -160,8 +157,8 @@ class Attempt {
   void fail(const Status& error, const std::string& message, bool dead_letter) {
     auto left = im_.remove_leftovers(id_);
     if (!left.ok()) {
-      // Could not clean up (storage down): keep the job for another try of
-      // the cleanup rather than leaving orphans behind.
+      // Could not clean up (storage down): the record stays "failed", so
+      // cleanup_failed_uploads finds and removes the leftovers later.
       MS_LOGF(warn, "upload", upload_field(id_), "upload {}: cleanup after failure failed: {}", id_,
               left.status().to_string());
     }
@@ -172,16 +169,17 @@ class Attempt {
     s_.attempt = f_.job.attempt;
     Status st = im_.save(s_);
     if (!st.ok()) {
-      // Failing too, the lease expires and the job comes back the same way.
-      (void)im_.queue->nack(f_.job, now() + im_.backoff(f_.job.attempt), st.to_string());
+      // The failure is not recorded: give the job back so a later attempt
+      // records it.
+      warn_if_failed(id_, "saving the failed status", st);
+      warn_if_failed(id_, "nack",
+                     im_.queue->nack(f_.job, now() + im_.backoff(f_.job.attempt), st.to_string()).status());
       return;
     }
-    // The status is final: should the ack or nack fail, the job comes back
-    // when its lease expires and process() finds the upload ended.
     if (dead_letter) {
-      (void)im_.queue->nack(f_.job, now(), error.to_string());
+      warn_if_failed(id_, "dead-lettering (nack)", im_.queue->nack(f_.job, now(), error.to_string()).status());
     } else {
-      (void)im_.queue->ack(f_.job);
+      warn_if_failed(id_, "ack", im_.queue->ack(f_.job));
     }
     im_.failed++;
     im_.observe_time(elapsed());
@@ -199,8 +197,9 @@ class Attempt {
       s_.attempt = f_.job.attempt;
       s_.next_try = now() + delay;
       s_.last_error = error.to_string();
-      (void)im_.save(s_);  // the nack schedules the retry; the next attempt rewrites the status
+      warn_if_failed(id_, "saving the retrying status", im_.save(s_));
       auto out = im_.queue->nack(f_.job, s_.next_try, s_.last_error);
+      warn_if_failed(id_, "nack for a retry", out.status());
       if (out.ok() && out.value() == NackOutcome::dead_lettered) {
         fail(error, gave_up(error), false);
         return;
@@ -248,7 +247,7 @@ class Attempt {
       on_error(st, true);
       return;
     }
-    (void)detail::spool_remove(spool_);  // left over, cleanup_failed_uploads removes it
+    warn_if_failed(id_, "removal of the spool file", detail::spool_remove(spool_).status());
     Status ack = im_.queue->ack(f_.job);
     if (!ack.ok())
       MS_LOGF(warn, "upload", upload_field(id_), "upload {}: completed but ack failed: {}", id_, ack.to_string());
@@ -282,27 +281,26 @@ void UploadService::Impl::process(InFlight& f) {
     auto p = detail::payload_from_json(id, f.job.payload);
     if (!p.ok()) {
       MS_LOGF(error, "upload", upload_field(id), "upload {}: dropping job: {}", id, p.status().to_string());
-      (void)queue->ack(f.job);  // failing, the job comes back and is dropped again
+      warn_if_failed(id, "ack of the dropped job", queue->ack(f.job));
       return;
     }
     s = std::move(p.value());
   } else {
     // The record store is unreachable: give the job back for later.
     MS_LOGF(warn, "upload", upload_field(id), "upload {}: cannot read status: {}", id, loaded.status().to_string());
-    (void)queue->nack(f.job, now() + backoff(1), loaded.status().to_string());  // or its lease expires
+    warn_if_failed(id, "nack", queue->nack(f.job, now() + backoff(1), loaded.status().to_string()).status());
     return;
   }
 
   // A re-delivered job whose upload already ended (a worker died between
   // the final status and the ack): finish the tidying and ack.
-  // Each step failing is retried by the next delivery or by cleanup.
   if (s.state == UploadState::completed || s.state == UploadState::failed) {
     if (s.state == UploadState::failed) {
-      (void)remove_leftovers(id);
+      warn_if_failed(id, "cleanup of the failed upload", remove_leftovers(id).status());
     } else {
-      (void)detail::spool_remove(spool_file(id));
+      warn_if_failed(id, "removal of the spool file", detail::spool_remove(spool_file(id)).status());
     }
-    (void)queue->ack(f.job);
+    warn_if_failed(id, "ack", queue->ack(f.job));
     return;
   }
 

@@ -14,6 +14,7 @@ namespace mediastore {
 
 using detail::now;
 using detail::upload_field;
+using detail::warn_if_failed;
 
 UploadService::UploadService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 UploadService::~UploadService() = default;
@@ -73,7 +74,7 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
   auto size = detail::spool_write(im.spool_dir, id, request, im.config.max_upload_size);
   if (!size.ok()) return size.status();
   if (size.value() == 0) {
-    (void)detail::spool_remove(im.spool_file(id));
+    warn_if_failed(id, "removal of the empty spool file", detail::spool_remove(im.spool_file(id)).status());
     return Status::InvalidArgument(fmt::format("submit_upload: {} is empty", request.original_filename));
   }
   UploadStatus s;
@@ -91,8 +92,11 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
   Status st = im.save(s);
   if (st.ok()) st = im.queue->enqueue(id, detail::payload_to_json(s));
   if (!st.ok()) {
-    (void)im.queue->remove_record(id);
-    (void)detail::spool_remove(im.spool_file(id));
+    // The submission fails with st; undo what was written, reporting what
+    // cannot be undone (a pending record without a job is marked abandoned
+    // by cleanup_failed_uploads).
+    warn_if_failed(id, "removal of the record of a failed submission", im.queue->remove_record(id));
+    warn_if_failed(id, "removal of the spool file", detail::spool_remove(im.spool_file(id)).status());
     return st;
   }
   im.submitted++;

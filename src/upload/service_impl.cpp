@@ -16,6 +16,10 @@ namespace mediastore {
 using detail::now;
 using detail::upload_field;
 
+void detail::warn_if_failed(const std::string& id, std::string_view what, const Status& st) {
+  if (!st.ok()) MS_LOGF(warn, "upload", upload_field(id), "upload {}: {} failed: {}", id, what, st.to_string());
+}
+
 Status UploadService::Impl::save(UploadStatus& s) {
   s.updated_at = now();
   std::string state = upload_state_name(s.state);
@@ -70,6 +74,7 @@ std::chrono::milliseconds UploadService::Impl::backoff(int attempt) const {
   double cap = static_cast<double>(options.backoff_max.count());
   double d = std::min(cap, base * std::pow(2.0, std::max(0, attempt - 1)));
   unsigned char r = 0;
+  // Without randomness the jitter is 0 (half the delay): still a valid delay.
   (void)detail::random_bytes(&r, 1);
   d *= 0.5 + 0.5 * (static_cast<double>(r) / 255.0);
   return std::chrono::milliseconds(static_cast<std::int64_t>(d));

@@ -24,6 +24,13 @@ inline SystemTime now() { return std::chrono::system_clock::now(); }
 // The log field that names an upload.
 inline std::vector<LogField> upload_field(const std::string& id) { return {LogField{"upload", id}}; }
 
+// Logs a failed step the worker cannot act on beyond reporting it: a job
+// whose ack/nack is lost comes back when its lease expires, a stale status is
+// rewritten by the next attempt, and leftovers of a failed upload are removed
+// later by cleanup_failed_uploads (the record stays "failed", not
+// "failed.cleaned"). Defined in service_impl.cpp.
+void warn_if_failed(const std::string& id, std::string_view what, const Status& st);
+
 }  // namespace detail
 
 struct UploadService::Impl {
