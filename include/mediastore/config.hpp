@@ -22,6 +22,7 @@
 //   MEDIA_QUEUE_BACKEND     memory | sqlite | redis            Default: memory
 //   MEDIA_QUEUE_URL         sqlite file path or redis://host:port/db
 //   MEDIA_SPOOL_DIR         where accepted uploads are spooled Default: MEDIA_ROOT/.spool
+//   MEDIA_THUMBNAIL_FORMATS comma-separated jpeg, webp, avif   Default: jpeg
 //
 // A bad value is invalid_argument naming the variable. Secrets are never part
 // of a message; describe() masks them.
@@ -44,9 +45,21 @@ namespace mediastore {
 
 enum class BackendKind { local, minio, s3 };
 enum class QueueKind { memory, sqlite, redis };
+// An encoding of thumbnails: JPEG (libjpeg-turbo), WebP (libwebp, lossy) or
+// AVIF (libheif with its AV1 encoder; Debian 12 builds libheif with libaom).
+enum class ThumbnailFormat { jpeg, webp, avif };
 
 MS_API const char* backend_kind_name(BackendKind kind) noexcept;
 MS_API const char* queue_kind_name(QueueKind kind) noexcept;
+// "jpeg", "webp", "avif" (the MEDIA_THUMBNAIL_FORMATS spelling).
+MS_API const char* thumbnail_format_name(ThumbnailFormat format) noexcept;
+// The file extension without the dot: "jpg", "webp", "avif".
+MS_API const char* thumbnail_format_extension(ThumbnailFormat format) noexcept;
+// "image/jpeg", "image/webp", "image/avif".
+MS_API const char* thumbnail_format_content_type(ThumbnailFormat format) noexcept;
+// Whether this build can encode `format`: JPEG and WebP always; AVIF when
+// libheif has an AV1 encoder plugin (libaom, rav1e or SVT-AV1). Thread-safe.
+MS_API bool thumbnail_format_available(ThumbnailFormat format) noexcept;
 
 // Settings of the S3 client, resolved from either the MINIO_* or the AWS_*
 // variables. Empty credentials mean: look them up in the credential chain.
@@ -86,6 +99,9 @@ struct MS_API Config {
   QueueKind queue = QueueKind::memory;
   std::string queue_url;
   std::string spool_dir;  // empty = media_root + "/.spool"
+  // Formats every thumbnail is encoded in, in this order, each once, never
+  // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
+  std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
@@ -96,7 +112,8 @@ struct MS_API Config {
   // migration: e.g. a lookup that adds a prefix).
   static Result<Config> from_lookup(const Lookup& lookup);
 
-  // Checks consistency (bucket present for minio/s3, sizes > 0, ...).
+  // Checks consistency (bucket present for minio/s3, sizes > 0, thumbnail
+  // formats non-empty, without repeats and encodable by this build, ...).
   Status validate() const;
 
   // The spool folder actually used.
