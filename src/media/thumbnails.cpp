@@ -195,8 +195,8 @@ Result<detail::ThumbnailSet> detail::thumbnails_from_image(const DecodedImage& i
     for (auto& t : v) out.thumbnails.push_back(std::move(t));
   if (with_hashes && !resized.empty()) {
     // The smallest raster (resized is largest first), uncropped, as displayed.
-    Raster smallest = detail::apply_orientation(resized.back(), orientation);
-    auto hashes = detail::hashes_of(smallest);
+    out.hashed = detail::apply_orientation(resized.back(), orientation);
+    auto hashes = detail::hashes_of(out.hashed);
     if (!hashes) return hashes.status();
     out.hashes = std::move(*hashes);
   }

@@ -25,6 +25,7 @@ MinSizeFn thumbnail_min_size(const std::vector<ThumbnailSpec>& specs);
 struct ThumbnailSet {
   std::vector<Thumbnail> thumbnails;  // per spec (spec order), its formats in order
   ImageHashes hashes;                 // empty unless asked for
+  Raster hashed;                      // the raster the hashes were computed from (with_hashes)
 };
 
 // The thumbnails of a decoded image: per spec one resampled raster
