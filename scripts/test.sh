@@ -7,7 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 scripts/install-deps.sh test
-scripts/install-npm.sh
 
 jobs=$(nproc)
 echo "== sanitizer build (clang, ASan+UBSan, fuzzers) in build-asan/"
