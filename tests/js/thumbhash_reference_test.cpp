@@ -107,6 +107,20 @@ TEST_CASE("thumbhash: byte-identical to the reference implementation (npm thumbh
   }));
   cases.push_back(make("tall-3x100", 3, 100, [](int x, int y) { return std::array<int, 4>{x * 80, y * 2, 200, 255}; }));
   cases.push_back(make("pixel-1x1", 1, 1, [](int, int) { return std::array<int, 4>{10, 200, 30, 255}; }));
+  // Pseudo-random sizes and contents, half of them with alpha.
+  std::uint32_t seed = 2024;
+  auto next = [&seed](std::uint32_t mod) {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<int>((seed >> 8) % mod);
+  };
+  for (int k = 0; k < 16; ++k) {
+    const int w = 1 + next(100), h = 1 + next(100), bias = next(200);
+    const bool alpha = k % 2 == 1;
+    cases.push_back(make("random-" + std::to_string(k), w, h, [&](int x, int y) {
+      return std::array<int, 4>{(x * 7 + bias + next(40)) & 255, (y * 5 + next(60)) & 255, (x * y + bias) & 255,
+                                alpha ? next(256) : 255};
+    }));
+  }
   std::vector<std::string> recorded(cases.size());  // what the pipeline stored, for its cases
   const std::filesystem::path wallpapers = "/usr/share/backgrounds";
   for (const char* f : {"Bridge_by_Sander_Klootwijk.jpg", "Wine_by_Jakkub_Mede.jpg", "sunset_by_Aitzol_Berasategi.jpg"}) {

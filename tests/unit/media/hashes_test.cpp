@@ -93,7 +93,7 @@ TEST_CASE("thumbhash: refuses what the format cannot hold") {
   CHECK(thumbhash_encode(nullptr, 1, 1).status().code() == ErrorCode::invalid_argument);
   CHECK(thumbhash_decode("abc").status().code() == ErrorCode::invalid_argument);
   // Any 5+ bytes decode to something (never read past the end).
-  for (const std::string junk : {std::string(5, '\xff'), std::string(5, '\0'), std::string(40, '\x7f')}) {
+  for (const std::string& junk : {std::string(5, '\xff'), std::string(5, '\0'), std::string(40, '\x7f')}) {
     auto d = thumbhash_decode(junk);
     if (d.ok()) CHECK(d->rgba.size() == static_cast<std::size_t>(d->width) * d->height * 4);
   }
