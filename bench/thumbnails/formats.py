@@ -2,7 +2,7 @@
 bench/thumbnails/run.sh after driver.py, in the same run, one core.
 
 Per photo of the corpus (every BENCH_FORMATS_LIMIT-th, default 1) and per
-format (jpeg Q85, webp Q80, avif Q60; the three default sizes):
+format (jpeg Q85, webp Q88, avif Q78: the defaults; the three default sizes):
   mediastore  make_thumbnails_file with the spec's formats = {format}
               (bin/bench_thumbs serve FORMAT): one decode, one resize per size,
               one encode per size

@@ -401,8 +401,8 @@ int encode_split(int reps, const std::string& path) {
   const detail::Raster* src = &img->raster;
   rasters.reserve(3);
   for (auto box : {std::pair{800, 600}, std::pair{300, 300}, std::pair{150, 150}}) {
-    const double sc = std::min({static_cast<double>(box.first) / src->width,
-                                static_cast<double>(box.second) / src->height, 1.0});
+    const double sc =
+        std::min({static_cast<double>(box.first) / src->width, static_cast<double>(box.second) / src->height, 1.0});
     rasters.push_back(detail::resize_lanczos3(src->rgb.data(), src->width, src->height,
                                               static_cast<std::size_t>(src->width) * 3,
                                               std::max(1, static_cast<int>(std::lround(src->width * sc))),
@@ -415,8 +415,10 @@ int encode_split(int reps, const std::string& path) {
       const double c0 = cpu_ms();
       for (const auto& r : rasters) {
         const std::string n = name;
-        auto out = n == "jpeg" ? detail::encode_jpeg(r, 85, false)
-                               : (n == "webp" ? detail::encode_webp(r, 80) : detail::encode_avif(r, 60));
+        const ms::ThumbnailSpec defaults;
+        auto out = n == "jpeg" ? detail::encode_jpeg(r, defaults.quality, false)
+                               : (n == "webp" ? detail::encode_webp(r, defaults.webp_quality)
+                                              : detail::encode_avif(r, defaults.avif_quality));
         if (!out) return 1;
       }
       if (i > 0) t.push_back(cpu_ms() - c0);

@@ -12,8 +12,8 @@
  *                                  "ok CPU_MS,... WALL_MS,..." (process CPU time)
  *   vips_one write PATH OUTDIR [FORMAT]  writes small.EXT medium.EXT large.EXT
  *
- * FORMAT: jpeg (default; jpegsave Q 85), webp (webpsave Q 80, effort 4, as
- * libmediastore's WebP) or avif (heifsave AV1, Q 60, effort 1 = aom speed 8,
+ * FORMAT: jpeg (default; jpegsave Q 85), webp (webpsave Q 88, effort 4, as
+ * libmediastore's WebP) or avif (heifsave AV1, Q 78, effort 1 = aom speed 8,
  * 4:2:0, as libmediastore's AVIF); every format strips metadata.
  *
  * Built by bench/thumbnails/run.sh with libvips-dev (cc ... `pkg-config --cflags --libs vips`). */
@@ -28,9 +28,10 @@ static const char* kName[3] = {"large", "medium", "small"};
 static const char* g_format = "jpeg";
 
 static int save(VipsImage* t, void** buf, size_t* len) {
-  if (strcmp(g_format, "webp") == 0) return vips_webpsave_buffer(t, buf, len, "Q", 80, "effort", 4, "strip", TRUE, NULL);
+  if (strcmp(g_format, "webp") == 0)
+    return vips_webpsave_buffer(t, buf, len, "Q", 88, "effort", 4, "strip", TRUE, NULL);
   if (strcmp(g_format, "avif") == 0)
-    return vips_heifsave_buffer(t, buf, len, "Q", 60, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort", 1,
+    return vips_heifsave_buffer(t, buf, len, "Q", 78, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort", 1,
                                 "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_ON, "strip", TRUE, NULL);
   return vips_jpegsave_buffer(t, buf, len, "Q", 85, "strip", TRUE, NULL);
 }

@@ -174,8 +174,10 @@ struct ThumbnailSpec {
   // (see Config::thumbnail_formats). All are encoded from the same resized
   // raster. AVIF needs thumbnail_format_available(avif). Default: {jpeg}.
   std::vector<ThumbnailFormat> formats{ThumbnailFormat::jpeg};
-  int webp_quality = 80;  // WebP (lossy) quality 1..100. Default: 80
-  int avif_quality = 60;  // AVIF (AV1, 4:2:0, 8 bit) quality 1..100. Default: 60
+  // WebP (lossy, method 4) and AVIF qualities 1..100. The defaults give the
+  // large thumbnail the SSIM of the JPEG at 85 (bench/thumbnails/formats.py).
+  int webp_quality = 88;  // Default: 88
+  int avif_quality = 78;  // AV1, 4:2:0, 8 bit. Default: 78
 };
 
 // small 150x150, medium 300x300, large 800x600; fit inside, quality 85, baseline, JPEG only.

@@ -241,13 +241,13 @@ Status Config::validate() const {
   if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
-  if (thumbnail_formats.empty()) return Status::InvalidArgument("MEDIA_THUMBNAIL_FORMATS must name at least one format");
+  if (thumbnail_formats.empty())
+    return Status::InvalidArgument("MEDIA_THUMBNAIL_FORMATS must name at least one format");
   for (std::size_t i = 0; i < thumbnail_formats.size(); ++i) {
     const ThumbnailFormat f = thumbnail_formats[i];
     for (std::size_t j = 0; j < i; ++j)
       if (thumbnail_formats[j] == f)
-        return Status::InvalidArgument(
-            fmt::format("MEDIA_THUMBNAIL_FORMATS names {} twice", thumbnail_format_name(f)));
+        return Status::InvalidArgument(fmt::format("MEDIA_THUMBNAIL_FORMATS names {} twice", thumbnail_format_name(f)));
     if (!thumbnail_format_available(f))
       return Status::InvalidArgument(fmt::format(
           "MEDIA_THUMBNAIL_FORMATS includes avif, but this libheif has no AV1 encoder (it needs libheif built with "
@@ -286,7 +286,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
   std::string formats;
-  for (ThumbnailFormat f : thumbnail_formats) formats += (formats.empty() ? "" : ",") + std::string(thumbnail_format_name(f));
+  for (ThumbnailFormat f : thumbnail_formats)
+    formats += (formats.empty() ? "" : ",") + std::string(thumbnail_format_name(f));
   out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
   return out;
 }

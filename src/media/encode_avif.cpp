@@ -5,11 +5,11 @@
 
 #include <cstring>
 #include <exception>
-#include <memory>
 #include <string_view>
 
 #include "core/codecs.hpp"
 #include "media/encode.hpp"
+#include "media/heif_ptr.hpp"
 
 namespace mediastore::detail {
 namespace {
@@ -17,25 +17,6 @@ namespace {
 // aom's speed 0..9: 6 is its default; 8 costs about 5 % in size at a
 // fraction of the time, which matters for many small images.
 constexpr int kAomSpeed = 8;
-
-struct CtxDeleter {
-  void operator()(heif_context* c) const { heif_context_free(c); }
-};
-struct EncoderDeleter {
-  void operator()(heif_encoder* e) const { heif_encoder_release(e); }
-};
-struct ImageDeleter {
-  void operator()(heif_image* i) const { heif_image_release(i); }
-};
-struct HandleDeleter {
-  void operator()(heif_image_handle* h) const { heif_image_handle_release(h); }
-};
-struct OptionsDeleter {
-  void operator()(heif_encoding_options* o) const { heif_encoding_options_free(o); }
-};
-struct NclxDeleter {
-  void operator()(heif_color_profile_nclx* n) const { heif_nclx_color_profile_free(n); }
-};
 
 heif_error write_to_string(heif_context*, const void* data, size_t size, void* userdata) {
   static_cast<std::string*>(userdata)->append(static_cast<const char*>(data), size);
@@ -47,13 +28,13 @@ Status failed(std::string_view what, const heif_error& e) {
 }
 
 Result<std::string> encode(const Raster& image, int quality) {
-  std::unique_ptr<heif_context, CtxDeleter> ctx(heif_context_alloc());
+  HeifPtr<heif_context> ctx(heif_context_alloc());
   if (!ctx) return Status::Internal("AVIF encoding failed: out of memory");
   heif_encoder* raw_enc = nullptr;
   heif_error e = heif_context_get_encoder_for_format(ctx.get(), heif_compression_AV1, &raw_enc);
   if (e.code != heif_error_Ok)
     return Status::UnsupportedMedia(fmt::format("AVIF thumbnails need libheif's AV1 encoder: {}", e.message));
-  std::unique_ptr<heif_encoder, EncoderDeleter> enc(raw_enc);
+  HeifPtr<heif_encoder> enc(raw_enc);
   if ((e = heif_encoder_set_lossy_quality(enc.get(), quality)).code != heif_error_Ok) return failed("quality", e);
   // Plugin parameters: not every AV1 plugin knows them, so a refusal is not
   // an error (the plugin's default stays).
@@ -65,7 +46,7 @@ Result<std::string> encode(const Raster& image, int quality) {
   if ((e = heif_image_create(image.width, image.height, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &raw_img))
           .code != heif_error_Ok)
     return failed("image", e);
-  std::unique_ptr<heif_image, ImageDeleter> img(raw_img);
+  HeifPtr<heif_image> img(raw_img);
   if ((e = heif_image_add_plane(img.get(), heif_channel_interleaved, image.width, image.height, 8)).code !=
       heif_error_Ok)
     return failed("plane", e);
@@ -77,13 +58,13 @@ Result<std::string> encode(const Raster& image, int quality) {
     std::memcpy(plane + static_cast<std::size_t>(y) * stride, &image.rgb[static_cast<std::size_t>(y) * line], line);
 
   // sRGB primaries and transfer; BT.601 full-range YCbCr, as JPEG uses.
-  std::unique_ptr<heif_color_profile_nclx, NclxDeleter> nclx(heif_nclx_color_profile_alloc());
+  HeifPtr<heif_color_profile_nclx> nclx(heif_nclx_color_profile_alloc());
   if (!nclx) return Status::Internal("AVIF encoding failed: out of memory");
   (void)heif_nclx_color_profile_set_color_primaries(nclx.get(), heif_color_primaries_ITU_R_BT_709_5);
   (void)heif_nclx_color_profile_set_transfer_characteristics(nclx.get(), heif_transfer_characteristic_IEC_61966_2_1);
   (void)heif_nclx_color_profile_set_matrix_coefficients(nclx.get(), heif_matrix_coefficients_ITU_R_BT_601_6);
   nclx->full_range_flag = 1;
-  std::unique_ptr<heif_encoding_options, OptionsDeleter> options(heif_encoding_options_alloc());
+  HeifPtr<heif_encoding_options> options(heif_encoding_options_alloc());
   if (!options) return Status::Internal("AVIF encoding failed: out of memory");
   options->save_alpha_channel = 0;
   options->output_nclx_profile = nclx.get();
@@ -93,7 +74,7 @@ Result<std::string> encode(const Raster& image, int quality) {
   if ((e = heif_context_encode_image(ctx.get(), img.get(), enc.get(), options.get(), &raw_handle)).code !=
       heif_error_Ok)
     return failed("encode", e);
-  std::unique_ptr<heif_image_handle, HandleDeleter> handle(raw_handle);
+  HeifPtr<heif_image_handle> handle(raw_handle);
   std::string out;
   heif_writer writer{};
   writer.writer_api_version = 1;

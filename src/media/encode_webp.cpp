@@ -17,8 +17,7 @@ struct PictureGuard {
 }  // namespace
 
 Result<std::string> encode_webp(const Raster& image, int quality) {
-  if (image.width <= 0 || image.height <= 0 || image.width > WEBP_MAX_DIMENSION ||
-      image.height > WEBP_MAX_DIMENSION ||
+  if (image.width <= 0 || image.height <= 0 || image.width > WEBP_MAX_DIMENSION || image.height > WEBP_MAX_DIMENSION ||
       image.rgb.size() != static_cast<std::size_t>(image.width) * image.height * 3)
     return Status::InvalidArgument("encode_webp: empty, oversized or inconsistent raster");
   if (quality < 1 || quality > 100) return Status::InvalidArgument("WebP quality must be 1..100");
@@ -47,7 +46,8 @@ Result<std::string> encode_webp(const Raster& image, int quality) {
   std::string out;
   if (ok) out.assign(reinterpret_cast<const char*>(writer.mem), writer.size);
   WebPMemoryWriterClear(&writer);
-  if (!ok) return Status::Internal(fmt::format("WebP encoding failed (libwebp error {})", static_cast<int>(pic.error_code)));
+  if (!ok)
+    return Status::Internal(fmt::format("WebP encoding failed (libwebp error {})", static_cast<int>(pic.error_code)));
   return out;
 }
 

@@ -18,19 +18,17 @@ constexpr int kGrid = 32;  // the grey image the DCT runs on
 constexpr int kBand = 8;   // coefficients 1..8 in each direction (DC left out)
 
 std::uint64_t phash_of(const detail::Raster& image) {
-  const detail::Raster g =
-      (image.width == kGrid && image.height == kGrid)
-          ? image
-          : detail::resize_lanczos3(image.rgb.data(), image.width, image.height,
-                                    static_cast<std::size_t>(image.width) * 3, kGrid, kGrid);
+  const detail::Raster g = (image.width == kGrid && image.height == kGrid)
+                               ? image
+                               : detail::resize_lanczos3(image.rgb.data(), image.width, image.height,
+                                                         static_cast<std::size_t>(image.width) * 3, kGrid, kGrid);
   std::array<double, kGrid * kGrid> grey{};
   for (int i = 0; i < kGrid * kGrid; ++i)  // BT.601 luma of the sRGB values
     grey[i] = 0.299 * g.rgb[i * 3] + 0.587 * g.rgb[i * 3 + 1] + 0.114 * g.rgb[i * 3 + 2];
   // cos((2x+1) u pi / 2N) for u in 1..kBand.
   std::array<std::array<double, kGrid>, kBand> basis{};
   for (int u = 0; u < kBand; ++u)
-    for (int x = 0; x < kGrid; ++x)
-      basis[u][x] = std::cos((2 * x + 1) * (u + 1) * std::numbers::pi / (2 * kGrid));
+    for (int x = 0; x < kGrid; ++x) basis[u][x] = std::cos((2 * x + 1) * (u + 1) * std::numbers::pi / (2 * kGrid));
   // Separable DCT-II restricted to the band: rows first, then columns.
   std::array<std::array<double, kBand>, kGrid> rows{};
   for (int y = 0; y < kGrid; ++y)
@@ -46,7 +44,7 @@ std::uint64_t phash_of(const detail::Raster& image) {
       for (int y = 0; y < kGrid; ++y) s += rows[y][u] * basis[v][y];
       coef[v * kBand + u] = s;
     }
-  std::array<double, kBand * kBand> sorted = coef;
+  std::array<double, kBand* kBand> sorted = coef;
   std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
   const double hi = sorted[32];
   const double lo = *std::max_element(sorted.begin(), sorted.begin() + 32);

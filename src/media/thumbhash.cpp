@@ -33,27 +33,25 @@ std::int32_t high_word(double x) { return static_cast<std::int32_t>(std::bit_cas
 
 // cos(x + y) for |x| <= pi/4, y the tail of the reduced argument.
 double fdlibm_kernel_cos(double x, double y) {
-  constexpr double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
-                   C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
-                   C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+  constexpr double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03, C3 = 2.48015872894767294178e-05,
+                   C4 = -2.75573143513906633035e-07, C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
   const std::int32_t ix = high_word(x) & 0x7FFFFFFF;
   if (ix < 0x3E400000 && static_cast<int>(x) == 0) return 1.0;
   const double z = x * x;
   const double r = z * (C1 + z * (C2 + z * (C3 + z * (C4 + z * (C5 + z * C6)))));
   if (ix < 0x3FD33333) return 1.0 - (0.5 * z - (z * r - x * y));
   // 1 - qx and z/2 - qx are exact; qx is |x|/4 cut to its high word, or 0.28125.
-  const double qx = ix > 0x3FE90000
-                        ? 0.28125
-                        : std::bit_cast<double>(static_cast<std::uint64_t>(static_cast<std::uint32_t>(ix - 0x00200000))
-                                                << 32);
+  const double qx =
+      ix > 0x3FE90000
+          ? 0.28125
+          : std::bit_cast<double>(static_cast<std::uint64_t>(static_cast<std::uint32_t>(ix - 0x00200000)) << 32);
   return (1.0 - qx) - ((0.5 * z - qx) - (z * r - x * y));
 }
 
 // sin(x + y) for |x| <= pi/4.
 double fdlibm_kernel_sin(double x, double y) {
-  constexpr double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
-                   S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
-                   S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
+  constexpr double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03, S3 = -1.98412698298579493134e-04,
+                   S4 = 2.75573137070700676789e-06, S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
   const std::int32_t ix = high_word(x) & 0x7FFFFFFF;
   if (ix < 0x3E400000 && static_cast<int>(x) == 0) return x;
   const double z = x * x, v = z * x;
@@ -64,7 +62,7 @@ double fdlibm_kernel_sin(double x, double y) {
 double js_cos(double x) {
   const std::int32_t hx = high_word(x), ix = hx & 0x7FFFFFFF;
   if (ix <= 0x3FE921FB) return fdlibm_kernel_cos(x, 0.0);  // |x| <= pi/4
-  if (ix > 0x413921FB) return std::cos(x);                  // beyond the medium range (never used here)
+  if (ix > 0x413921FB) return std::cos(x);                 // beyond the medium range (never used here)
   // x = n pi/2 + (y0 + y1), pi/2 in three 33-bit pieces (Cody-Waite).
   constexpr double invpio2 = 6.36619772367581382433e-01, pio2_1 = 1.57079632673412561417e+00,
                    pio2_1t = 6.07710050650619224932e-11, pio2_2 = 6.07710050630396597660e-11,
@@ -143,7 +141,8 @@ Channel encode_channel(const std::vector<double>& channel, int w, int h, int nx,
       for (int x = 0; x < w; ++x) fx[x] = js_cos(kPi / w * cx * (x + 0.5));
       for (int y = 0; y < h; ++y) {
         const double fy = js_cos(kPi / h * cy * (y + 0.5));
-        for (int x = 0; x < w; ++x) f += channel[static_cast<std::size_t>(x) + static_cast<std::size_t>(y) * w] * fx[x] * fy;
+        for (int x = 0; x < w; ++x)
+          f += channel[static_cast<std::size_t>(x) + static_cast<std::size_t>(y) * w] * fx[x] * fy;
       }
       f /= static_cast<double>(w * h);
       if (cx || cy) {
@@ -211,10 +210,9 @@ Result<std::string> thumbhash_encode(const std::uint8_t* rgba, int w, int h) {
                                  (static_cast<std::uint32_t>(js_round(31.5 + 31.5 * qc.dc)) << 12) |
                                  (static_cast<std::uint32_t>(js_round(31 * lc.scale)) << 18) |
                                  (static_cast<std::uint32_t>(has_alpha) << 23);
-  const std::uint32_t header16 = static_cast<std::uint32_t>(landscape ? ly : lx) |
-                                 (static_cast<std::uint32_t>(js_round(63 * pc.scale)) << 3) |
-                                 (static_cast<std::uint32_t>(js_round(63 * qc.scale)) << 9) |
-                                 (static_cast<std::uint32_t>(landscape) << 15);
+  const std::uint32_t header16 =
+      static_cast<std::uint32_t>(landscape ? ly : lx) | (static_cast<std::uint32_t>(js_round(63 * pc.scale)) << 3) |
+      (static_cast<std::uint32_t>(js_round(63 * qc.scale)) << 9) | (static_cast<std::uint32_t>(landscape) << 15);
   std::string hash;
   hash += static_cast<char>(header24 & 255);
   hash += static_cast<char>((header24 >> 8) & 255);
@@ -330,8 +328,7 @@ Result<ThumbHashImage> thumbhash_decode(std::string_view hash_text) {
 }
 
 std::vector<std::uint8_t> detail::thumbhash_input(const Raster& image, int* width, int* height) {
-  const double scale = std::min(
-      1.0, static_cast<double>(kThumbHashMaxSide) / std::max(image.width, image.height));
+  const double scale = std::min(1.0, static_cast<double>(kThumbHashMaxSide) / std::max(image.width, image.height));
   const int w = std::clamp(static_cast<int>(std::lround(image.width * scale)), 1, kThumbHashMaxSide);
   const int h = std::clamp(static_cast<int>(std::lround(image.height * scale)), 1, kThumbHashMaxSide);
   const Raster small = (w == image.width && h == image.height)

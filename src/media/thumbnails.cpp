@@ -60,14 +60,15 @@ Status detail::check_thumbnail_specs(const std::vector<ThumbnailSpec>& specs) {
     for (std::size_t i = 0; i < s.formats.size(); ++i) {
       const ThumbnailFormat f = s.formats[i];
       if (f != ThumbnailFormat::jpeg && f != ThumbnailFormat::webp && f != ThumbnailFormat::avif)
-        return Status::InvalidArgument(fmt::format("thumbnail spec '{}': unknown format {}", s.name, static_cast<int>(f)));
+        return Status::InvalidArgument(
+            fmt::format("thumbnail spec '{}': unknown format {}", s.name, static_cast<int>(f)));
       if (std::find(s.formats.begin(), s.formats.begin() + static_cast<std::ptrdiff_t>(i), f) !=
           s.formats.begin() + static_cast<std::ptrdiff_t>(i))
         return Status::InvalidArgument(
             fmt::format("thumbnail spec '{}': format {} listed twice", s.name, thumbnail_format_name(f)));
       if (!thumbnail_format_available(f))
-        return Status::UnsupportedMedia(fmt::format(
-            "thumbnail spec '{}': AVIF asked for, but this libheif has no AV1 encoder", s.name));
+        return Status::UnsupportedMedia(
+            fmt::format("thumbnail spec '{}': AVIF asked for, but this libheif has no AV1 encoder", s.name));
     }
   }
   return Status::Ok();
@@ -120,8 +121,7 @@ Result<std::string> encode_as(ThumbnailFormat format, const Raster& image, const
 }  // namespace
 
 Result<detail::ThumbnailSet> detail::thumbnails_from_image(const DecodedImage& img,
-                                                           const std::vector<ThumbnailSpec>& specs,
-                                                           bool with_hashes) {
+                                                           const std::vector<ThumbnailSpec>& specs, bool with_hashes) {
   const int orientation = img.apply_orientation ? img.exif.orientation : 1;
   const bool swap = detail::orientation_swaps(orientation);
   // Plans are made on the full size so that every decode scale gives the same output size.
@@ -177,7 +177,8 @@ Result<detail::ThumbnailSet> detail::thumbnails_from_image(const DecodedImage& i
     // Every format from this one raster: one encode each, no resampling.
     for (ThumbnailFormat f : s.formats) {
       auto bytes = encode_as(f, *result, s);
-      if (!bytes) return bytes.status().with_context(fmt::format("thumbnail '{}' as {}", s.name, thumbnail_format_name(f)));
+      if (!bytes)
+        return bytes.status().with_context(fmt::format("thumbnail '{}' as {}", s.name, thumbnail_format_name(f)));
       Thumbnail t;
       t.name = s.name;
       t.width = result->width;

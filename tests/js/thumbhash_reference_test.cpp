@@ -57,7 +57,8 @@ std::string run(const std::string& command) {
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
   const int rc = ::pclose(p);
   REQUIRE_MESSAGE(rc == 0, "failed (" << rc << "): " << command
-                                       << "\n(node_modules missing? run scripts/install-npm.sh)\n" << out);
+                                      << "\n(node_modules missing? run scripts/install-npm.sh)\n"
+                                      << out);
   return out;
 }
 
@@ -100,7 +101,9 @@ TEST_CASE("thumbhash: byte-identical to the reference implementation (npm thumbh
     return std::array<int, 4>{30, 120, 220, dx * dx + dy * dy < 400 ? 255 : 0};
   }));
   cases.push_back(make("transparent-10x10", 10, 10, [](int, int) { return std::array<int, 4>{0, 0, 0, 0}; }));
-  cases.push_back(make("wide-100x1", 100, 1, [](int x, int) { return std::array<int, 4>{x * 2, 255 - x * 2, 77, 255}; }));
+  cases.push_back(make("wide-100x1", 100, 1, [](int x, int) {
+    return std::array<int, 4>{x * 2, 255 - x * 2, 77, 255};
+  }));
   cases.push_back(make("tall-1x100", 1, 100, [](int, int y) { return std::array<int, 4>{y, 50, 255 - y * 2, 255}; }));
   cases.push_back(make("wide-100x3-alpha", 100, 3, [](int x, int y) {
     return std::array<int, 4>{x * 2, y * 80, 10, x < 50 ? 255 : 128};
@@ -123,7 +126,8 @@ TEST_CASE("thumbhash: byte-identical to the reference implementation (npm thumbh
   }
   std::vector<std::string> recorded(cases.size());  // what the pipeline stored, for its cases
   const std::filesystem::path wallpapers = "/usr/share/backgrounds";
-  for (const char* f : {"Bridge_by_Sander_Klootwijk.jpg", "Wine_by_Jakkub_Mede.jpg", "sunset_by_Aitzol_Berasategi.jpg"}) {
+  for (const char* f :
+       {"Bridge_by_Sander_Klootwijk.jpg", "Wine_by_Jakkub_Mede.jpg", "sunset_by_Aitzol_Berasategi.jpg"}) {
     REQUIRE_MESSAGE(std::filesystem::exists(wallpapers / f), "lomiri-wallpapers-16.04 is missing");
     auto [c, hash] = pipeline_case(wallpapers / f);
     cases.push_back(std::move(c));

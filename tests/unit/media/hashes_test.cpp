@@ -39,8 +39,8 @@ double decode_back_error(const detail::Raster& image) {
   REQUIRE(hash.ok());
   auto img = thumbhash_decode(*hash);
   REQUIRE(img.ok());
-  const detail::Raster ref = detail::resize_lanczos3(image.rgb.data(), image.width, image.height,
-                                                     static_cast<std::size_t>(image.width) * 3, img->width, img->height);
+  const detail::Raster ref = detail::resize_lanczos3(
+      image.rgb.data(), image.width, image.height, static_cast<std::size_t>(image.width) * 3, img->width, img->height);
   double sum = 0;
   for (std::size_t i = 0, n = static_cast<std::size_t>(img->width) * img->height; i < n; ++i)
     for (int c = 0; c < 3; ++c) sum += std::abs(int{img->rgba[i * 4 + c]} - int{ref.rgb[i * 3 + c]});
@@ -147,7 +147,9 @@ TEST_CASE("thumbhash: alpha survives the round trip") {
   CHECK((static_cast<unsigned char>((*hash)[2]) & 0x80) != 0);  // the alpha flag
   auto d = thumbhash_decode(*hash);
   REQUIRE(d.ok());
-  const auto alpha_at = [&](int x) { return int{d->rgba[(static_cast<std::size_t>(d->height / 2) * d->width + x) * 4 + 3]}; };
+  const auto alpha_at = [&](int x) {
+    return int{d->rgba[(static_cast<std::size_t>(d->height / 2) * d->width + x) * 4 + 3]};
+  };
   CHECK(alpha_at(1) < 60);
   CHECK(alpha_at(d->width - 2) > 200);
   const auto* right = &d->rgba[(static_cast<std::size_t>(d->height / 2) * d->width + d->width - 2) * 4];
@@ -179,15 +181,14 @@ TEST_CASE("phash: re-encoded, halved and EXIF-stripped copies are near; differen
   int worst_variant = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
     CAPTURE(files[i].string());
-    const std::string original =
-        fixtures::insert_segment(test::slurp(files[i]), 0xE1, fixtures::exif_app1(exif));
+    const std::string original = fixtures::insert_segment(test::slurp(files[i]), 0xE1, fixtures::exif_app1(exif));
     const std::uint64_t h = phash_of(original);
     hashes.push_back(h);
     if (i >= 5) continue;  // variants of the first five (each needs a full decode)
     const detail::Raster full = fixtures::decode(original);
-    const detail::Raster half = detail::resize_lanczos3(full.rgb.data(), full.width, full.height,
-                                                        static_cast<std::size_t>(full.width) * 3, full.width / 2,
-                                                        full.height / 2);
+    const detail::Raster half =
+        detail::resize_lanczos3(full.rgb.data(), full.width, full.height, static_cast<std::size_t>(full.width) * 3,
+                                full.width / 2, full.height / 2);
     auto stripped = strip_jpeg_metadata(original, StripMode::all);
     REQUIRE(stripped.ok());
     const std::pair<const char*, std::string> variants[] = {
