@@ -84,7 +84,8 @@ TEST_CASE("thumbhash: refuses what the format cannot hold") {
 }
 
 TEST_CASE("thumbhash: decoded back, it looks like the image, in its aspect ratio") {
-  for (auto [w, h] : {std::pair{1600, 1000}, std::pair{900, 1200}, std::pair{640, 640}, std::pair{2000, 300}}) {
+  for (auto size : {std::pair{1600, 1000}, std::pair{900, 1200}, std::pair{640, 640}, std::pair{2000, 300}}) {
+    const int w = size.first, h = size.second;  // not a structured binding: CAPTURE's lambda takes it
     CAPTURE(w);
     CAPTURE(h);
     const detail::Raster image = smooth(w, h);
@@ -196,9 +197,9 @@ TEST_CASE("phash: re-encoded, halved and EXIF-stripped copies are near; differen
         {"half size", fixtures::jpeg(half, 85)},
         {"EXIF removed", *stripped},
     };
-    for (const auto& [what, bytes] : variants) {
-      CAPTURE(what);
-      const int d = hamming_distance(h, phash_of(bytes));
+    for (const auto& variant : variants) {
+      CAPTURE(variant.first);
+      const int d = hamming_distance(h, phash_of(variant.second));
       worst_variant = std::max(worst_variant, d);
       CHECK(d <= kSimilarImageDistance);
     }
