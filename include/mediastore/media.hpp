@@ -138,7 +138,9 @@ struct MediaInfo {
                              // extension corrected when relabelled
   std::string note;          // e.g. "photo.jpg is a PNG image; relabelled photo.png"
   // Filled by process_media when it makes thumbnails of an image (empty
-  // otherwise): see image_hashes.
+  // otherwise), from the smallest thumbnail's raster as displayed (uncropped),
+  // like the thumbnails composited onto white: the ThumbHash is opaque. See
+  // image_hashes.
   std::string thumbhash;  // ThumbHash, standard base64 with padding
   std::string phash;      // 64-bit perceptual hash, 16 lower-case hex digits
 };
