@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import os
+import threading
 from ctypes import c_void_p
 from typing import Any, Callable, Optional, Tuple, TypeVar, Union
 
@@ -73,25 +74,56 @@ def _time_ms(ms: int) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc)
 
 
+_fork_lock = threading.Lock()
+
+
 class _Handle:
     """Owns one native object: ``_h()`` gives its handle (InvalidArgumentError
     once closed); ``close()`` frees it with the library function named by
     ``_free`` (again a no-op); a context manager that closes on exit, and
-    closed when collected. Subclasses set ``_what``, ``_free`` and ``_handle``."""
+    closed when collected. Subclasses set ``_what``, ``_free`` and ``_handle``.
+
+    Fork safety: a handle belongs to the process that opened it. In a child
+    after ``os.fork()`` (gunicorn ``--preload``, Celery prefork), ``_h()``
+    opens a new native object through ``_reopen`` when the subclass set one
+    (the parent's copy is left alone: freeing it in the child would act on
+    the parent's threads and connections), else raises InvalidArgumentError
+    saying so."""
 
     _what = "object"
     _free = ""
     _handle: Optional[c_void_p] = None
+    _pid: int = 0
+    _reopen: Optional[Callable[[], c_void_p]] = None
+
+    def _own(self, handle: c_void_p, reopen: Optional[Callable[[], c_void_p]] = None) -> None:
+        """Takes ``handle``, opened by this process; ``reopen`` opens another
+        like it (called in a forked child)."""
+        self._handle = handle
+        self._pid = os.getpid()
+        self._reopen = reopen
 
     def _h(self) -> c_void_p:
         if self._handle is None:
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"{self._what} is closed")
+        if self._pid and self._pid != os.getpid():
+            with _fork_lock:
+                if self._pid != os.getpid():
+                    if self._reopen is None:
+                        raise InvalidArgumentError(
+                            _native.MS_E_INVALID_ARGUMENT,
+                            f"this {self._what} was made in process {self._pid} before fork(); "
+                            f"make a new one in this process ({os.getpid()})",
+                        )
+                    self._handle = self._reopen()
+                    self._pid = os.getpid()
         return self._handle
 
     def close(self) -> None:
         """Frees the native object; it must not be in use by other threads."""
         if self._handle is not None:
-            getattr(_native.load(), self._free)(self._handle)
+            if not self._pid or self._pid == os.getpid():
+                getattr(_native.load(), self._free)(self._handle)
             self._handle = None
 
     def __enter__(self: _H) -> _H:

@@ -108,9 +108,16 @@ class Store(_Handle):
 
     def __init__(self, config: Union[Config, Mapping[str, Optional[str]], None] = None) -> None:
         lib = _lib()
-        handle = c_void_p()
-        _with_config(config, lambda c: _check(lib.ms_store_open(byref(handle), c)))
-        self._handle: Optional[c_void_p] = handle
+        if config is not None and not isinstance(config, Config):
+            config = dict(config)  # as given now, also for a reopening after fork
+
+        def open_native() -> c_void_p:
+            handle = c_void_p()
+            _with_config(config, lambda c: _check(lib.ms_store_open(byref(handle), c)))
+            return handle
+
+        # A child process after fork() opens a store of its own on first use.
+        self._own(open_native(), open_native)
 
     @property
     def backend_name(self) -> str:

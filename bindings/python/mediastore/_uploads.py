@@ -134,7 +134,8 @@ class Worker(_Handle):
         o.cleanup_older_than_seconds = _ms(cleanup_older_than, "cleanup_older_than") // 1000
         handle = c_void_p()
         _check(lib.ms_worker_new(byref(handle), uploads._h(), byref(o)))
-        self._handle: Optional[c_void_p] = handle
+        # Its threads do not survive fork(): a child gets a clear error.
+        self._own(handle)
         self._uploads = uploads  # keeps the service alive on the Python side too
 
     def start(self) -> None:
@@ -201,9 +202,19 @@ class Uploads(_Handle):
         if n:
             o.thumbnails = ctypes.cast(arr, POINTER(_native.ThumbnailSpec))
             o.thumbnail_count = n
-        handle = c_void_p()
-        _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
-        self._handle: Optional[c_void_p] = handle
+        if config is not None and not isinstance(config, Config):
+            config = dict(config)
+        self._options = o
+        self._keep = arr
+
+        def open_native() -> c_void_p:
+            handle = c_void_p()
+            _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
+            return handle
+
+        # A child process after fork() opens the service again (its own queue
+        # and spool connections) on first use.
+        self._own(open_native(), open_native)
 
     def submit(
         self,
