@@ -5,6 +5,7 @@ Python callbacks during one C call."""
 from __future__ import annotations
 
 import ctypes
+import logging
 import datetime as _dt
 import os
 import threading
@@ -17,7 +18,17 @@ from ._errors import InvalidArgumentError, MediaStoreError, _check
 Bytes = Union[bytes, bytearray, memoryview]
 _H = TypeVar("_H", bound="_Handle")
 Progress = Callable[[int, int], Optional[bool]]
-"""Progress callback (done, total or 0 if unknown); returning False cancels."""
+"""Progress callback (done, total or 0 if unknown); returning False cancels.
+
+Thread: the thread calling the operation or, for a multipart or streaming S3
+upload, one of the library's threads of that operation; never two at once
+for one operation. An exception it raises is logged (logger "mediastore",
+debug), fails the operation, and is raised again by the call."""
+
+Callback = Callable[[int], Any]
+"""boto3's convention (``Callback=``): called with the bytes transferred since
+the previous call (negative when a retry restarts the data). Same threads as
+:data:`Progress`."""
 
 
 def _text(value: Any, what: str) -> bytes:
@@ -149,17 +160,28 @@ class _Callbacks:
     def fail(self, exc: BaseException) -> int:
         if self.error is None:
             self.error = exc
+            logging.getLogger("mediastore").debug("a callback raised %r: the operation fails", exc, exc_info=exc)
         if isinstance(exc, MediaStoreError):
             return exc.code
         return _native.MS_E_CANCELLED
 
-    def progress(self, fn: Optional[Progress]) -> Any:
-        if fn is None:
+    def progress(self, fn: Optional[Progress], callback: Optional[Callback] = None) -> Any:
+        """The native progress callback calling fn (done, total) and/or
+        callback (bytes since the previous call)."""
+        if fn is None and callback is None:
             return _native.PROGRESS_FN()
         report = fn
+        delta = callback
+        last = [0]
 
         def cb(done: int, total: int, _p: Any) -> int:
             try:
+                if delta is not None and done != last[0]:
+                    step = int(done) - last[0]
+                    last[0] = int(done)
+                    delta(step)
+                if report is None:
+                    return 0
                 return 1 if report(int(done), int(total)) is False else 0
             except BaseException as e:  # noqa: BLE001
                 self.fail(e)

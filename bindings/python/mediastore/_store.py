@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _native
-from ._common import Bytes, Progress, _buffer, _Callbacks, _Handle, _s, _text, _u64
+from ._common import Bytes, Callback, Progress, _buffer, _Callbacks, _Handle, _s, _text, _u64
 from ._config import Config, _with_config
 from ._errors import InvalidArgumentError, _check
 from ._log import _lib
@@ -69,6 +69,7 @@ class _PutArgs:
         metadata: Optional[Mapping[str, str]],
         progress: Optional[Progress],
         sha256: Optional[str] = None,
+        callback: Optional[Callback] = None,
     ) -> None:
         o = _native.PutOptions()
         # Version 1 (no sha256 field) unless a hash is given, so that puts
@@ -88,7 +89,7 @@ class _PutArgs:
             o.metadata_names = ctypes.cast(self._names, POINTER(ctypes.c_char_p))
             o.metadata_values = ctypes.cast(self._values, POINTER(ctypes.c_char_p))
             o.metadata_count = len(items)
-        self._progress = cbs.progress(progress)
+        self._progress = cbs.progress(progress, callback)
         o.progress = self._progress
         if sha256 is not None:
             o.sha256 = _text(sha256, "sha256")
@@ -140,8 +141,12 @@ class Store(_Handle):
         metadata: Optional[Mapping[str, str]] = None,
         progress: Optional[Progress] = None,
         sha256: Optional[str] = None,
+        callback: Optional[Callback] = None,
     ) -> None:
         """Stores data at key, replacing any previous object atomically.
+
+        progress: (done, total) per step, False cancels; callback: boto3's
+        convention, bytes since the previous call (see :data:`Callback`).
 
         sha256: the content's SHA-256 as 64 lower-case hex digits, when known
         (default None or "": unknown). The put is held to it and stores
@@ -150,7 +155,7 @@ class Store(_Handle):
         XAmzContentSHA256Mismatch). Any other form raises InvalidArgumentError.
         """
         cbs = _Callbacks()
-        args = _PutArgs(cbs, content_type, cache_control, content_disposition, metadata, progress, sha256)
+        args = _PutArgs(cbs, content_type, cache_control, content_disposition, metadata, progress, sha256, callback)
         ptr, n = _buffer(data)
         rc = _lib().ms_store_put(self._h(), _text(key, "key"), ptr, n, byref(args.options))
         cbs.reraise(rc)
@@ -238,8 +243,10 @@ class Store(_Handle):
         offset: int = 0,
         length: Optional[int] = None,
         progress: Optional[Progress] = None,
+        callback: Optional[Callback] = None,
     ) -> None:
-        """Streams an object into a binary file object."""
+        """Streams an object into a binary file object. progress and callback
+        as for :meth:`put`; fileobj.write runs on the calling thread."""
         cbs = _Callbacks()
         start = _tell(fileobj)
 
@@ -262,7 +269,7 @@ class Store(_Handle):
 
         write_cb = _native.WRITE_FN(write)
         reset_cb = _native.REWIND_FN(reset) if start is not None else _native.REWIND_FN()
-        progress_cb = cbs.progress(progress)
+        progress_cb = cbs.progress(progress, callback)
         rc = _lib().ms_store_get_stream(
             self._h(),
             _text(key, "key"),
@@ -428,7 +435,7 @@ class _RangedReader(io.RawIOBase):
 
 
 def _put_kwargs(options: Mapping[str, Any]) -> Dict[str, Any]:
-    allowed = ("content_type", "cache_control", "content_disposition", "metadata", "progress", "sha256")
+    allowed = ("content_type", "cache_control", "content_disposition", "metadata", "progress", "sha256", "callback")
     unknown = set(options) - set(allowed)
     if unknown:
         raise TypeError(f"unexpected option(s): {', '.join(sorted(unknown))}")

@@ -251,6 +251,10 @@ typedef struct ms_store ms_store;
  * Progress callback: (bytes done, bytes total or 0 if unknown). Return 0 to
  * continue, anything else cancels the operation (it fails with
  * MS_E_CANCELLED).
+ * Thread: the thread calling the operation or, for a multipart or streaming
+ * S3 upload, one of the library threads that operation runs; never two
+ * calls at once for one operation, and never after the operation returned.
+ * done can go back after a retry restarts the data.
  */
 typedef int (*ms_progress_fn)(uint64_t done, uint64_t total, void* payload);
 
@@ -258,12 +262,15 @@ typedef int (*ms_progress_fn)(uint64_t done, uint64_t total, void* payload);
  * Source callback of a streamed write: fill up to cap bytes of buf and store
  * the count in *out_len (0 = end of data). Return 0, or a negative MS_E_*
  * code to abort the write with that code.
+ * Thread: as ms_progress_fn (the calling thread or a library thread of the
+ * same operation, one call at a time, none after the operation returned).
  */
 typedef int (*ms_read_fn)(void* buf, size_t cap, size_t* out_len, void* payload);
 
 /**
  * Sink callback of a streamed read: consume len bytes. Return 0, or a
  * negative MS_E_* code to abort the read with that code.
+ * Thread: as ms_progress_fn.
  */
 typedef int (*ms_write_fn)(const void* data, size_t len, void* payload);
 
@@ -271,6 +278,7 @@ typedef int (*ms_write_fn)(const void* data, size_t len, void* payload);
  * Rewind callback: go back to the first byte (source) or drop everything
  * received so far (sink), so that a failed attempt can be retried. Return 0
  * or a negative MS_E_* code. Optional: without it no retry restarts the data.
+ * Thread: as ms_progress_fn.
  */
 typedef int (*ms_rewind_fn)(void* payload);
 
