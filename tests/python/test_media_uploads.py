@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -130,9 +131,22 @@ def wait_final(u: mediastore.Uploads, upload_id: str) -> mediastore.UploadStatus
     raise AssertionError(f"upload {upload_id} did not finish: {st}")
 
 
+def test_states_and_stages_are_str_enums_with_the_librarys_names() -> None:
+    lib = mediastore._native.load()
+    for i, member in enumerate(m for m in mediastore.UploadState if m.name != "UNKNOWN"):
+        assert member.value == lib.ms_upload_state_name(i).decode()
+    for i, member in enumerate(m for m in mediastore.UploadStage if m.name != "UNKNOWN"):
+        assert member.value == lib.ms_upload_stage_name(i).decode()
+    done = mediastore.UploadState.COMPLETED
+    assert done == "completed" and f"{done}" == "completed" and str(done) == "completed"
+    assert {"completed": 1}[done] == 1 and json.dumps(done) == '"completed"'
+    assert mediastore.UploadState("failed") is mediastore.UploadState.FAILED
+
+
 def test_upload_lifecycle_with_worker(uploads: mediastore.Uploads, tmp_path) -> None:
     uid = uploads.submit(jpeg(), "IMG_1.jpg", content_type="image/jpeg", context={"keep_id": "7", "caption": "Hi"})
     st = uploads.status(uid)
+    assert st.state is mediastore.UploadState.PENDING and st.stage is mediastore.UploadStage.QUEUED
     assert st.state == "pending" and st.progress_percentage == 0 and st.result is None
     assert st.context == {"keep_id": "7", "caption": "Hi"} and st.original_filename == "IMG_1.jpg"
     bad = uploads.submit(HTML, "evil.jpg")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as _dt
+import enum
 import os
 from ctypes import POINTER, byref, c_size_t, c_void_p
 from dataclasses import dataclass
@@ -17,6 +18,49 @@ from ._config import Config, _with_config
 from ._errors import InvalidArgumentError, _check
 from ._log import _lib
 from ._media import ThumbnailSpec, _kind, _specs
+
+
+class _StrEnum(str, enum.Enum):
+    """A str-valued Enum that compares, hashes, prints and serialises (JSON,
+    Django fields) as its string value: ``UploadState.COMPLETED ==
+    "completed"``."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class UploadState(_StrEnum):
+    """Where an upload is (ms_upload_state). UNKNOWN: a state this binding
+    does not know (a newer library)."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class UploadStage(_StrEnum):
+    """The processing step an upload is at (ms_upload_stage)."""
+
+    QUEUED = "queued"
+    VALIDATING = "validating"
+    STORING_ORIGINAL = "storing_original"
+    MAKING_THUMBNAILS = "making_thumbnails"
+    STORING_THUMBNAILS = "storing_thumbnails"
+    DONE = "done"
+    UNKNOWN = "unknown"
+
+
+def _member(cls: Any, name: str) -> Any:
+    try:
+        return cls(name)
+    except ValueError:
+        return cls.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -39,11 +83,12 @@ class UploadResult:
 
 @dataclass(frozen=True)
 class UploadStatus:
-    """The status of an upload (state: pending, processing, retrying, completed, failed)."""
+    """The status of an upload. state and stage are str-valued enums: they
+    compare equal to "completed", "validating", ..."""
 
     id: str
-    state: str
-    stage: str
+    state: UploadState
+    stage: UploadStage
     progress_percentage: int
     attempt: int
     next_try: Optional[_dt.datetime]
@@ -87,8 +132,8 @@ def _status(c: _native.UploadStatus) -> UploadStatus:
         )
     return UploadStatus(
         id=_s(c.id),
-        state=lib.ms_upload_state_name(c.state).decode(),
-        stage=lib.ms_upload_stage_name(c.stage).decode(),
+        state=_member(UploadState, lib.ms_upload_state_name(c.state).decode()),
+        stage=_member(UploadStage, lib.ms_upload_stage_name(c.stage).decode()),
         progress_percentage=c.progress_percentage,
         attempt=c.attempt,
         next_try=_time_ms(c.next_try_ms) if c.next_try_ms > 0 else None,
