@@ -26,6 +26,7 @@
 
 #include "core/crypto.hpp"
 #include "mediastore/queue.hpp"
+#include "support/gcc_workarounds.hpp"
 
 namespace queue_suite {
 
@@ -36,12 +37,14 @@ struct Fixture {
   std::function<std::shared_ptr<JobQueue>(const QueueOptions&)> open;
 };
 
+MS_GCC_STRING_WRESTRICT_BEGIN  // "t" + detail::random_hex(6): GCC PR 105651
 inline QueueOptions fresh_options(int max_attempts = 5) {
   QueueOptions o;
   o.name = "t" + detail::random_hex(6);
   o.max_attempts = max_attempts;
   return o;
 }
+MS_GCC_STRING_WRESTRICT_END
 
 inline std::shared_ptr<JobQueue> must_open(const Fixture& fx, const QueueOptions& o) {
   auto q = fx.open(o);
