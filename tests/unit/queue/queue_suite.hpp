@@ -28,6 +28,10 @@
 #include "mediastore/queue.hpp"
 #include "support/gcc_workarounds.hpp"
 
+// The suite builds many names as "prefix" + std::string: g++ 12 -O3 raises
+// the -Wrestrict false positive of GCC PR 105651 at several of them.
+MS_GCC_STRING_WRESTRICT_BEGIN
+
 namespace queue_suite {
 
 using namespace mediastore;
@@ -37,14 +41,12 @@ struct Fixture {
   std::function<std::shared_ptr<JobQueue>(const QueueOptions&)> open;
 };
 
-MS_GCC_STRING_WRESTRICT_BEGIN  // "t" + detail::random_hex(6): GCC PR 105651
 inline QueueOptions fresh_options(int max_attempts = 5) {
   QueueOptions o;
   o.name = "t" + detail::random_hex(6);
   o.max_attempts = max_attempts;
   return o;
 }
-MS_GCC_STRING_WRESTRICT_END
 
 inline std::shared_ptr<JobQueue> must_open(const Fixture& fx, const QueueOptions& o) {
   auto q = fx.open(o);
@@ -612,3 +614,5 @@ inline void busy_worker_killed_at_random_loses_nothing(const Fixture& fx, const 
   TEST_CASE(NAME ": busy worker processes SIGKILLed at random lose nothing") { \
     queue_suite::busy_worker_killed_at_random_loses_nothing(FX, LOG_PATH);     \
   }
+
+MS_GCC_STRING_WRESTRICT_END
