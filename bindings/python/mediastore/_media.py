@@ -43,10 +43,12 @@ class MediaType(_enum.IntEnum):
 
     @property
     def mime(self) -> str:
+        """The type's MIME type ("image/jpeg")."""
         return str(_native.load().ms_media_type_mime(int(self)).decode())
 
     @property
     def extension(self) -> str:
+        """The usual file extension without the dot ("jpg")."""
         return str(_native.load().ms_media_type_extension(int(self)).decode())
 
 
@@ -94,6 +96,7 @@ class ThumbnailSpec:
 
 @dataclass(frozen=True)
 class Thumbnail:
+    """A thumbnail made by make_thumbnails/process: its spec name, size and JPEG bytes."""
     name: str
     width: int
     height: int

@@ -15,6 +15,7 @@ from ._store import Store
 
 @dataclass(frozen=True)
 class MigrateReport:
+    """What migrate() did: counts per outcome, the failures, the keys planned (dry run), and whether it was cancelled or failed as a whole."""
     counts: Dict[str, int]
     failures: List[Tuple[str, int, str]]  # (key, code, message), sorted by key
     planned: List[str]
@@ -24,6 +25,7 @@ class MigrateReport:
 
     @property
     def ok(self) -> bool:
+        """True when nothing failed and the migration ran to its end."""
         return not self.failures and not self.cancelled and self.error_code == 0
 
 

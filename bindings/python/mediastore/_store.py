@@ -122,6 +122,7 @@ class Store(_Handle):
 
     @property
     def backend_name(self) -> str:
+        """"local", "minio" or "s3"."""
         out = c_void_p()
         _check(_lib().ms_store_backend_name(byref(out), self._h()))
         return _native.take_string(out)
@@ -300,6 +301,7 @@ class Store(_Handle):
         return _native.take_struct(out, _info, "ms_object_info_free")
 
     def exists(self, key: str) -> bool:
+        """Whether an object is stored at key."""
         out = c_int()
         _check(_lib().ms_store_exists(byref(out), self._h(), _text(key, "key")))
         return bool(out.value)
@@ -315,6 +317,7 @@ class Store(_Handle):
         _check(_lib().ms_store_remove_many(byref(failed), self._h(), arr, len(keys)))
 
     def copy(self, from_key: str, to_key: str) -> None:
+        """Copies the object at from_key to to_key."""
         _check(_lib().ms_store_copy(self._h(), _text(from_key, "from_key"), _text(to_key, "to_key")))
 
     def list_page(

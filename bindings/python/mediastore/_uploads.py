@@ -65,6 +65,7 @@ def _member(cls: Any, name: str) -> Any:
 
 @dataclass(frozen=True)
 class StoredObject:
+    """One stored file of an upload: the original or a thumbnail (name), its key, URL, size in pixels and bytes."""
     name: str  # "original", "small", "medium", "large"
     key: str
     url: str
@@ -76,6 +77,7 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class UploadResult:
+    """What a completed upload stored: the original, its thumbnails and the metadata found."""
     original: StoredObject
     thumbnails: List[StoredObject]
     metadata: Dict[str, str]
@@ -106,6 +108,7 @@ class UploadStatus:
 
 @dataclass(frozen=True)
 class DeadJob:
+    """A job the queue gave up on after its last attempt."""
     id: str
     payload: str
     attempts: int
@@ -184,6 +187,7 @@ class Worker(_Handle):
         self._uploads = uploads  # keeps the service alive on the Python side too
 
     def start(self) -> None:
+        """Starts the threads; InvalidArgumentError if already started."""
         _check(_lib().ms_worker_start(self._h()))
 
     def stop(self, release: bool = False) -> None:
@@ -191,10 +195,12 @@ class Worker(_Handle):
         _check(_lib().ms_worker_stop(self._h(), 1 if release else 0))
 
     def wait(self) -> None:
+        """Waits until every thread has ended (after stop())."""
         _check(_lib().ms_worker_wait(self._h()))
 
     @property
     def running(self) -> bool:
+        """Whether the threads are running."""
         return bool(_lib().ms_worker_running(self._h()))
 
     def __enter__(self) -> "Worker":
@@ -332,6 +338,7 @@ class Uploads(_Handle):
         return _native.take_struct(out, lambda c: {name: getattr(c, name) for name, _ in c._fields_})
 
     def metrics_prometheus(self) -> str:
+        """The service's counters in the Prometheus text format, for a /metrics endpoint."""
         out = c_void_p()
         _check(_lib().ms_upload_metrics_prometheus(byref(out), self._h()))
         return _native.take_string(out)
