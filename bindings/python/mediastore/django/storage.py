@@ -389,18 +389,22 @@ class _UploadWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
+    def _offer(self, item: Optional[bytes]) -> None:
+        # Hands item to the put unless it has ended (failed) meanwhile.
+        while self._thread.is_alive():
+            try:
+                self._chunks.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def write(self, b: Any) -> int:
         if self.closed:
             raise ValueError("write to a closed file")
         if self._error is not None:
             raise self._error
         data = bytes(b)
-        while self._thread.is_alive():
-            try:
-                self._chunks.put(data, timeout=0.5)
-                break
-            except queue.Full:
-                continue
+        self._offer(data)
         if self._error is not None:
             raise self._error
         self._written += len(data)
@@ -412,12 +416,7 @@ class _UploadWriter(io.RawIOBase):
     def close(self) -> None:
         if self.closed:
             return
-        while self._thread.is_alive():
-            try:
-                self._chunks.put(None, timeout=0.5)
-                break
-            except queue.Full:
-                continue
+        self._offer(None)
         self._thread.join()
         super().close()
         if self._error is not None:
