@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import mimetypes
-import posixpath
+import os
 import queue
 import threading
 import urllib.parse
@@ -70,6 +70,34 @@ def _check_object_parameters(params: Mapping[str, Any], where: str) -> None:
         raise ImproperlyConfigured(
             f"{where}: unknown object parameter(s) {', '.join(unknown)}; known: {', '.join(_OBJECT_PARAMETERS)}"
         )
+
+
+def _layered_config(variables: Mapping[str, Any]) -> mediastore.Config:
+    """A Config of the environment's library variables with ``variables``
+    over them. A variable of the environment the library does not read is
+    left out (it may be the service's own); one in ``variables`` raises
+    ImproperlyConfigured naming it. The whole is checked when the store
+    opens (an incomplete environment is fine if the options complete it)."""
+    cfg = mediastore.Config()
+    try:
+        for name, value in os.environ.items():
+            if name.startswith(("MEDIA_", "MINIO_", "AWS_")) or name == "MAX_UPLOAD_SIZE":
+                try:
+                    cfg.set(name, value)
+                except mediastore.InvalidArgumentError as e:
+                    if "unknown variable name" not in str(e):
+                        raise
+        for name, value in variables.items():
+            try:
+                cfg.set(name, None if value is None else str(value))
+            except mediastore.InvalidArgumentError as e:
+                if "unknown variable name" in str(e):
+                    raise ImproperlyConfigured(f"MediaStoreStorage: {e}") from e
+                raise
+    except BaseException:
+        cfg.close()
+        raise
+    return cfg
 
 
 @deconstructible
@@ -173,13 +201,8 @@ class MediaStoreStorage(Storage):
             # The former spelling: these variables instead of the environment.
             with mediastore.Config({**dict(config), **variables}) as cfg:
                 return mediastore.Store(cfg)
-        try:
-            with mediastore.Config.from_env(**variables) as cfg:
-                return mediastore.Store(cfg)
-        except mediastore.InvalidArgumentError as e:
-            if "unknown variable name" in str(e):
-                raise ImproperlyConfigured(f"MediaStoreStorage: {e}") from e
-            raise
+        with _layered_config(variables) as cfg:
+            return mediastore.Store(cfg)
 
     @property
     def url_expiry(self) -> int:
