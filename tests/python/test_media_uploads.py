@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -223,3 +224,39 @@ def test_process_next_releases_the_gil(uploads: mediastore.Uploads) -> None:
     uploads.submit(jpeg(), "late.jpg")
     t.join(60)
     assert result == [1]
+
+
+def test_submit_reads_file_objects_in_chunks(uploads: mediastore.Uploads, tmp_path) -> None:
+    data = jpeg()
+
+    class Chunked(io.RawIOBase):
+        """A stream that fails if asked for everything at once."""
+
+        def __init__(self) -> None:
+            self._b = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, n: int = -1) -> bytes:
+            assert 0 < n <= 1 << 20, f"read({n}): the whole file was asked for"
+            return self._b.read(n)
+
+    class OnDisk:
+        """Django's TemporaryUploadedFile: a file with a path."""
+
+        def __init__(self, path: str) -> None:
+            self._path = path
+
+        def temporary_file_path(self) -> str:
+            return self._path
+
+        def read(self, n: int = -1) -> bytes:
+            raise AssertionError("submitted by its path, not read")
+
+    (tmp_path / "up.jpg").write_bytes(data)
+    ids = [uploads.submit(Chunked(), "a.jpg"), uploads.submit(OnDisk(str(tmp_path / "up.jpg")), "b.jpg")]
+    assert uploads.process_next(2, wait=5) == 2
+    for uid in ids:
+        assert wait_final(uploads, uid).state == "completed"
+    assert (tmp_path / "up.jpg").read_bytes() == data  # copied, never moved

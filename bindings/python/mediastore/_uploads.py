@@ -7,6 +7,8 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import enum
+import shutil
+import tempfile
 import os
 from ctypes import POINTER, byref, c_size_t, c_void_p
 from dataclasses import dataclass
@@ -278,7 +280,11 @@ class Uploads(_Handle):
     ) -> str:
         """Accepts an upload durably and queues it; returns its id.
 
-        source: bytes, a file path, or a binary file object (read whole).
+        source: bytes, a file path, or a binary file object. A file object is
+        read in 1 MiB chunks (never whole): one with a path on disk
+        (``temporary_file_path()``, as Django's large uploads have) is
+        submitted by that path, any other is copied into a temporary file
+        first.
         Raises TooLargeError over MAX_UPLOAD_SIZE, InvalidArgumentError for an
         empty file or a missing name, NotFoundError for a missing path.
         """
@@ -286,11 +292,20 @@ class Uploads(_Handle):
         lib = _lib()
         _check(lib.ms_upload_request_init(byref(r), _native.MS_UPLOAD_REQUEST_VERSION))
         keep: List[Any] = []
+        if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+            path = getattr(source, "temporary_file_path", None)
+            if callable(path):
+                source = str(path())
+            else:
+                with tempfile.NamedTemporaryFile(prefix="mediastore-submit-") as tmp:
+                    shutil.copyfileobj(source, tmp, 1 << 20)
+                    tmp.flush()
+                    return self.submit(
+                        tmp.name, filename, content_type=content_type, media_kind=media_kind, context=context
+                    )
         if isinstance(source, (str, os.PathLike)):
             r.source_path = _text(source, "source_path")
         else:
-            if not isinstance(source, (bytes, bytearray, memoryview)):
-                source = source.read()
             ptr, n = _buffer(source)
             keep.append(ptr)
             r.data = ctypes.cast(ptr, c_void_p) if ptr is not None else None
