@@ -72,32 +72,25 @@ def _check_object_parameters(params: Mapping[str, Any], where: str) -> None:
         )
 
 
-def _layered_config(variables: Mapping[str, Any]) -> mediastore.Config:
-    """A Config of the environment's library variables with ``variables``
-    over them. A variable of the environment the library does not read is
-    left out (it may be the service's own); one in ``variables`` raises
-    ImproperlyConfigured naming it. The whole is checked when the store
-    opens (an incomplete environment is fine if the options complete it)."""
-    cfg = mediastore.Config()
-    try:
+def _layered_variables(variables: Mapping[str, Any]) -> Dict[str, Optional[str]]:
+    """The environment's library variables with ``variables`` over them (a
+    plain dict, so that a store reopened after fork() sees the same). A
+    variable of the environment the library does not read is left out (it
+    may be the service's own); the whole is checked when the store opens,
+    so an incomplete environment is fine if the options complete it."""
+    out: Dict[str, Optional[str]] = {}
+    with mediastore.Config() as probe:
         for name, value in os.environ.items():
             if name.startswith(("MEDIA_", "MINIO_", "AWS_")) or name == "MAX_UPLOAD_SIZE":
                 try:
-                    cfg.set(name, value)
+                    probe.set(name, value)
                 except mediastore.InvalidArgumentError as e:
-                    if "unknown variable name" not in str(e):
-                        raise
-        for name, value in variables.items():
-            try:
-                cfg.set(name, None if value is None else str(value))
-            except mediastore.InvalidArgumentError as e:
-                if "unknown variable name" in str(e):
-                    raise ImproperlyConfigured(f"MediaStoreStorage: {e}") from e
-                raise
-    except BaseException:
-        cfg.close()
-        raise
-    return cfg
+                    if "unknown variable name" in str(e):
+                        continue
+                    raise
+                out[name] = value
+    out.update({k: None if v is None else str(v) for k, v in variables.items()})
+    return out
 
 
 @deconstructible
@@ -199,10 +192,15 @@ class MediaStoreStorage(Storage):
             config = getattr(settings, "MEDIASTORE_CONFIG", None)
         if config is not None:
             # The former spelling: these variables instead of the environment.
-            with mediastore.Config({**dict(config), **variables}) as cfg:
-                return mediastore.Store(cfg)
-        with _layered_config(variables) as cfg:
-            return mediastore.Store(cfg)
+            merged = {**dict(config), **variables}
+        else:
+            merged = _layered_variables(variables)
+        try:
+            return mediastore.Store(merged)
+        except mediastore.InvalidArgumentError as e:
+            if "unknown variable name" in str(e):
+                raise ImproperlyConfigured(f"MediaStoreStorage: {e}") from e
+            raise
 
     @property
     def url_expiry(self) -> int:
