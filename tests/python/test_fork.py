@@ -81,3 +81,22 @@ def test_uploads_after_fork_and_workers_refused(tmp_path) -> None:
         # The parent's worker is untouched.
         worker.start()
         worker.close()
+
+
+def test_django_storage_after_fork(tmp_path) -> None:
+    # gunicorn --preload: the storage is used in the master, then in workers.
+    import test_django_storage  # noqa: F401  (configures Django settings)
+    from django.core.files.base import ContentFile
+
+    from mediastore.django import MediaStoreStorage
+
+    storage = MediaStoreStorage(MEDIA_STORAGE_BACKEND="local", MEDIA_ROOT=str(tmp_path / "media"))
+    storage.save("f/parent.txt", ContentFile(b"parent"))
+
+    def child() -> bytes:
+        storage.save("f/child.txt", ContentFile(b"child"))
+        with storage.open("f/parent.txt") as f:
+            return bytes(f.read())
+
+    assert in_child(child) == b"parent"
+    assert storage.open("f/child.txt").read() == b"child"
