@@ -74,6 +74,9 @@ Result<ContainerLayout> check_bmff(MediaType type, const Input& in, VideoError* 
     if (box < header) break;
     const std::string name(reinterpret_cast<const char*>(h + 4), 4);
     if (box > size - off) {
+      // Another file appended can look like a box that runs past the end.
+      if (!check_tail(in, off, type, error) && error->reason == RefusalReason::dangerous_content)
+        return Status::UnsupportedMedia(error->message);
       *error = {RefusalReason::corrupt,
                 fmt::format("truncated: the '{}' box at offset {} declares {} bytes, the file ends {} bytes after it",
                             name, off, box, size - off)};
