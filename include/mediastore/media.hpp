@@ -140,21 +140,21 @@ MS_API ErrorCode refusal_reason_code(RefusalReason reason) noexcept;
 // What probing learned about an accepted video (MediaInfo::video). Names are
 // FFmpeg's (codec "h264", "hevc", "vp9", "av1"; profile "High", "Main 10").
 struct VideoInfo {
-  std::string container;    // "mp4", "quicktime", "webm" or "matroska" (from the content)
-  std::string video_codec;  // "h264", "hevc", "vp8", "vp9", "av1", "mpeg4"
-  std::string codec_tag;    // the sample entry for MP4/QuickTime ("avc1", "hvc1", "hev1"); "" otherwise
-  std::string profile;      // "" when unknown
-  std::string pixel_format; // "yuv420p", "yuv420p10le", ...; "" when unknown
-  int bit_depth = 8;        // bits per luma sample
-  std::string audio_codec;  // "aac", "opus", ...; "" without audio
+  std::string container;     // "mp4", "quicktime", "webm" or "matroska" (from the content)
+  std::string video_codec;   // "h264", "hevc", "vp8", "vp9", "av1", "mpeg4"
+  std::string codec_tag;     // the sample entry for MP4/QuickTime ("avc1", "hvc1", "hev1"); "" otherwise
+  std::string profile;       // "" when unknown
+  std::string pixel_format;  // "yuv420p", "yuv420p10le", ...; "" when unknown
+  int bit_depth = 8;         // bits per luma sample
+  std::string audio_codec;   // "aac", "opus", ...; "" without audio
   std::uint64_t duration_ms = 0;
-  int rotation = 0;         // clockwise degrees to display: 0, 90, 180 or 270 (display matrix)
-  double frame_rate = 0;    // average frames per second; 0 when unknown
-  std::uint64_t bit_rate = 0;        // bits per second over the whole file; 0 when unknown
-  bool hdr = false;                  // PQ (SMPTE 2084) or HLG (ARIB STD-B67) transfer
-  std::string color_transfer;        // "bt709", "smpte2084", "arib-std-b67", ...; "" unspecified
-  std::string color_primaries;       // "bt709", "bt2020", ...; "" unspecified
-  bool moov_first = false;           // MP4/QuickTime: the index precedes the media data (faststart)
+  int rotation = 0;             // clockwise degrees to display: 0, 90, 180 or 270 (display matrix)
+  double frame_rate = 0;        // average frames per second; 0 when unknown
+  std::uint64_t bit_rate = 0;   // bits per second over the whole file; 0 when unknown
+  bool hdr = false;             // PQ (SMPTE 2084) or HLG (ARIB STD-B67) transfer
+  std::string color_transfer;   // "bt709", "smpte2084", "arib-std-b67", ...; "" unspecified
+  std::string color_primaries;  // "bt709", "bt2020", ...; "" unspecified
+  bool moov_first = false;      // MP4/QuickTime: the index precedes the media data (faststart)
 };
 
 // What validation learned about an accepted file.
@@ -180,11 +180,11 @@ struct MediaInfo {
   // An EXIF GPS block with at least one entry; videos: location metadata
   // (QuickTime/MP4 ©xyz, com.apple.quicktime.location.ISO6709, Matroska tags).
   bool has_gps = false;
-  bool relabelled = false;   // the extension disagreed with the content
-  std::string filename;      // the name to store: the given one, or with the
-                             // extension corrected when relabelled
-  std::string note;          // e.g. "photo.jpg is a PNG image; relabelled photo.png"
-  VideoInfo video;           // videos only; default values for images
+  bool relabelled = false;  // the extension disagreed with the content
+  std::string filename;     // the name to store: the given one, or with the
+                            // extension corrected when relabelled
+  std::string note;         // e.g. "photo.jpg is a PNG image; relabelled photo.png"
+  VideoInfo video;          // videos only; default values for images
 };
 
 // The metadata of an accepted file as text, the map an upload's result

@@ -9,8 +9,8 @@
 
 #include "core/crypto.hpp"
 #include "media/decode.hpp"
-#include "media/sniff.hpp"
 #include "media/resize.hpp"
+#include "media/sniff.hpp"
 #include "media/thumbnails.hpp"
 #include "media/video.hpp"
 #include "mediastore/media.hpp"

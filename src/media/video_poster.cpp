@@ -127,8 +127,8 @@ float pq_peak(const AVFrame* f) {
 }
 
 // 16-bit RGB (native endian, non-linear) to 8-bit sRGB in linear light: see the top of the file.
-void linear_light_to_srgb(const std::uint16_t* src, std::size_t src_stride_px, Raster& out, Transfer trc,
-                          bool bt2020, float peak) {
+void linear_light_to_srgb(const std::uint16_t* src, std::size_t src_stride_px, Raster& out, Transfer trc, bool bt2020,
+                          float peak) {
   constexpr int kLut = 4096;
   std::vector<float> lin(kLut);
   for (int i = 0; i < kLut; ++i) {
@@ -143,8 +143,9 @@ void linear_light_to_srgb(const std::uint16_t* src, std::size_t src_stride_px, R
   for (int i = 0; i < kLut; ++i)
     enc[static_cast<std::size_t>(i)] =
         static_cast<std::uint8_t>(std::lround(255.0f * srgb_oetf(static_cast<float>(i) / (kLut - 1))));
-  static constexpr float k2020to709[3][3] = {
-      {1.6604910f, -0.5876411f, -0.0728499f}, {-0.1245505f, 1.1328999f, -0.0083494f}, {-0.0181508f, -0.1005789f, 1.1187297f}};
+  static constexpr float k2020to709[3][3] = {{1.6604910f, -0.5876411f, -0.0728499f},
+                                             {-0.1245505f, 1.1328999f, -0.0083494f},
+                                             {-0.0181508f, -0.1005789f, 1.1187297f}};
   const float norm = trc == Transfer::sdr ? 1.0f : 1.0f / hable(peak);
   for (int y = 0; y < out.height; ++y) {
     const std::uint16_t* s = src + static_cast<std::size_t>(y) * src_stride_px;
@@ -187,17 +188,16 @@ bool convert_frame(const AVFrame* f, const AVCodecParameters* par, const PosterR
   AVColorTransferCharacteristic trc = f->color_trc != AVCOL_TRC_UNSPECIFIED ? f->color_trc : par->color_trc;
   AVColorPrimaries prim = f->color_primaries != AVCOL_PRI_UNSPECIFIED ? f->color_primaries : par->color_primaries;
   AVColorSpace cs = f->colorspace != AVCOL_SPC_UNSPECIFIED ? f->colorspace : par->color_space;
-  const Transfer transfer = trc == AVCOL_TRC_SMPTE2084     ? Transfer::pq
+  const Transfer transfer = trc == AVCOL_TRC_SMPTE2084      ? Transfer::pq
                             : trc == AVCOL_TRC_ARIB_STD_B67 ? Transfer::hlg
                                                             : Transfer::sdr;
   const bool bt2020 = prim == AVCOL_PRI_BT2020;
   const bool linear_path = transfer != Transfer::sdr || bt2020;
 
   const AVPixelFormat dst_fmt = linear_path ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_RGB24;
-  std::unique_ptr<SwsContext, SwsFree> sws(
-      sws_getContext(f->width, f->height, static_cast<AVPixelFormat>(f->format), dw, dh, dst_fmt,
-                     SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, nullptr, nullptr,
-                     nullptr));
+  std::unique_ptr<SwsContext, SwsFree> sws(sws_getContext(
+      f->width, f->height, static_cast<AVPixelFormat>(f->format), dw, dh, dst_fmt,
+      SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, nullptr, nullptr, nullptr));
   if (!sws) {
     const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(f->format));
     *error = {RefusalReason::unsupported_codec,
@@ -232,10 +232,12 @@ bool convert_frame(const AVFrame* f, const AVCodecParameters* par, const PosterR
 
 void seek_to_poster(AVFormatContext* fmt, const PosterRequest& req) {
   AVStream* st = fmt->streams[req.stream_index];
-  const auto target_ms = static_cast<std::int64_t>(std::min<double>(
-      static_cast<double>(req.options->poster_time_ms), req.options->poster_fraction * static_cast<double>(req.duration_ms)));
+  const auto target_ms =
+      static_cast<std::int64_t>(std::min<double>(static_cast<double>(req.options->poster_time_ms),
+                                                 req.options->poster_fraction * static_cast<double>(req.duration_ms)));
   const std::int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
-  const std::int64_t ts = start + av_rescale_q(std::max<std::int64_t>(target_ms, 0), AVRational{1, 1000}, st->time_base);
+  const std::int64_t ts =
+      start + av_rescale_q(std::max<std::int64_t>(target_ms, 0), AVRational{1, 1000}, st->time_base);
   // Forward seek: the first keyframe at or after ts. Without one, the start.
   if (target_ms <= 0 || av_seek_frame(fmt, req.stream_index, ts, 0) < 0)
     (void)av_seek_frame(fmt, req.stream_index, start, AVSEEK_FLAG_BACKWARD);  // already at the start if this fails

@@ -182,8 +182,8 @@ ProbeOutcome probe_video(MediaType type, const Input& in, const VideoOptions& op
   }
   if (video < 0) {
     if (audio)
-      return fail(RefusalReason::no_video_stream,
-                  fmt::format("no video stream: the file holds {} audio only", avcodec_get_name(audio->codecpar->codec_id)));
+      return fail(RefusalReason::no_video_stream, fmt::format("no video stream: the file holds {} audio only",
+                                                              avcodec_get_name(audio->codecpar->codec_id)));
     return fail(RefusalReason::no_video_stream, "no video stream");
   }
   AVStream* vst = fmt->streams[video];

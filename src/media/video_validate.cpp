@@ -36,8 +36,8 @@ bool check_tail(const Input& in, std::uint64_t from, MediaType type, VideoError*
   if (from >= in.size()) return true;
   const MediaType hidden = scan_for_hidden_file(in, from, in.size());
   if (hidden != MediaType::unknown) {
-    *error = {RefusalReason::dangerous_content,
-              fmt::format("{} follows {} at offset {} (a polyglot file)", with_article(hidden), with_article(type), from)};
+    *error = {RefusalReason::dangerous_content, fmt::format("{} follows {} at offset {} (a polyglot file)",
+                                                            with_article(hidden), with_article(type), from)};
     return false;
   }
   std::string chunk;
@@ -45,8 +45,9 @@ bool check_tail(const Input& in, std::uint64_t from, MediaType type, VideoError*
     chunk = in.read_string(off, 1 << 20);
     if (chunk.empty()) break;
     if (chunk.find_first_not_of('\0') != std::string::npos) {
-      *error = {RefusalReason::corrupt, fmt::format("{} bytes of unrecognised data follow the end of the {} at offset {}",
-                                                    in.size() - from, media_type_description(type), from)};
+      *error = {RefusalReason::corrupt,
+                fmt::format("{} bytes of unrecognised data follow the end of the {} at offset {}", in.size() - from,
+                            media_type_description(type), from)};
       return false;
     }
   }
@@ -153,7 +154,8 @@ Result<ContainerLayout> check_ebml(MediaType type, const Input& in, VideoError* 
     if (header > size - off || len > size - off - header) {
       *error = {RefusalReason::corrupt,
                 fmt::format("truncated: the Matroska {} element at offset {} declares {} bytes, {} remain",
-                            id == 0x18538067 ? "Segment" : "header", off, len, header > size - off ? 0 : size - off - header)};
+                            id == 0x18538067 ? "Segment" : "header", off, len,
+                            header > size - off ? 0 : size - off - header)};
       return Status::CorruptMedia(error->message);
     }
     off += header + len;
@@ -184,9 +186,10 @@ bool check_sample_ranges(AVFormatContext* fmt, const Input& in, const ContainerL
       if (!e) continue;
       const std::int64_t end = e->pos + e->size;
       if (e->pos < 0 || e->size < 0 || end > size) {
-        *error = {RefusalReason::corrupt,
-                  fmt::format("truncated: sample {} of track {} lies at bytes {}..{}, past the end of the file ({} bytes)",
-                              i, s + 1, e->pos, end, size)};
+        *error = {
+            RefusalReason::corrupt,
+            fmt::format("truncated: sample {} of track {} lies at bytes {}..{}, past the end of the file ({} bytes)", i,
+                        s + 1, e->pos, end, size)};
         return false;
       }
       if (layout.media_ranges.empty()) continue;

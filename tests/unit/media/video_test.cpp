@@ -40,8 +40,8 @@ class Corpus {
     REQUIRE_MESSAGE(exe.find("NOTFOUND") == std::string::npos,
                     "the ffmpeg program is missing: install it (scripts/install-deps.sh test)");
     const std::string log = dir_ / "ffmpeg.log";
-    const std::string cmd =
-        "cd " + dir_.path() + " && SVT_LOG=1 " + exe + " -nostdin -hide_banner -loglevel error -y " + args + " >" + log + " 2>&1";
+    const std::string cmd = "cd " + dir_.path() + " && SVT_LOG=1 " + exe +
+                            " -nostdin -hide_banner -loglevel error -y " + args + " >" + log + " 2>&1";
     const int rc = std::system(cmd.c_str());
     INFO("command: " << cmd);
     INFO("output: " << slurp(log));
@@ -68,8 +68,10 @@ const std::string kTone = "-t 2 -f lavfi -i sine=f=440:r=16000 ";
 const std::string kSrc = kPattern + "-g 1000 ";
 
 const std::string& h264_mp4() {
-  return Corpus::get().file("h264.mp4", kPattern + kTone + "-g 1000 -c:v libx264 -preset ultrafast "
-                                               "-c:a aac -movflags +faststart -metadata creation_time=2023-05-01T10:34:56Z");
+  return Corpus::get().file("h264.mp4",
+                            kPattern + kTone +
+                                "-g 1000 -c:v libx264 -preset ultrafast "
+                                "-c:a aac -movflags +faststart -metadata creation_time=2023-05-01T10:34:56Z");
 }
 const std::string& h264_moov_end() {
   return Corpus::get().file("moov_end.mp4", kSrc + "-c:v libx264 -preset ultrafast");
@@ -84,11 +86,12 @@ const std::string& rotated(int degrees) {
   return Corpus::get().file(name, "-i h264.mp4 -c copy -metadata:s:v:0 rotate=" + std::to_string(degrees));
 }
 const std::string& hdr(const std::string& trc) {
-  return Corpus::get().file(
-      "hdr_" + trc + ".mp4",
-      kSrc + "-pix_fmt yuv420p10le -c:v libx265 -preset ultrafast -x265-params log-level=error:colorprim=bt2020:transfer=" +
-          trc + ":colormatrix=bt2020nc -color_primaries bt2020 -color_trc " + trc +
-          " -colorspace bt2020nc -tag:v hvc1");
+  return Corpus::get().file("hdr_" + trc + ".mp4", kSrc +
+                                                       "-pix_fmt yuv420p10le -c:v libx265 -preset ultrafast "
+                                                       "-x265-params log-level=error:colorprim=bt2020:transfer=" +
+                                                       trc +
+                                                       ":colormatrix=bt2020nc -color_primaries bt2020 -color_trc " +
+                                                       trc + " -colorspace bt2020nc -tag:v hvc1");
 }
 
 // ffmpeg's own first frame of `name` as packed RGB (autorotated; `vf` extra filters).
@@ -254,7 +257,8 @@ TEST_CASE("video: moov at the end, HEVC hvc1/hev1, VP9 and AV1 in WebM") {
     CHECK(psnr(poster(hevc(tag, ext), ext == "mp4" ? MediaType::mp4 : MediaType::quicktime), ref) > kPosterDb);
     CHECK(psnr(large(v), ref) > kThumbDb);
   }
-  const std::string& vp9 = Corpus::get().file("vp9.webm", kPattern + kTone + "-g 1000 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -c:a libopus");
+  const std::string& vp9 = Corpus::get().file(
+      "vp9.webm", kPattern + kTone + "-g 1000 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -c:a libopus");
   Verdict v9 = run(vp9, "clip.webm");
   REQUIRE_MESSAGE(v9.ok, v9.message);
   CHECK(v9.media.info.type == MediaType::webm);
@@ -315,8 +319,8 @@ TEST_CASE("video: HDR10 (PQ) and HLG posters are tone-mapped, not washed out") {
     const double raw = psnr(poster(hdr(trc), MediaType::mp4), ref);
     const double tone_mapped = psnr(got, ref);
     const double naive = psnr(got, reference_frame("hdr_" + trc + ".mp4", 320, 240));
-    MESSAGE(trc << ": poster PSNR " << raw << " dB, thumbnail " << tone_mapped << " dB against ffmpeg's tone-mapped frame, " << naive
-                << " dB against the untone-mapped one");
+    MESSAGE(trc << ": poster PSNR " << raw << " dB, thumbnail " << tone_mapped
+                << " dB against ffmpeg's tone-mapped frame, " << naive << " dB against the untone-mapped one");
     CHECK(raw > kThumbDb);
     CHECK(raw > naive + 3.0);
     CHECK(tone_mapped > kThumbDb);
@@ -329,12 +333,12 @@ TEST_CASE("video: HDR10 (PQ) and HLG posters are tone-mapped, not washed out") {
 }
 
 TEST_CASE("video: iPhone-style location and creation date; mp4 ©xyz") {
-  const std::string& iphone = Corpus::get().file(
-      "iphone.mov", kSrc +
-                        "-c:v libx264 -preset ultrafast -movflags use_metadata_tags "
-                        "-metadata com.apple.quicktime.location.ISO6709=+37.3349-122.0090+012.000/ "
-                        "-metadata com.apple.quicktime.creationdate=2024-07-14T18:05:09+0200 "
-                        "-metadata com.apple.quicktime.make=Apple");
+  const std::string& iphone =
+      Corpus::get().file("iphone.mov", kSrc +
+                                           "-c:v libx264 -preset ultrafast -movflags use_metadata_tags "
+                                           "-metadata com.apple.quicktime.location.ISO6709=+37.3349-122.0090+012.000/ "
+                                           "-metadata com.apple.quicktime.creationdate=2024-07-14T18:05:09+0200 "
+                                           "-metadata com.apple.quicktime.make=Apple");
   Verdict v = run(iphone, "IMG_0001.MOV");
   REQUIRE_MESSAGE(v.ok, v.message);
   CHECK(v.media.info.type == MediaType::quicktime);
@@ -464,13 +468,21 @@ TEST_CASE("video: hostile files") {
     CHECK(run(good + std::string(16, '\0'), "pad.mp4").ok);
     // Markup hidden in a metadata box.
     std::string in_free = good;
-    const std::string box = std::string("\0\0\0\x20" "free", 8) + "<script>alert(1)</script>";
+    const std::string box = std::string(
+                                "\0\0\0\x20"
+                                "free",
+                                8) +
+                            "<script>alert(1)</script>";
     in_free.insert(find_box(in_free, "moov") - 4, box.substr(0, 8) + box.substr(8, 24));
     CHECK(run(in_free, "free.mp4").reason == RefusalReason::dangerous_content);
   }
   // An ELF named .mp4.
   {
-    std::string elf = std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(200, '\0');
+    std::string elf = std::string(
+                          "\x7f"
+                          "ELF\x02\x01\x01",
+                          7) +
+                      std::string(200, '\0');
     Verdict v = run(elf, "movie.mp4");
     CHECK(v.reason == RefusalReason::dangerous_content);
   }
