@@ -104,6 +104,8 @@ struct MS_API Config {
   std::string media_url = "/media/";
   std::string url_signing_key;                // secret; empty = plain MEDIA_URL + key
   std::uint64_t max_upload_size = 104857600;  // Default: 100 MiB
+  // Longest accepted video, seconds (MAX_VIDEO_DURATION). Default: 600 (10 min)
+  std::uint64_t max_video_duration = 600;
   S3Settings s3;
   QueueKind queue = QueueKind::memory;
   std::string queue_url;  // empty = sqlite: effective_sqlite_path(); redis: required

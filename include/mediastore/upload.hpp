@@ -78,7 +78,7 @@ struct StoredObject {
   std::string name;  // "original", "small", "medium", "large"
   std::string key;
   std::string url;  // StorageBackend::get_url() at completion time
-  int width = 0;    // 0 for videos
+  int width = 0;    // as displayed (videos too: their display size)
   int height = 0;
   std::uint64_t bytes = 0;
   std::string content_type;
@@ -86,7 +86,7 @@ struct StoredObject {
 
 struct UploadResult {
   StoredObject original;
-  std::vector<StoredObject> thumbnails;  // one per spec; none for videos
+  std::vector<StoredObject> thumbnails;  // one per spec (videos: from the poster frame)
   // The media metadata: "media_type", "mime", "sha256", "width", "height",
   // "display_width", "display_height", "orientation", "capture_time",
   // "has_gps", "filename", "note" (when non-empty).

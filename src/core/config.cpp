@@ -181,6 +181,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
+  if (auto v = get(lookup, "MAX_VIDEO_DURATION"))
+    MS_RETURN_IF_ERROR(parse_u64("MAX_VIDEO_DURATION", *v, c.max_video_duration));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
   if (auto v = get(lookup, "MEDIA_STATE_DIR")) c.state_dir = *v;
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
@@ -278,6 +280,7 @@ Status Config::validate() const {
     if (s3.part_size < (5ull << 20)) return Status::InvalidArgument("MEDIA_S3_PART_SIZE must be at least 5 MiB");
   }
   if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");
+  if (max_video_duration == 0) return Status::InvalidArgument("MAX_VIDEO_DURATION must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
   if (backend == BackendKind::local) {
@@ -347,6 +350,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_URL", media_url);
   out.emplace_back("MEDIA_URL_SIGNING_KEY", url_signing_key.empty() ? "(unset)" : mask_secret(url_signing_key));
   out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
+  out.emplace_back("MAX_VIDEO_DURATION", std::to_string(max_video_duration));
   if (backend != BackendKind::local) {
     out.emplace_back("endpoint", s3.endpoint);
     out.emplace_back("bucket", s3.bucket);
