@@ -171,14 +171,18 @@ Result<std::shared_ptr<Client>> Client::create(const S3Settings& settings, const
   if (!creds.ok()) return creds.status();
   MS_LOG(debug, "s3", "client for bucket {} at {} (credentials from {})", settings.bucket, settings.endpoint,
          creds->source);
-  return std::make_shared<Client>(settings, std::move(ep.value()), std::move(creds->credentials));
+  return std::make_shared<Client>(settings, std::move(ep.value()), make_credential_cache(std::move(creds.value())));
 }
 
 Client::Client(S3Settings settings, Endpoint endpoint, Credentials credentials)
+    : Client(std::move(settings), std::move(endpoint), std::make_shared<CredentialCache>(std::move(credentials))) {}
+
+Client::Client(S3Settings settings, Endpoint endpoint, std::shared_ptr<CredentialCache> credentials)
     : settings_(std::move(settings)),
       endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
-      http_(HttpOptions{settings_.connect_timeout, settings_.low_speed_timeout, settings_.verify_tls, settings_.ca_file,
+      http_(HttpOptions{settings_.connect_timeout, settings_.low_speed_timeout, std::chrono::milliseconds(0),
+                        settings_.verify_tls, settings_.ca_file,
                         16}),
       sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {
   policy_.max_attempts = std::max(1, settings_.max_attempts);
@@ -224,6 +228,10 @@ Result<HttpResponse> Client::execute(Op& op) {
         if (!s.ok()) return last.with_context("cannot retry, the download sink does not reset: " + s.message());
       }
     }
+    // Per attempt: a retry after a long wait may need refreshed credentials.
+    auto creds = credentials_->get();
+    if (!creds.ok()) return creds.status().with_context(description);
+    const Credentials& credentials = creds.value();
     SignableRequest sr;
     sr.method = op.method;
     sr.path = target.path;
@@ -235,13 +243,13 @@ Result<HttpResponse> Client::execute(Op& op) {
     SigningParams params;
     params.region = settings_.region;
     params.time = std::chrono::system_clock::now();
-    add_signing_headers(sr, credentials_, params);
-    const SigningResult sig = sign_request(sr, credentials_, params);
+    add_signing_headers(sr, credentials, params);
+    const SigningResult sig = sign_request(sr, credentials, params);
     if (op.chunked != nullptr) {
       // The chunk signatures chain from this attempt's signature.
       ChunkSigningContext ctx;
       const std::string day = sig.amz_date.substr(0, 8);
-      ctx.signing_key = signing_key(credentials_.secret_access_key, day, params.region, params.service);
+      ctx.signing_key = signing_key(credentials.secret_access_key, day, params.region, params.service);
       ctx.amz_date = sig.amz_date;
       ctx.scope = fmt::format("{}/{}/{}/aws4_request", day, params.region, params.service);
       ctx.seed_signature = sig.signature;
@@ -636,7 +644,9 @@ Result<std::string> Client::presign(std::string_view method, std::string_view ke
   SigningParams params;
   params.region = settings_.region;
   params.time = now;
-  const std::string query = presign_query(sr, credentials_, params, static_cast<long>(expires.count()));
+  auto creds = credentials_->get();
+  if (!creds.ok()) return creds.status().with_context(fmt::format("presigning {} {}", method, key));
+  const std::string query = presign_query(sr, creds.value(), params, static_cast<long>(expires.count()));
   return fmt::format("{}://{}{}?{}", endpoint_.scheme, target.host, target.path, query);
 }
 

@@ -27,6 +27,7 @@
 #include "mediastore/config.hpp"
 #include "s3/body.hpp"
 #include "s3/chunked.hpp"
+#include "s3/credentials.hpp"
 #include "s3/http.hpp"
 #include "s3/retry.hpp"
 #include "s3/sigv4.hpp"
@@ -89,7 +90,10 @@ class Client {
   // Resolves credentials through the chain (see credentials.hpp) and checks
   // the endpoint. invalid_argument / auth_failed on bad settings.
   static Result<std::shared_ptr<Client>> create(const S3Settings& settings, const Config::Lookup& env = {});
+  // Fixed credentials (never refreshed).
   Client(S3Settings settings, Endpoint endpoint, Credentials credentials);
+  // Credentials from a cache (refreshed ahead of expiry when temporary).
+  Client(S3Settings settings, Endpoint endpoint, std::shared_ptr<CredentialCache> credentials);
 
   const S3Settings& settings() const { return settings_; }
   const std::string& bucket() const { return settings_.bucket; }
@@ -154,6 +158,9 @@ class Client {
   void set_payload_signing(PayloadSigning mode) { payload_signing_.store(mode); }
   PayloadSigning payload_signing() const { return payload_signing_.load(); }
 
+  // The credentials requests are signed with (tests, diagnostics).
+  CredentialCache& credential_cache() const { return *credentials_; }
+
   // Tests: replace the sleep between retries, read the budget.
   void set_sleep_for_tests(SleepFn sleep) { sleep_ = std::move(sleep); }
   RetryBudget& retry_budget() { return budget_; }
@@ -183,7 +190,7 @@ class Client {
 
   S3Settings settings_;
   Endpoint endpoint_;
-  Credentials credentials_;
+  std::shared_ptr<CredentialCache> credentials_;
   RetryPolicy policy_;
   RetryBudget budget_;
   HttpClient http_;
