@@ -74,6 +74,12 @@ struct S3Settings {
   // (aws-chunked, each chunk signed while the previous one is sent) or
   // "auto" (streaming from 8 MiB on). Default: "auto".
   std::string payload_signing = "auto";
+  // The server honours "If-None-Match: *" on CompleteMultipartUpload
+  // (MEDIA_S3_CONDITIONAL_MULTIPART): AWS S3 does; Ceph RGW 16 ignores it
+  // and replaces the object. With false, create-only puts
+  // (PutOptions::if_none_match) are one PutObject whatever their size (up
+  // to 5 GiB). Default: false.
+  bool conditional_multipart = false;
 };
 
 struct MS_API Config {

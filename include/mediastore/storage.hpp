@@ -139,6 +139,15 @@ struct PutOptions {
   // signs a single PUT with it instead of reading the source once more to
   // hash it. Default: "" (nothing to check; computed where needed).
   std::string sha256;
+  // Create only: the put fails with already_exists, storing nothing, when
+  // the key already holds an object, decided atomically by the store (of
+  // two concurrent create-only puts of one key exactly one succeeds). Local:
+  // checked under the folder lock every commit holds, published with
+  // link(), which never replaces. S3: "If-None-Match: *" on PutObject and
+  // on CompleteMultipartUpload (the server answers 412); for a server that
+  // ignores the header, see S3Settings::conditional_put. Default: false
+  // (replace).
+  bool if_none_match = false;
 };
 
 // [offset, offset+length); length nullopt = to the end. A range starting past

@@ -128,6 +128,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
   if (auto v = get(lookup, "MEDIA_S3_PARTS_IN_FLIGHT"))
     MS_RETURN_IF_ERROR(parse_int_in("MEDIA_S3_PARTS_IN_FLIGHT", *v, 1, 64, s.parts_in_flight));
+  if (auto v = get(lookup, "MEDIA_S3_CONDITIONAL_MULTIPART"))
+    MS_RETURN_IF_ERROR(parse_bool("MEDIA_S3_CONDITIONAL_MULTIPART", *v, s.conditional_multipart));
   if (auto v = get(lookup, "MEDIA_S3_PAYLOAD_SIGNING")) {
     if (*v != "auto" && *v != "whole" && *v != "streaming")
       return Status::InvalidArgument(
@@ -215,6 +217,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     out.emplace_back("part_size", std::to_string(s3.part_size));
     out.emplace_back("parts_in_flight", std::to_string(s3.parts_in_flight));
     out.emplace_back("payload_signing", s3.payload_signing);
+    out.emplace_back("conditional_multipart", s3.conditional_multipart ? "true" : "false");
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);

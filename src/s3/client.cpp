@@ -106,6 +106,14 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+Status Client::create_only_status(const Status& s, std::string_view key) const {
+  if (s.is(ErrorCode::conflict) && s.message().find("PreconditionFailed") != std::string::npos) {
+    return Status::AlreadyExists(
+        fmt::format("key '{}' already holds an object in bucket '{}' (create-only put)", key, settings_.bucket));
+  }
+  return s;
+}
+
 void add_object_headers(Headers& h, const PutObjectOptions& o) {
   h.emplace_back("Content-Type", o.content_type.empty() ? "application/octet-stream" : o.content_type);
   if (!o.cache_control.empty()) h.emplace_back("Cache-Control", o.cache_control);
@@ -376,8 +384,18 @@ class PrefixedSource final : public BodySource {
 
 Status Client::put_object(std::string_view key, BodySource& source, const PutObjectOptions& options) {
   const auto size = source.size();
+  // A create-only put stays a single PutObject unless the server is known to
+  // honour If-None-Match on CompleteMultipartUpload (see PutObjectOptions).
+  const bool single_only = options.if_none_match && !settings_.conditional_multipart;
   if (size) {
-    if (*size < settings_.multipart_threshold) return put_object_single(key, source, *size, options);
+    if (single_only && *size > kMaxSinglePut) {
+      return Status::TooLarge(fmt::format(
+          "PUT {}/{}: a create-only put of {} bytes needs a multipart upload, and the server is not known to honour "
+          "If-None-Match on CompleteMultipartUpload (MEDIA_S3_CONDITIONAL_MULTIPART); one PutObject takes at most 5 "
+          "GiB",
+          settings_.bucket, key, *size));
+    }
+    if (*size < settings_.multipart_threshold || single_only) return put_object_single(key, source, *size, options);
     return put_object_multipart(key, source, size, options);
   }
   // Unknown size: read up to the threshold; a stream that ends before it is
@@ -396,6 +414,13 @@ Status Client::put_object(std::string_view key, BodySource& source, const PutObj
     MemoryBody body(head);
     return put_object_single(key, body, got, options);
   }
+  if (single_only) {
+    return Status::TooLarge(fmt::format(
+        "PUT {}/{}: a create-only put of a stream of unknown size longer than the multipart threshold ({} bytes) needs "
+        "a multipart upload, and the server is not known to honour If-None-Match on CompleteMultipartUpload "
+        "(MEDIA_S3_CONDITIONAL_MULTIPART); give the size or a file",
+        settings_.bucket, key, settings_.multipart_threshold));
+  }
   PrefixedSource rest(std::move(head), source);
   return put_object_multipart(key, rest, std::nullopt, options);
 }
@@ -406,6 +431,7 @@ Status Client::put_object_single(std::string_view key, BodySource& source, std::
   op.method = "PUT";
   op.key = std::string(key);
   add_object_headers(op.headers, options);
+  if (options.if_none_match) op.headers.emplace_back("If-None-Match", "*");
   op.progress = options.progress;
   std::string buffer;
   std::unique_ptr<ChunkedSigningSource> chunked;
@@ -461,6 +487,7 @@ Status Client::put_object_single(std::string_view key, BodySource& source, std::
     // The reader thread's error (the transfer was aborted, nothing stored).
     return r.status().with_context(fmt::format("PUT {}/{}", settings_.bucket, key));
   }
+  if (!r.ok() && options.if_none_match) return create_only_status(r.status(), key);
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -55,7 +55,19 @@ struct PutObjectOptions {
   // Known hex SHA-256 of the body: a whole-body-signed single PUT uses it
   // instead of hashing the source (the server verifies it). "" = compute.
   std::string payload_sha256;
+  // Create only: "If-None-Match: *" on PutObject (and on
+  // CompleteMultipartUpload with S3Settings::conditional_multipart); the
+  // server's 412 becomes already_exists. Without conditional_multipart the
+  // object goes up as one PutObject whatever its size (a stream of unknown
+  // size longer than the multipart threshold, or a size above 5 GiB, is
+  // too_large), because servers that ignore the header on
+  // CompleteMultipartUpload (Ceph RGW 16) would silently replace the
+  // object. Default: false.
+  bool if_none_match = false;
 };
+
+// The largest single PutObject S3 accepts.
+inline constexpr std::uint64_t kMaxSinglePut = 5ull << 30;  // 5 GiB
 
 struct ListRequest {
   std::string prefix;
@@ -137,8 +149,9 @@ class Client {
   Result<std::string> upload_part(std::string_view key, const std::string& upload_id, int part_number,
                                   std::string_view data, const ProgressFn& progress = {},
                                   std::string payload_sha256 = {});
+  // if_none_match: send "If-None-Match: *" (412 -> already_exists).
   Status complete_multipart_upload(std::string_view key, const std::string& upload_id,
-                                   const std::vector<PartInfo>& parts);
+                                   const std::vector<PartInfo>& parts, bool if_none_match = false);
   Status abort_multipart_upload(std::string_view key, const std::string& upload_id);
   Result<std::vector<PartInfo>> list_parts(std::string_view key, const std::string& upload_id);
   Result<std::vector<UploadInfo>> list_multipart_uploads(std::string_view prefix = {});
@@ -187,6 +200,8 @@ class Client {
 
  private:
   std::string what(const Op& op) const;
+  // A create-only request's 412 PreconditionFailed -> already_exists.
+  Status create_only_status(const Status& s, std::string_view key) const;
 
   S3Settings settings_;
   Endpoint endpoint_;

@@ -59,6 +59,7 @@ class S3StorageBackend final : public StorageBackend {
     o.metadata = options.user_metadata;
     o.progress = options.progress;
     o.payload_sha256 = options.sha256;
+    o.if_none_match = options.if_none_match;
     SourceAdapter body(source);
     return client_->put_object(key, body, o);
   }
