@@ -128,6 +128,20 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
   if (auto v = get(lookup, "MEDIA_S3_PARTS_IN_FLIGHT"))
     MS_RETURN_IF_ERROR(parse_int_in("MEDIA_S3_PARTS_IN_FLIGHT", *v, 1, 64, s.parts_in_flight));
+  if (auto v = get(lookup, "AWS_QUERYSTRING_AUTH"))
+    MS_RETURN_IF_ERROR(parse_bool("AWS_QUERYSTRING_AUTH", *v, s.querystring_auth));
+  if (auto v = get(lookup, "AWS_QUERYSTRING_EXPIRE")) {
+    int n = 0;
+    MS_RETURN_IF_ERROR(parse_int_in("AWS_QUERYSTRING_EXPIRE", *v, 1, 604800, n));
+    s.querystring_expire = n;
+  }
+  if (auto v = get(lookup, "AWS_S3_CUSTOM_DOMAIN")) s.custom_domain = *v;
+  if (auto v = get(lookup, "AWS_S3_URL_PROTOCOL")) {
+    if (*v != "https:" && *v != "http:")
+      return Status::InvalidArgument(fmt::format("AWS_S3_URL_PROTOCOL must be https: or http:, got '{}'", *v));
+    s.url_protocol = *v;
+  }
+  if (auto v = get(lookup, "MEDIA_S3_PUBLIC_ENDPOINT")) s.public_endpoint = *v;
   if (auto v = get(lookup, "MEDIA_S3_CONDITIONAL_MULTIPART"))
     MS_RETURN_IF_ERROR(parse_bool("MEDIA_S3_CONDITIONAL_MULTIPART", *v, s.conditional_multipart));
   if (auto v = get(lookup, "MEDIA_S3_PAYLOAD_SIGNING")) {
@@ -218,6 +232,10 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     out.emplace_back("parts_in_flight", std::to_string(s3.parts_in_flight));
     out.emplace_back("payload_signing", s3.payload_signing);
     out.emplace_back("conditional_multipart", s3.conditional_multipart ? "true" : "false");
+    out.emplace_back("querystring_auth", s3.querystring_auth ? "true" : "false");
+    out.emplace_back("querystring_expire", std::to_string(s3.querystring_expire));
+    if (!s3.custom_domain.empty()) out.emplace_back("custom_domain", s3.custom_domain);
+    if (!s3.public_endpoint.empty()) out.emplace_back("public_endpoint", s3.public_endpoint);
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);

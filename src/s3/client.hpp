@@ -161,9 +161,19 @@ class Client {
                               const PutObjectOptions& options);
 
   // ---- presigned URLs ----
-  // method "GET" or "PUT"; expires 1 s .. 7 days else invalid_argument.
+  // method GET, PUT, HEAD or DELETE; expires 1 s .. 7 days else
+  // invalid_argument.
   Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
                               std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+  // The same with query parameters signed into the URL (response-* header
+  // overrides) and, when `on` is given, for another endpoint than the
+  // client's (the public one browsers reach).
+  Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
+                              const std::vector<std::pair<std::string, std::string>>& query,
+                              const Endpoint* on = nullptr,
+                              std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+  // The plain (unsigned) URL of key on `on` (Default: the client's endpoint).
+  std::string plain_url(std::string_view key, const Endpoint* on = nullptr) const;
 
   // How single PUTs sign their body (see PayloadSigning). Default: from
   // S3Settings::payload_signing (MEDIA_S3_PAYLOAD_SIGNING), "auto" ->
