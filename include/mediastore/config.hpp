@@ -19,6 +19,8 @@
 //   AWS_CA_BUNDLE           CA file for TLS verification
 //   AWS_MAX_ATTEMPTS        Default: 3
 //   MEDIA_AUTO_CREATE_BUCKET  true|false  Default: false
+//   MEDIA_METADATA_CONTEXT_KEYS  upload context keys copied into object
+//                           metadata (comma-separated)         Default: none
 //   MEDIA_S3_CONDITIONAL_MULTIPART true|false  Default: false (see S3Settings)
 //   AWS_QUERYSTRING_AUTH    true|false  presigned (true) or plain URLs  Default: true
 //   AWS_QUERYSTRING_EXPIRE  seconds a URL is valid                     Default: 3600
@@ -136,6 +138,10 @@ struct MS_API Config {
   // Empty = effective_state_dir() + "/spool". An explicit spool_dir without
   // state_dir keeps the former default queue file spool_dir + "/queue.sqlite3".
   std::string spool_dir;
+  // Upload context keys that may be copied into object metadata
+  // (MEDIA_METADATA_CONTEXT_KEYS=key1,key2; "original-filename" for the
+  // file name). See UploadOptions::metadata_context_keys. Default: none.
+  std::vector<std::string> metadata_context_keys;
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;

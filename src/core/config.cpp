@@ -132,6 +132,22 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
   if (auto v = get(lookup, "MEDIA_STATE_DIR")) c.state_dir = *v;
+  if (auto v = get(lookup, "MEDIA_METADATA_CONTEXT_KEYS")) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item.empty()) continue;
+      if (item.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+          std::string_view::npos)
+        return Status::InvalidArgument(fmt::format(
+            "MEDIA_METADATA_CONTEXT_KEYS: '{}' is not a key name (letters, digits, '-', '_', '.')", item));
+      c.metadata_context_keys.emplace_back(item);
+    }
+  }
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
     if (*v == "memory")
       c.queue = QueueKind::memory;

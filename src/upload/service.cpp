@@ -329,9 +329,14 @@ void UploadService::Impl::process(InFlight& f) {
   {
     PutOptions po;
     po.content_type = mi.mime;
-    po.user_metadata = {{"upload-id", id}, {"sha256", mi.sha256}, {"original-filename", header_safe(mi.filename)}};
+    po.user_metadata = {{"upload-id", id}, {"sha256", mi.sha256}};
     po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
-    for (auto& [k, v] : s.context) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
+    // Privacy: metadata is readable by anyone with a URL; only listed keys go there.
+    const auto& allowed = options.metadata_context_keys.value_or(config.metadata_context_keys);
+    const auto listed = [&](const std::string& k) { return std::find(allowed.begin(), allowed.end(), k) != allowed.end(); };
+    if (listed("original-filename")) po.user_metadata["original-filename"] = header_safe(mi.filename);
+    for (auto& [k, v] : s.context)
+      if (listed(k)) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
     Status st = storage->put_file(original.key, spool, po);
     if (!st.ok()) {
       on_error(st.with_context(fmt::format("storing {}", original.key)));

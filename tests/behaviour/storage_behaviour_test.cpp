@@ -527,6 +527,22 @@ TEST_CASE("get_url names the key") {
   CHECK(store().get_url(scope("a b.jpg"), std::chrono::seconds(0)).status().is(ErrorCode::invalid_argument));
 }
 
+TEST_CASE("url() with options: a GET URL like get_url, bad methods and expiries refused") {
+  Scope scope("url-options");
+  REQUIRE(store().put_bytes(scope("a b.jpg"), "x", {}).ok());
+  UrlOptions o;
+  o.expires_in = std::chrono::seconds(120);
+  auto url = store().url(scope("a b.jpg"), o);
+  REQUIRE_MESSAGE(url.ok(), url.status().to_string());
+  CHECK(url->find("a%20b.jpg") != std::string::npos);
+  o.http_method = "DELETE";
+  CHECK(store().url(scope("a b.jpg"), o).status().is(ErrorCode::invalid_argument));
+  o.http_method = "GET";
+  o.expires_in = std::chrono::seconds(0);
+  CHECK(store().url(scope("a b.jpg"), o).status().is(ErrorCode::invalid_argument));
+  CHECK(store().url("../x", UrlOptions{}).status().is(ErrorCode::invalid_argument));
+}
+
 TEST_CASE("concurrent writers to one key: the last complete write wins, never a mix") {
   Scope scope("race");
   const std::string key = scope("contended");
