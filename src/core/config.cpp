@@ -143,8 +143,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
       if (item.empty()) continue;
       if (item.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
           std::string_view::npos)
-        return Status::InvalidArgument(fmt::format(
-            "MEDIA_METADATA_CONTEXT_KEYS: '{}' is not a key name (letters, digits, '-', '_', '.')", item));
+        return Status::InvalidArgument(
+            fmt::format("MEDIA_METADATA_CONTEXT_KEYS: '{}' is not a key name (letters, digits, '-', '_', '.')", item));
       c.metadata_context_keys.emplace_back(item);
     }
   }

@@ -190,8 +190,7 @@ Client::Client(S3Settings settings, Endpoint endpoint, std::shared_ptr<Credentia
       endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
       http_(HttpOptions{settings_.connect_timeout, settings_.low_speed_timeout, std::chrono::milliseconds(0),
-                        settings_.verify_tls, settings_.ca_file,
-                        16}),
+                        settings_.verify_tls, settings_.ca_file, 16}),
       sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {
   policy_.max_attempts = std::max(1, settings_.max_attempts);
   payload_signing_.store(parse_payload_signing(settings_.payload_signing).value_or(PayloadSigning::automatic));

@@ -119,7 +119,8 @@ Result<std::optional<ResolvedCredentials>> role_sources(const S3Settings& settin
   const std::string role_arn = get(env, "AWS_ROLE_ARN");
   if (!token_file.empty() || !role_arn.empty()) {
     if (token_file.empty() || role_arn.empty()) {
-      return Status::AuthFailed(fmt::format("{} is set but {} is not", token_file.empty() ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE",
+      return Status::AuthFailed(fmt::format("{} is set but {} is not",
+                                            token_file.empty() ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE",
                                             token_file.empty() ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN"));
     }
     ProviderLimits limits{std::chrono::milliseconds(2000), std::chrono::milliseconds(10000), 2};
@@ -213,8 +214,8 @@ Result<ResolvedCredentials> resolve_credentials(const S3Settings& settings, cons
                                             settings.access_key.empty() ? "secret key" : "access key",
                                             settings.access_key.empty() ? "access key" : "secret key"));
     }
-    return ResolvedCredentials{Credentials{settings.access_key, settings.secret_key, settings.session_token},
-                               "explicit", {}, {}};
+    return ResolvedCredentials{
+        Credentials{settings.access_key, settings.secret_key, settings.session_token}, "explicit", {}, {}};
   }
   // 2. environment
   auto aws = env_pair(env, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
@@ -239,7 +240,8 @@ Result<ResolvedCredentials> resolve_credentials(const S3Settings& settings, cons
     file_problem = "no credentials file (HOME is not set)";
   } else {
     auto c = read_credentials_file(file, profile);
-    if (c.ok()) return ResolvedCredentials{std::move(c.value()), fmt::format("profile '{}' in {}", profile, file), {}, {}};
+    if (c.ok())
+      return ResolvedCredentials{std::move(c.value()), fmt::format("profile '{}' in {}", profile, file), {}, {}};
     if (c.status().is(ErrorCode::invalid_argument) || profile_named) {
       return Status::AuthFailed(c.status().message());
     }

@@ -114,8 +114,9 @@ class WebIdentityProvider final : public CredentialProvider {
         limits_(limits),
         http_(http_options(limits)) {
     if (session_name_.empty()) {
-      session_name_ = fmt::format(
-          "mediastore-{}", std::chrono::duration_cast<std::chrono::seconds>(SysClock::now().time_since_epoch()).count());
+      session_name_ =
+          fmt::format("mediastore-{}",
+                      std::chrono::duration_cast<std::chrono::seconds>(SysClock::now().time_since_epoch()).count());
     }
   }
   std::string name() const override { return fmt::format("web identity (role {} at {})", role_arn_, endpoint_); }
@@ -133,8 +134,7 @@ class WebIdentityProvider final : public CredentialProvider {
     HttpRequest req;
     req.method = "POST";
     req.url = endpoint_ + "/";
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
-                   {"Accept", "application/xml"}};
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}, {"Accept", "application/xml"}};
     req.body = body;
     auto r = perform_bounded(http_, req, limits_.attempts);
     if (!r.ok()) return r.status().with_context(name());
@@ -176,7 +176,8 @@ class ContainerProvider final : public CredentialProvider {
     req.url = url_;
     req.headers = {{"Accept", "application/json"}};
     if (!auth_token_file_.empty()) {
-      auto token = read_token_file(auth_token_file_, "container authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)");
+      auto token =
+          read_token_file(auth_token_file_, "container authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)");
       if (!token.ok()) return token.status().with_context(name());
       req.headers.emplace_back("Authorization", *token);
     } else if (!auth_token_.empty()) {
@@ -260,8 +261,7 @@ std::unique_ptr<CredentialProvider> make_web_identity_provider(std::string token
 
 std::unique_ptr<CredentialProvider> make_container_provider(std::string url, std::string auth_token,
                                                             std::string auth_token_file, ProviderLimits limits) {
-  return std::make_unique<ContainerProvider>(std::move(url), std::move(auth_token), std::move(auth_token_file),
-                                             limits);
+  return std::make_unique<ContainerProvider>(std::move(url), std::move(auth_token), std::move(auth_token_file), limits);
 }
 
 std::unique_ptr<CredentialProvider> make_imds_provider(std::string endpoint, ProviderLimits limits) {

@@ -215,8 +215,8 @@ Result<StsCredentials> parse_assume_role_with_web_identity(std::string_view body
     return Status::AuthFailed(fmt::format("{} refused: {}: {}", what, text_of(err, "Code"), text_of(err, "Message")));
   }
   if (local_name(root) != "AssumeRoleWithWebIdentityResponse") {
-    return Status::Internal(fmt::format("{}: expected <AssumeRoleWithWebIdentityResponse>, got <{}>", what,
-                                        std::string(local_name(root))));
+    return Status::Internal(
+        fmt::format("{}: expected <AssumeRoleWithWebIdentityResponse>, got <{}>", what, std::string(local_name(root))));
   }
   const XMLElement* result = child(root, "AssumeRoleWithWebIdentityResult");
   const XMLElement* creds = result != nullptr ? child(result, "Credentials") : nullptr;

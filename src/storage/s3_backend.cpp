@@ -212,10 +212,12 @@ class S3StorageBackend final : public StorageBackend {
             "content-language, content-encoding, expires)",
             escape_for_message(name)));
       }
-      if (value.empty() || value.size() > 1024 ||
-          std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-        return Status::InvalidArgument(fmt::format("response header '{}' for key '{}' is empty, too long or has a control character",
-                                                   name, escape_for_message(key)));
+      if (value.empty() || value.size() > 1024 || std::any_of(value.begin(), value.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+          })) {
+        return Status::InvalidArgument(
+            fmt::format("response header '{}' for key '{}' is empty, too long or has a control character", name,
+                        escape_for_message(key)));
       }
       query.emplace_back("response-" + name, value);
     }
@@ -226,15 +228,16 @@ class S3StorageBackend final : public StorageBackend {
     const bool sign = options.signed_url.value_or(settings.querystring_auth);
     if (!sign && !query.empty()) {
       // S3 refuses response-* parameters on anonymous requests.
-      return Status::InvalidArgument(
-          fmt::format("response header overrides for key '{}' need a signed URL (querystring_auth)", escape_for_message(key)));
+      return Status::InvalidArgument(fmt::format(
+          "response header overrides for key '{}' need a signed URL (querystring_auth)", escape_for_message(key)));
     }
     if (!sign && method == "PUT") return Status::InvalidArgument("a PUT URL must be signed");
     if (!settings.custom_domain.empty()) {
       if (options.signed_url.value_or(false) || method == "PUT") {
-        return Status::InvalidArgument(fmt::format(
-            "URLs on the custom domain '{}' are plain (as django-storages makes them): no signed or PUT URL for key '{}'",
-            settings.custom_domain, escape_for_message(key)));
+        return Status::InvalidArgument(
+            fmt::format("URLs on the custom domain '{}' are plain (as django-storages makes them): no signed or PUT "
+                        "URL for key '{}'",
+                        settings.custom_domain, escape_for_message(key)));
       }
       std::string base = settings.custom_domain;
       while (!base.empty() && base.back() == '/') base.pop_back();

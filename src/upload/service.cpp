@@ -333,7 +333,9 @@ void UploadService::Impl::process(InFlight& f) {
     po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
     // Privacy: metadata is readable by anyone with a URL; only listed keys go there.
     const auto& allowed = options.metadata_context_keys.value_or(config.metadata_context_keys);
-    const auto listed = [&](const std::string& k) { return std::find(allowed.begin(), allowed.end(), k) != allowed.end(); };
+    const auto listed = [&](const std::string& k) {
+      return std::find(allowed.begin(), allowed.end(), k) != allowed.end();
+    };
     if (listed("original-filename")) po.user_metadata["original-filename"] = header_safe(mi.filename);
     for (auto& [k, v] : s.context)
       if (listed(k)) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);

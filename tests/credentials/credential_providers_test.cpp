@@ -6,9 +6,9 @@
 // own on 127.0.0.1 that answers as the documented APIs do, including
 // expiry, a refused IMDS token, a slow endpoint and a dead one.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <atomic>

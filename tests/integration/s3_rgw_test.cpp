@@ -847,8 +847,8 @@ TEST_CASE("url(): response-header overrides come back as asked; a tampered overr
   const std::string put_key = prefix() + "urls/put.bin";
   auto put_url = store->url(put_key, put);
   REQUIRE(put_url.ok());
-  Run r = run(fmt::format("{} -s -f -X PUT --data-binary 'put through a URL' {}", env("MS_TEST_CURL"),
-                          shell_quote(*put_url)));
+  Run r = run(
+      fmt::format("{} -s -f -X PUT --data-binary 'put through a URL' {}", env("MS_TEST_CURL"), shell_quote(*put_url)));
   CHECK(r.code == 0);
   CHECK(store->read_bytes(put_key).value_or("") == "put through a URL");
 
