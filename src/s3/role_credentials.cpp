@@ -14,6 +14,7 @@
 #include "s3/credentials.hpp"
 #include "s3/http.hpp"
 #include "s3/sigv4.hpp"
+#include "s3/url.hpp"
 #include "s3/xml.hpp"
 
 namespace mediastore::s3 {
@@ -53,17 +54,6 @@ Result<std::string> read_token_file(const std::string& path, std::string_view wh
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty()) return Status::AuthFailed(fmt::format("{} file '{}' is empty", what, path));
   return token;
-}
-
-std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string out;
-  for (const auto& [k, v] : fields) {
-    if (!out.empty()) out.push_back('&');
-    out += uri_encode(k, true);
-    out.push_back('=');
-    out += uri_encode(v, true);
-  }
-  return out;
 }
 
 // The JSON credentials document of the container endpoint and IMDS.
@@ -126,11 +116,11 @@ class WebIdentityProvider final : public CredentialProvider {
     if (!token.ok()) return token.status().with_context(name());
     // AssumeRoleWithWebIdentity is not signed: the token is the proof. A
     // form POST keeps the token out of URLs (and proxy logs).
-    const std::string body = form_encode({{"Action", "AssumeRoleWithWebIdentity"},
-                                          {"Version", "2011-06-15"},
-                                          {"RoleArn", role_arn_},
-                                          {"RoleSessionName", session_name_},
-                                          {"WebIdentityToken", *token}});
+    const std::string body = encode_query({{"Action", "AssumeRoleWithWebIdentity"},
+                                           {"Version", "2011-06-15"},
+                                           {"RoleArn", role_arn_},
+                                           {"RoleSessionName", session_name_},
+                                           {"WebIdentityToken", *token}});
     HttpRequest req;
     req.method = "POST";
     req.url = endpoint_ + "/";
