@@ -19,7 +19,12 @@ test_pkgs=(
   clang libclang-rt-14-dev llvm clang-format curl ca-certificates valgrind
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
   redis-server ceph-mon ceph-osd radosgw ceph-common
+  nodejs
 )
+# npm installs the reference implementations the tests compare with
+# (scripts/install-npm.sh). Debian packages it apart from nodejs; a nodejs
+# from elsewhere (NodeSource) bundles it and conflicts with Debian's npm.
+if ! command -v npm >/dev/null; then test_pkgs+=(npm); fi
 
 # The S3 benchmark's peers (bench/s3/run.sh): AWS CLI v2 and rclone.
 bench_pkgs=(awscli rclone)

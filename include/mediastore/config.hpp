@@ -36,6 +36,7 @@
 //                           never inside MEDIA_ROOT   Default: "<MEDIA_ROOT>.state"
 //   MEDIA_SPOOL_DIR         where accepted uploads are spooled
 //                           Default: MEDIA_STATE_DIR/spool
+//   MEDIA_THUMBNAIL_FORMATS comma-separated jpeg, webp, avif   Default: jpeg
 //
 // Paths (MEDIA_ROOT, MEDIA_STATE_DIR, MEDIA_SPOOL_DIR, a SQLite
 // MEDIA_QUEUE_URL) are made absolute against the working folder once, by
@@ -63,9 +64,21 @@ namespace mediastore {
 
 enum class BackendKind { local, minio, s3 };
 enum class QueueKind { memory, sqlite, redis };
+// An encoding of thumbnails: JPEG (libjpeg-turbo), WebP (libwebp, lossy) or
+// AVIF (libheif with its AV1 encoder; Debian 12 builds libheif with libaom).
+enum class ThumbnailFormat { jpeg, webp, avif };
 
 MS_API const char* backend_kind_name(BackendKind kind) noexcept;
 MS_API const char* queue_kind_name(QueueKind kind) noexcept;
+// "jpeg", "webp", "avif" (the MEDIA_THUMBNAIL_FORMATS spelling).
+MS_API const char* thumbnail_format_name(ThumbnailFormat format) noexcept;
+// The file extension without the dot: "jpg", "webp", "avif".
+MS_API const char* thumbnail_format_extension(ThumbnailFormat format) noexcept;
+// "image/jpeg", "image/webp", "image/avif".
+MS_API const char* thumbnail_format_content_type(ThumbnailFormat format) noexcept;
+// Whether this build can encode `format`: JPEG and WebP always; AVIF when
+// libheif has an AV1 encoder plugin (libaom, rav1e or SVT-AV1). Thread-safe.
+MS_API bool thumbnail_format_available(ThumbnailFormat format) noexcept;
 
 // Settings of the S3 client, resolved from either the MINIO_* or the AWS_*
 // variables. Empty credentials mean: look them up in the credential chain.
@@ -142,6 +155,9 @@ struct MS_API Config {
   // (MEDIA_METADATA_CONTEXT_KEYS=key1,key2; "original-filename" for the
   // file name). See UploadOptions::metadata_context_keys. Default: none.
   std::vector<std::string> metadata_context_keys;
+  // Formats every thumbnail is encoded in, in this order, each once, never
+  // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
+  std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
@@ -153,7 +169,8 @@ struct MS_API Config {
   static Result<Config> from_lookup(const Lookup& lookup);
 
   // Checks consistency (bucket present for minio/s3, sizes > 0, the default
-  // state folder outside MEDIA_ROOT, ...).
+  // state folder outside MEDIA_ROOT, thumbnail formats non-empty, without
+  // repeats and encodable by this build, ...).
   Status validate() const;
 
   // The folders and file actually used, absolute (a relative setting is

@@ -137,6 +137,12 @@ struct MediaInfo {
   std::string filename;      // the name to store: the given one, or with the
                              // extension corrected when relabelled
   std::string note;          // e.g. "photo.jpg is a PNG image; relabelled photo.png"
+  // Filled by process_media when it makes thumbnails of an image (empty
+  // otherwise), from the smallest thumbnail's raster as displayed (uncropped),
+  // like the thumbnails composited onto white: the ThumbHash is opaque. See
+  // image_hashes.
+  std::string thumbhash;  // ThumbHash, standard base64 with padding
+  std::string phash;      // 64-bit perceptual hash, 16 lower-case hex digits
 };
 
 // Validates a file on disk. `filename` is the name the user gave (used for the
@@ -166,19 +172,43 @@ struct ThumbnailSpec {
   FitMode fit = FitMode::inside;  // Default: inside
   int quality = 85;               // JPEG quality 1..100. Default: 85
   bool progressive = false;       // progressive JPEG. Default: false
+  // The encodings made of this size, in this order, each once, not empty
+  // (see Config::thumbnail_formats). All are encoded from the same resized
+  // raster. AVIF needs thumbnail_format_available(avif). Default: {jpeg}.
+  std::vector<ThumbnailFormat> formats{ThumbnailFormat::jpeg};
+  // WebP (lossy, method 4) and AVIF qualities 1..100. The defaults give the
+  // large thumbnail the SSIM of the JPEG at 85 (bench/thumbnails/formats.py).
+  int webp_quality = 88;  // Default: 88
+  int avif_quality = 78;  // AV1, 4:2:0, 8 bit. Default: 78
 };
 
-// small 150x150, medium 300x300, large 800x600; fit inside, quality 85, baseline.
+// small 150x150, medium 300x300, large 800x600; fit inside, quality 85, baseline, JPEG only.
 MS_API std::vector<ThumbnailSpec> default_thumbnail_specs();
+// default_thumbnail_specs() with config.thumbnail_formats as every spec's formats.
+MS_API std::vector<ThumbnailSpec> thumbnail_specs_from_config(const Config& config);
 
+// One encoding of one thumbnail size: what the store step writes as
+// thumb_<name>.<extension> with `content_type`.
 struct Thumbnail {
   std::string name;  // the spec's name
-  int width = 0;     // actual pixel size of the JPEG
+  int width = 0;     // actual pixel size (the same for every format of a spec)
   int height = 0;
-  std::string jpeg;  // encoded JPEG: sRGB (YCbCr), JFIF header only, no EXIF/XMP/ICC/comments
+  ThumbnailFormat format = ThumbnailFormat::jpeg;
+  std::string extension;     // thumbnail_format_extension(format): "jpg", "webp", "avif"
+  std::string content_type;  // thumbnail_format_content_type(format): "image/jpeg", ...
+  // The encoded image: sRGB, no EXIF/XMP/comments. JPEG: YCbCr 4:2:0 with a
+  // JFIF header only; WebP: lossy VP8, no ICC chunk; AVIF: AV1 4:2:0 8-bit
+  // with an nclx box saying sRGB.
+  std::string bytes;
+  // The same bytes as `bytes` when format is jpeg, empty otherwise: the name
+  // older callers read. Deprecated: read `bytes`; removed once the C ABI and
+  // the upload workflow do.
+  std::string jpeg;
 };
 
-// Makes one thumbnail per spec from an image, decoding it once: EXIF
+// Makes one thumbnail per spec and format (spec order, then the spec's
+// format order) from an image, decoding it once and resampling once per
+// spec: EXIF
 // orientation applied, never upscaled, alpha composited onto white, the
 // first frame of an animation. A JPEG is decoded by libjpeg-turbo at the
 // smallest of the DCT scales 1/8, 1/4, 1/2 and 1 (the ones with SIMD code)
@@ -186,7 +216,8 @@ struct Thumbnail {
 // orientation (never the full raster when a scaled decode serves), then
 // resampled with a Lanczos-3 filter. Images over `max_pixels` are refused
 // (too_large) from the header. Videos and non-images give
-// unsupported_media; undecodable or truncated data corrupt_media.
+// unsupported_media; undecodable or truncated data corrupt_media; a spec
+// asking for AVIF where no AV1 encoder exists, unsupported_media.
 MS_API Result<std::vector<Thumbnail>> make_thumbnails_file(const std::string& path,
                                                            const std::vector<ThumbnailSpec>& specs,
                                                            std::uint64_t max_pixels = 100'000'000);
@@ -196,7 +227,9 @@ MS_API Result<std::vector<Thumbnail>> make_thumbnails(std::string_view bytes, co
 // An accepted upload's verdict with its thumbnails.
 struct ProcessedMedia {
   MediaInfo info;
-  std::vector<Thumbnail> thumbnails;  // one per spec, in spec order; empty for videos
+  // One per spec and format (spec order, then the spec's format order);
+  // empty for videos.
+  std::vector<Thumbnail> thumbnails;
 };
 
 // validate_media_file and make_thumbnails_file in one pass over an image: the
@@ -207,7 +240,9 @@ struct ProcessedMedia {
 // the reason, none on success). Videos are validated and get no thumbnails.
 // With policy.decode_images false the decode is lenient, as
 // make_thumbnails_file's. Empty `specs`: validation only. Invalid specs give
-// invalid_argument before the file is read. `on_validated` (may be empty) is called once the file is
+// invalid_argument before the file is read. With thumbnails, info.thumbhash
+// and info.phash are computed from the smallest thumbnail's raster (see
+// image_hashes). `on_validated` (may be empty) is called once the file is
 // accepted, before the thumbnails are resampled and encoded (for progress
 // reporting). Thread-safe: no shared state; each call owns its buffers.
 MS_API Result<ProcessedMedia> process_media_file(const std::string& path, std::string_view filename, MediaKind kind,
@@ -221,6 +256,59 @@ MS_API Result<ProcessedMedia> process_media(std::string_view bytes, std::string_
                                             const ValidationPolicy& policy = ValidationPolicy(),
                                             RefusalReason* reason = nullptr,
                                             const std::function<void()>& on_validated = {});
+
+// Placeholders and near-duplicate detection.
+//
+// ThumbHash (https://evanw.github.io/thumbhash/): a ~25-byte DCT summary of
+// an image from which a client paints a blurred placeholder. Chosen over
+// BlurHash because it keeps the aspect ratio and alpha, carries more detail
+// in fewer bytes, and needs no component counts chosen by the caller.
+// Encoded byte for byte as the reference implementation (the `thumbhash`
+// npm package) does on the same RGBA pixels.
+//
+// The perceptual hash is a pHash: the signs of the 8x8 lowest-frequency DCT
+// coefficients of a 32x32 grey version of the image against their median.
+// Chosen over dHash because it looks at the whole image's structure rather
+// than at neighbouring pixel differences, so re-encoding, rescaling and small
+// colour changes move few bits while different photos differ in about half.
+
+// ThumbHash of `width` x `height` RGBA pixels (rows packed, non-premultiplied
+// alpha); both sides 1..100. Returns the binary hash (5 to 25 bytes);
+// invalid_argument on a bad size or null pixels. Thread-safe.
+MS_API Result<std::string> thumbhash_encode(const std::uint8_t* rgba, int width, int height);
+
+// The image a ThumbHash describes, as the reference decoder renders it: at
+// most 32 pixels on the longer side, RGBA.
+struct ThumbHashImage {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> rgba;  // width*height*4
+};
+// Decodes a binary ThumbHash; invalid_argument when it is too short for its
+// own header. Thread-safe.
+MS_API Result<ThumbHashImage> thumbhash_decode(std::string_view hash);
+
+// 64-bit pHash of `width` x `height` RGB pixels (rows packed, sRGB).
+// invalid_argument on an empty size or null pixels. Thread-safe.
+MS_API Result<std::uint64_t> perceptual_hash(const std::uint8_t* rgb, int width, int height);
+// Bits in which two perceptual hashes differ, 0..64.
+MS_API int hamming_distance(std::uint64_t a, std::uint64_t b) noexcept;
+// Reads the 16 hex digits MediaInfo::phash holds; invalid_argument otherwise.
+MS_API Result<std::uint64_t> parse_perceptual_hash(std::string_view hex);
+// Distance at or below which two photos count as the same picture
+// (re-encoded, rescaled or stripped of metadata). On the Debian wallpapers
+// the tests use, such copies are at most 2 apart and different photos at
+// least 22.
+inline constexpr int kSimilarImageDistance = 10;
+
+struct ImageHashes {
+  std::string thumbhash;  // ThumbHash, standard base64 with padding
+  std::string phash;      // perceptual_hash as 16 lower-case hex digits
+};
+// The placeholder and perceptual hash of an RGB image (a photo's smallest
+// thumbnail, a video's poster frame): the ThumbHash of the image resampled
+// (Lanczos-3) to fit 100x100 (opaque), the pHash of the image. Thread-safe.
+MS_API Result<ImageHashes> image_hashes(const std::uint8_t* rgb, int width, int height);
 
 enum class StripMode {
   gps,  // empty the EXIF GPS block (in place, same length) and drop XMP that holds GPS

@@ -1,6 +1,7 @@
 // The upload workflow: accept an upload durably, process it in a worker
-// (validate -> thumbnails -> store original -> store thumbnails), track its
-// status, retry transient failures, clean up after failures.
+// through a list of stages (by default: validate and make thumbnails ->
+// store original -> store thumbnails), track its status, retry transient
+// failures, clean up after failures.
 //
 //   auto svc = mediastore::UploadService::open(config).value();
 //   auto id = svc->submit_upload({.source_path = "/tmp/IMG_1.jpg", .original_filename = "IMG_1.jpg"});
@@ -41,9 +42,22 @@ enum class UploadState { pending, processing, retrying, completed, failed };
 // "pending", "processing", "retrying", "completed", "failed".
 MS_API const char* upload_state_name(UploadState state) noexcept;
 
-// Where processing is; progress_percentage rises through them.
-enum class UploadStage { queued, validating, storing_original, making_thumbnails, storing_thumbnails, done };
-// "queued", "validating", "storing_original", "making_thumbnails", "storing_thumbnails", "done".
+// Where processing is; progress_percentage rises through them. The numbers
+// are ABI (the C ms_upload_stage mirrors them): new stages are appended,
+// after `done`, whatever their place in the pipeline.
+enum class UploadStage : int {
+  queued = 0,
+  validating = 1,
+  storing_original = 2,
+  making_thumbnails = 3,
+  storing_thumbnails = 4,
+  done = 5,
+};
+// Number of UploadStage values; they are 0 .. kUploadStageCount-1.
+inline constexpr int kUploadStageCount = 6;
+// "queued", "validating", "storing_original", "making_thumbnails",
+// "storing_thumbnails", "done"; "unknown" for values out of range. The
+// returned pointer is static. Thread-safe.
 MS_API const char* upload_stage_name(UploadStage stage) noexcept;
 
 struct UploadRequest {

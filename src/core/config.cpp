@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
+#include "core/codecs.hpp"
 #include "core/config_internal.hpp"
 
 namespace mediastore {
@@ -27,6 +29,32 @@ const char* queue_kind_name(QueueKind kind) noexcept {
     case QueueKind::redis: return "redis";
   }
   return "unknown";
+}
+
+const char* thumbnail_format_name(ThumbnailFormat format) noexcept {
+  switch (format) {
+    case ThumbnailFormat::jpeg: return "jpeg";
+    case ThumbnailFormat::webp: return "webp";
+    case ThumbnailFormat::avif: return "avif";
+  }
+  return "unknown";
+}
+
+const char* thumbnail_format_extension(ThumbnailFormat format) noexcept {
+  return format == ThumbnailFormat::jpeg ? "jpg" : thumbnail_format_name(format);
+}
+
+const char* thumbnail_format_content_type(ThumbnailFormat format) noexcept {
+  switch (format) {
+    case ThumbnailFormat::jpeg: return "image/jpeg";
+    case ThumbnailFormat::webp: return "image/webp";
+    case ThumbnailFormat::avif: return "image/avif";
+  }
+  return "application/octet-stream";
+}
+
+bool thumbnail_format_available(ThumbnailFormat format) noexcept {
+  return format != ThumbnailFormat::avif || detail::avif_encoder_available();
 }
 
 std::string mask_secret(std::string_view value, std::size_t keep_prefix) {
@@ -58,6 +86,29 @@ Status parse_int_in(std::string_view name, const std::string& text, int lo, int 
   if (n < static_cast<std::uint64_t>(lo) || n > static_cast<std::uint64_t>(hi))
     return Status::InvalidArgument(fmt::format("{} must be {}..{}, got '{}'", name, lo, hi, text));
   out = static_cast<int>(n);
+  return Status::Ok();
+}
+
+// "jpeg,webp": each name once, no empty items, no spaces.
+Status parse_thumbnail_formats(std::string_view name, const std::string& text, std::vector<ThumbnailFormat>& out) {
+  out.clear();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    ThumbnailFormat f;
+    if (item == "jpeg")
+      f = ThumbnailFormat::jpeg;
+    else if (item == "webp")
+      f = ThumbnailFormat::webp;
+    else if (item == "avif")
+      f = ThumbnailFormat::avif;
+    else
+      return Status::InvalidArgument(fmt::format(
+          "{} must be a comma-separated list of jpeg, webp and avif, got '{}' (bad item '{}')", name, text, item));
+    out.push_back(f);
+    start = comma + 1;
+  }
   return Status::Ok();
 }
 
@@ -159,6 +210,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
       return Status::InvalidArgument(fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
   }
   if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
+  if (auto v = get(lookup, "MEDIA_THUMBNAIL_FORMATS"))
+    MS_RETURN_IF_ERROR(parse_thumbnail_formats("MEDIA_THUMBNAIL_FORMATS", *v, c.thumbnail_formats));
 
   S3Settings& s = c.s3;
   // Settings common to both S3 flavours.
@@ -276,6 +329,18 @@ Status Config::validate() const {
                       state, root));
     }
   }
+  if (thumbnail_formats.empty())
+    return Status::InvalidArgument("MEDIA_THUMBNAIL_FORMATS must name at least one format");
+  for (std::size_t i = 0; i < thumbnail_formats.size(); ++i) {
+    const ThumbnailFormat f = thumbnail_formats[i];
+    for (std::size_t j = 0; j < i; ++j)
+      if (thumbnail_formats[j] == f)
+        return Status::InvalidArgument(fmt::format("MEDIA_THUMBNAIL_FORMATS names {} twice", thumbnail_format_name(f)));
+    if (!thumbnail_format_available(f))
+      return Status::InvalidArgument(fmt::format(
+          "MEDIA_THUMBNAIL_FORMATS includes avif, but this libheif has no AV1 encoder (it needs libheif built with "
+          "libaom, rav1e or SVT-AV1: on Debian 12, libheif1 links libaom); use jpeg,webp"));
+  }
   return Status::Ok();
 }
 
@@ -338,6 +403,10 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_STATE_DIR", effective_state_dir());
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
   if (queue == QueueKind::sqlite && queue_url.empty()) out.emplace_back("sqlite_file", effective_sqlite_path());
+  std::string formats;
+  for (ThumbnailFormat f : thumbnail_formats)
+    formats += (formats.empty() ? "" : ",") + std::string(thumbnail_format_name(f));
+  out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
   return out;
 }
 

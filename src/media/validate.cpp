@@ -202,9 +202,11 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
     info.has_gps = img.exif.has_gps;
     if (thumbs) {
       if (thumbs->on_validated && *thumbs->on_validated) (*thumbs->on_validated)();
-      auto made = detail::thumbnails_from_image(img, *thumbs->specs);
+      auto made = detail::thumbnails_from_image(img, *thumbs->specs, true);
       if (!made) return made.status().with_context(name);
-      *thumbs->out = std::move(*made);
+      *thumbs->out = std::move(made->thumbnails);
+      info.thumbhash = std::move(made->hashes.thumbhash);
+      info.phash = std::move(made->hashes.phash);
     }
   }
 

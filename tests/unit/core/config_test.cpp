@@ -6,7 +6,9 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "core/codecs.hpp"
 #include "core/config_internal.hpp"
 #include "core/log_internal.hpp"
 #include "mediastore/config.hpp"
@@ -289,4 +291,44 @@ TEST_CASE("URL settings (django-storages' names), create-only multipart, metadat
     REQUIRE(bad.status().is(ErrorCode::invalid_argument));
     CHECK(bad.status().message().find(name) != std::string::npos);
   }
+}
+
+TEST_CASE("MEDIA_THUMBNAIL_FORMATS: default jpeg, strict list of jpeg, webp, avif") {
+  auto c = Config::from_lookup(env({}));
+  REQUIRE(c.ok());
+  CHECK(c->thumbnail_formats == std::vector<ThumbnailFormat>{ThumbnailFormat::jpeg});
+  CHECK(c->describe().find("MEDIA_THUMBNAIL_FORMATS=jpeg\n") != std::string::npos);
+
+  c = Config::from_lookup(env({{"MEDIA_THUMBNAIL_FORMATS", "webp,jpeg,avif"}}));
+  REQUIRE_MESSAGE(c.ok(), c.status().message());
+  CHECK(c->thumbnail_formats ==
+        std::vector<ThumbnailFormat>{ThumbnailFormat::webp, ThumbnailFormat::jpeg, ThumbnailFormat::avif});
+  CHECK(c->describe().find("MEDIA_THUMBNAIL_FORMATS=webp,jpeg,avif\n") != std::string::npos);
+
+  for (const char* bad : {"JPEG", "jpeg, webp", "jpeg,,webp", "jpeg,", ",webp", "gif", "jpg", "jpeg,jpeg"}) {
+    CAPTURE(bad);
+    auto r = Config::from_lookup(env({{"MEDIA_THUMBNAIL_FORMATS", bad}}));
+    CHECK(r.status().is(ErrorCode::invalid_argument));
+    CHECK(r.status().message().find("MEDIA_THUMBNAIL_FORMATS") != std::string::npos);
+  }
+  Config empty;
+  empty.thumbnail_formats.clear();
+  CHECK(empty.validate().is(ErrorCode::invalid_argument));
+}
+
+TEST_CASE("MEDIA_THUMBNAIL_FORMATS: avif is refused at configuration time without an AV1 encoder") {
+  // Debian 12's libheif has libaom's encoder; pretend it had none.
+  detail::set_avif_encoder_available_for_testing(false);
+  auto r = Config::from_lookup(env({{"MEDIA_THUMBNAIL_FORMATS", "jpeg,avif"}}));
+  auto webp = Config::from_lookup(env({{"MEDIA_THUMBNAIL_FORMATS", "jpeg,webp"}}));
+  detail::set_avif_encoder_available_for_testing(true);
+  auto with_encoder = Config::from_lookup(env({{"MEDIA_THUMBNAIL_FORMATS", "avif"}}));
+  detail::set_avif_encoder_available_for_testing(std::nullopt);
+  CHECK(r.status().is(ErrorCode::invalid_argument));
+  CHECK(r.status().message().find("MEDIA_THUMBNAIL_FORMATS includes avif") != std::string::npos);
+  CHECK(r.status().message().find("no AV1 encoder") != std::string::npos);
+  CHECK(webp.ok());
+  CHECK(with_encoder.ok());
+  // And the real answer on this machine.
+  CHECK(detail::avif_encoder_available());
 }
