@@ -165,6 +165,14 @@ struct UploadOptions {
   std::chrono::seconds url_expiry{7 * 24 * 3600};
   // Queue namespace (QueueOptions::name). Default: "uploads".
   std::string queue_name = "uploads";
+  // Which upload context keys (UploadRequest::context) are copied into the
+  // original's object metadata, as x-amz-meta-ctx-<key>; the name
+  // "original-filename" in the list copies the file name too. Anyone holding
+  // a URL of the object can read its metadata, so by default none are: the
+  // metadata holds only upload-id and sha256 (the context stays in the
+  // upload's status record). nullopt: Config::metadata_context_keys
+  // (MEDIA_METADATA_CONTEXT_KEYS). Default: nullopt.
+  std::optional<std::vector<std::string>> metadata_context_keys;
 };
 
 class MS_API UploadService {
