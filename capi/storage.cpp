@@ -26,9 +26,11 @@ using namespace mediastore::capi;
 
 namespace {
 
-// Size of an ms_put_options of `version`: version 1 ends before sha256.
+// Size of an ms_put_options of `version`: version 1 ends before sha256,
+// version 2 before if_none_match.
 std::size_t put_options_size(unsigned int version) {
-  return version >= 2 ? sizeof(ms_put_options) : offsetof(ms_put_options, sha256);
+  if (version >= 3) return sizeof(ms_put_options);
+  return version >= 2 ? offsetof(ms_put_options, if_none_match) : offsetof(ms_put_options, sha256);
 }
 
 void free_info_members(ms_object_info* info) {
@@ -98,6 +100,7 @@ int put_options(const ms_put_options* in, ms::PutOptions& out) {
   // older caller's struct ends before them and must not be read past its end.
   // The form of sha256 is checked by the backend (validate_put_options).
   if (in->version >= 2 && !optional_text_arg(in->sha256, "sha256", out.sha256, rc)) return rc;
+  if (in->version >= 3) out.if_none_match = in->if_none_match != 0;
   return MS_OK;
 }
 

@@ -211,8 +211,22 @@ static void test_struct_init(void) {
   CHECK_RC(ms_list_options_init(NULL, MS_LIST_OPTIONS_VERSION), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_list_options_init(&list_fn, 2), MS_E_INVALID_ARGUMENT);
   /* ms_put_options version 2 appended sha256; the macro leaves it NULL. */
-  CHECK(MS_PUT_OPTIONS_VERSION == 2);
+  CHECK(MS_PUT_OPTIONS_VERSION == 3);
   CHECK(put_macro.sha256 == NULL);
+  /* Version 3 appended if_none_match; default 0 (replace). */
+  CHECK(put_macro.if_none_match == 0);
+  {
+    const size_t v2_size = offsetof(ms_put_options, if_none_match);
+    size_t i;
+    int tail_untouched = 1;
+    unsigned char* raw = (unsigned char*)&put_fn;
+    memset(&put_fn, 0xAB, sizeof put_fn);
+    CHECK_RC(ms_put_options_init(&put_fn, 2), MS_OK);
+    CHECK(put_fn.version == 2 && put_fn.sha256 == NULL);
+    for (i = v2_size; i < sizeof put_fn; ++i)
+      if (raw[i] != 0xAB) tail_untouched = 0;
+    CHECK(tail_untouched);
+  }
   /* Initialising an older version writes only that version's bytes (an old
    * caller's struct ends before sha256) and keeps its version number. */
   {
@@ -329,6 +343,20 @@ static void test_hostile(ms_store* store) {
   CHECK_RC(ms_store_put(NULL, "k", "x", 1, NULL), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_put(store, NULL, "x", 1, NULL), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_put(store, "k", NULL, 5, NULL), MS_E_INVALID_ARGUMENT);
+  /* Create only (version 3): a second create of one key is refused and
+   * leaves the first content. */
+  {
+    ms_put_options create = MS_PUT_OPTIONS_INIT;
+    void* got = NULL;
+    size_t got_len = 0;
+    create.if_none_match = 1;
+    CHECK_RC(ms_store_put(store, "create/once", "first", 5, &create), MS_OK);
+    CHECK_RC(ms_store_put(store, "create/once", "second", 6, &create), MS_E_ALREADY_EXISTS);
+    CHECK_RC(ms_store_get(&got, &got_len, store, "create/once", 0, MS_TO_END), MS_OK);
+    CHECK(got_len == 5 && memcmp(got, "first", 5) == 0);
+    ms_free(got);
+    CHECK_RC(ms_store_remove(store, "create/once"), MS_OK);
+  }
   CHECK_RC(ms_store_get(NULL, &len, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_get(&buf, NULL, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_get(&buf, &len, NULL, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);

@@ -358,3 +358,36 @@ def test_rgw_streaming_and_plain_urls() -> None:
     cdn = MediaStoreStorage(**variables, location="s", custom_domain="media.example.org", url_protocol="http:")
     assert cdn.url(name) == "http://media.example.org/s/u/plain.txt"
     storage.store.remove_many([o.key for o in storage.store.list("")])
+
+
+def concurrent_same_name(storage: MediaStoreStorage, rounds: int = 8) -> None:
+    """Two writers save the same name at once (file_overwrite=False): two
+    distinct names each round, each holding its writer's content."""
+    for r in range(rounds):
+        barrier = threading.Barrier(2)
+        names: dict = {}
+
+        def write(who: str) -> None:
+            barrier.wait()
+            names[who] = storage.save(f"race/{r}/same.txt", ContentFile(f"{who} {r}".encode()))
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert names["a"] != names["b"], names
+        for who, name in names.items():
+            with storage.open(name) as f:
+                assert f.read() == f"{who} {r}".encode()
+
+
+def test_concurrent_writers_of_one_name_local(tmp_path) -> None:
+    concurrent_same_name(MediaStoreStorage(**local_options(tmp_path)))
+
+
+@pytest.mark.rgw
+def test_concurrent_writers_of_one_name_rgw() -> None:
+    storage = MediaStoreStorage(**rgw_variables("ms-django-race"))
+    concurrent_same_name(storage)
+    storage.store.remove_many([o.key for o in storage.store.list("")])

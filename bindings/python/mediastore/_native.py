@@ -58,7 +58,7 @@ MS_E_INTERNAL = -16
 MS_LOG_TRACE, MS_LOG_DEBUG, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERROR, MS_LOG_OFF = range(6)
 
 MS_TO_END = 2**64 - 1
-MS_PUT_OPTIONS_VERSION = 2  # 2 appended sha256
+MS_PUT_OPTIONS_VERSION = 3  # 2 appended sha256, 3 if_none_match
 MS_LIST_OPTIONS_VERSION = 1
 MS_VALIDATION_OPTIONS_VERSION = 1
 MS_UPLOAD_OPTIONS_VERSION = 1
@@ -101,6 +101,8 @@ class PutOptions(Structure):
         ("progress_payload", c_void_p),
         # version 2
         ("sha256", c_char_p),
+        # version 3
+        ("if_none_match", c_int),
     ]
 
 

@@ -70,11 +70,12 @@ class _PutArgs:
         progress: Optional[Progress],
         sha256: Optional[str] = None,
         callback: Optional[Callback] = None,
+        if_none_match: bool = False,
     ) -> None:
         o = _native.PutOptions()
-        # Version 1 (no sha256 field) unless a hash is given, so that puts
-        # without one also work with a library older than the binding.
-        version = _native.MS_PUT_OPTIONS_VERSION if sha256 is not None else 1
+        # The oldest version that carries what is asked, so that plain puts
+        # also work with a library older than the binding.
+        version = _native.MS_PUT_OPTIONS_VERSION if if_none_match else 2 if sha256 is not None else 1
         _check(_lib().ms_put_options_init(byref(o), version))
         if content_type is not None:
             o.content_type = _text(content_type, "content_type")
@@ -93,6 +94,8 @@ class _PutArgs:
         o.progress = self._progress
         if sha256 is not None:
             o.sha256 = _text(sha256, "sha256")
+        if if_none_match:
+            o.if_none_match = 1
         self.options = o
 
 
@@ -143,8 +146,13 @@ class Store(_Handle):
         progress: Optional[Progress] = None,
         sha256: Optional[str] = None,
         callback: Optional[Callback] = None,
+        if_none_match: bool = False,
     ) -> None:
         """Stores data at key, replacing any previous object atomically.
+
+        if_none_match: create only; AlreadyExistsError (storing nothing) when
+        key holds an object, decided atomically by the store (of two
+        concurrent creates exactly one succeeds). Default: False.
 
         progress: (done, total) per step, False cancels; callback: boto3's
         convention, bytes since the previous call (see :data:`Callback`).
@@ -156,7 +164,9 @@ class Store(_Handle):
         XAmzContentSHA256Mismatch). Any other form raises InvalidArgumentError.
         """
         cbs = _Callbacks()
-        args = _PutArgs(cbs, content_type, cache_control, content_disposition, metadata, progress, sha256, callback)
+        args = _PutArgs(
+            cbs, content_type, cache_control, content_disposition, metadata, progress, sha256, callback, if_none_match
+        )
         ptr, n = _buffer(data)
         rc = _lib().ms_store_put(self._h(), _text(key, "key"), ptr, n, byref(args.options))
         cbs.reraise(rc)
@@ -438,7 +448,16 @@ class _RangedReader(io.RawIOBase):
 
 
 def _put_kwargs(options: Mapping[str, Any]) -> Dict[str, Any]:
-    allowed = ("content_type", "cache_control", "content_disposition", "metadata", "progress", "sha256", "callback")
+    allowed = (
+        "content_type",
+        "cache_control",
+        "content_disposition",
+        "metadata",
+        "progress",
+        "sha256",
+        "callback",
+        "if_none_match",
+    )
     unknown = set(options) - set(allowed)
     if unknown:
         raise TypeError(f"unexpected option(s): {', '.join(sorted(unknown))}")

@@ -284,12 +284,13 @@ typedef int (*ms_rewind_fn)(void* payload);
 
 /**
  * Current version of ms_put_options. Version 1: the fields up to
- * progress_payload; version 2 appends sha256. The library reads only the
+ * progress_payload; version 2 appends sha256; version 3 appends
+ * if_none_match. The library reads only the
  * fields of the version a struct declares, so a struct of an older version
  * (from a caller compiled against an older header) keeps working and its
  * missing fields take their defaults.
  */
-#define MS_PUT_OPTIONS_VERSION 2
+#define MS_PUT_OPTIONS_VERSION 3
 
 /** Options of a write. Strings are borrowed for the duration of the call. */
 typedef struct ms_put_options {
@@ -315,10 +316,21 @@ typedef struct ms_put_options {
    * Default (NULL or ""): unknown, nothing to check. Ignored when version < 2.
    */
   const char* sha256;
+  /* ---- version 3 ---- */
+  /**
+   * Non-zero: create only. The write fails with #MS_E_ALREADY_EXISTS,
+   * storing nothing, when the key already holds an object, decided
+   * atomically by the store: of two concurrent create-only writes of one key
+   * exactly one succeeds (local: under the folder lock, published with
+   * link(); S3: "If-None-Match: *", see MEDIA_S3_CONDITIONAL_MULTIPART in
+   * docs/configuration.md for servers that ignore it on multipart uploads).
+   * Default: 0 (replace). Ignored when version < 3.
+   */
+  int if_none_match;
 } ms_put_options;
 
 #define MS_PUT_OPTIONS_INIT \
-  { MS_PUT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
+  { MS_PUT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0 }
 
 /**
  * @brief Fills opts with the defaults of `version` (1 .. MS_PUT_OPTIONS_VERSION)

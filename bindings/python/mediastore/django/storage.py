@@ -32,6 +32,7 @@ import datetime as _dt
 import io
 import mimetypes
 import os
+import posixpath
 import queue
 import threading
 import urllib.parse
@@ -275,6 +276,22 @@ class MediaStoreStorage(Storage):
         return str(super().get_available_name(name, max_length))
 
     def _save(self, name: str, content: Any) -> str:
+        if self.file_overwrite:
+            self._put_content(name, content, create=False)
+            return name
+        # get_available_name() chose a name that was free; the create-only put
+        # makes taking it atomic. Of concurrent writers of one name one wins;
+        # the others get another name each, nothing is replaced.
+        for _ in range(100):
+            try:
+                self._put_content(name, content, create=True)
+                return name
+            except mediastore.AlreadyExistsError:
+                root, ext = posixpath.splitext(name)
+                name = self.get_alternative_name(root, ext)
+        raise SuspiciousFileOperation(f"Storage can not find an available filename for {name!r}.")
+
+    def _put_content(self, name: str, content: Any, create: bool) -> None:
         key = self._key(name)
         if hasattr(content, "seek") and getattr(content, "seekable", lambda: True)():
             content.seek(0)
@@ -289,8 +306,8 @@ class MediaStoreStorage(Storage):
             # ContentFile("text"): saved as UTF-8, as Django's storages do.
             fileobj = _Utf8Reader(fileobj)
             size = None
-        self._put_stream(name, key, fileobj, size, content_type=getattr(content, "content_type", None))
-        return name
+        extra: Dict[str, Any] = {"if_none_match": True} if create else {}
+        self._put_stream(name, key, fileobj, size, content_type=getattr(content, "content_type", None), **extra)
 
     def delete(self, name: str) -> None:
         if not name:
