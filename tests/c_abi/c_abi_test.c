@@ -230,6 +230,15 @@ static void test_struct_init(void) {
   /* ms_put_options version 2 appended sha256; the macro leaves it NULL. */
   CHECK(MS_PUT_OPTIONS_VERSION == 3);
   CHECK(put_macro.sha256 == NULL);
+  {
+    static const ms_url_options url_macro = MS_URL_OPTIONS_INIT;
+    ms_url_options url_fn;
+    memset(&url_fn, 0xAB, sizeof url_fn);
+    CHECK_RC(ms_url_options_init(&url_fn, MS_URL_OPTIONS_VERSION), MS_OK);
+    CHECK(memcmp(&url_macro, &url_fn, sizeof url_fn) == 0);
+    CHECK(url_fn.expires_seconds == 3600 && url_fn.signed_url == -1);
+    CHECK_RC(ms_url_options_init(&url_fn, 2), MS_E_INVALID_ARGUMENT);
+  }
   /* Version 3 appended if_none_match; default 0 (replace). */
   CHECK(put_macro.if_none_match == 0);
   /* Initialising an older version writes only that version's bytes (an old
@@ -349,6 +358,39 @@ static void test_hostile(ms_store* store) {
     CHECK(got_len == 5 && memcmp(got, "first", 5) == 0);
     ms_free(got);
     CHECK_RC(ms_store_remove(store, "create/once"), MS_OK);
+  }
+  /* URL options: NULL is ms_store_url(3600); the local backend refuses
+   * response-header overrides and methods other than GET/HEAD. */
+  {
+    ms_url_options uo = MS_URL_OPTIONS_INIT;
+    const char* names[1] = {"content-disposition"};
+    const char* values[1] = {"attachment"};
+    char* plain = NULL;
+    char* with = NULL;
+    CHECK_RC(ms_store_url(&plain, store, "u/x.txt", 3600), MS_OK);
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", NULL), MS_OK);
+    CHECK(plain != NULL && with != NULL && strcmp(plain, with) == 0);
+    ms_free(with);
+    with = NULL;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_OK);
+    CHECK(with != NULL && strcmp(plain, with) == 0);
+    ms_free(with);
+    ms_free(plain);
+    uo.response_header_names = names;
+    uo.response_header_values = values;
+    uo.response_header_count = 1;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    CHECK(with == NULL);
+    uo.response_header_count = 0;
+    uo.http_method = "PUT";
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    uo.http_method = NULL;
+    uo.expires_seconds = 0;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    uo.expires_seconds = 3600;
+    uo.signed_url = 7;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_url_with(NULL, store, "u/x.txt", NULL), MS_E_INVALID_ARGUMENT);
   }
   CHECK_RC(ms_store_get(NULL, &len, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_get(&buf, NULL, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);

@@ -484,6 +484,43 @@ MS_EXTERN int ms_store_list(ms_list_page** out, ms_store* store, const ms_list_o
  */
 MS_EXTERN int ms_store_url(char** out, ms_store* store, const char* key, int64_t expires_seconds);
 
+#define MS_URL_OPTIONS_VERSION 1
+
+/** What ms_store_url_with() makes. Strings are borrowed for the call. */
+typedef struct ms_url_options {
+  unsigned int version;    /**< MS_URL_OPTIONS_VERSION */
+  int64_t expires_seconds; /**< lifetime of a signed URL, 1 .. 604800. Default: 3600 */
+  /** "GET", "HEAD" or "PUT" (a presigned upload; S3 signed only). Default (NULL): "GET" */
+  const char* http_method;
+  /**
+   * Headers the server answers with instead of the stored ones (lower-case
+   * names: content-type, content-disposition, cache-control,
+   * content-language, content-encoding, expires), signed as response-<name>
+   * query parameters on S3; the local backend refuses them
+   * (#MS_E_INVALID_ARGUMENT). Default: none.
+   */
+  const char* const* response_header_names;
+  const char* const* response_header_values; /**< response_header_count values */
+  size_t response_header_count;              /**< Default: 0 */
+  /** -1: the backend's setting (AWS_QUERYSTRING_AUTH; local: signed with MEDIA_URL_SIGNING_KEY); 0: plain; 1: signed.
+   * Default: -1 */
+  int signed_url;
+} ms_url_options;
+
+#define MS_URL_OPTIONS_INIT \
+  { MS_URL_OPTIONS_VERSION, 3600, NULL, NULL, NULL, 0, -1 }
+
+/** @brief Fills opts with the defaults of `version` (MS_URL_OPTIONS_VERSION). */
+MS_EXTERN int ms_url_options_init(ms_url_options* opts, unsigned int version);
+
+/**
+ * @brief A URL for key as opts asks (NULL: the defaults): on S3 presigned, or
+ * plain with signed_url 0, on AWS_S3_CUSTOM_DOMAIN or MEDIA_S3_PUBLIC_ENDPOINT
+ * when set (docs/configuration.md). Thread-safe.
+ * @param[out] out free with ms_free().
+ */
+MS_EXTERN int ms_store_url_with(char** out, ms_store* store, const char* key, const ms_url_options* opts);
+
 /**
  * @brief Deletes many keys (missing keys succeed).
  * @param[out] out_failed optional: how many keys could not be deleted.
