@@ -60,6 +60,7 @@ MS_LOG_TRACE, MS_LOG_DEBUG, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERROR, MS_LOG_OFF =
 MS_TO_END = 2**64 - 1
 MS_PUT_OPTIONS_VERSION = 3  # 2 appended sha256, 3 if_none_match
 MS_LIST_OPTIONS_VERSION = 1
+MS_URL_OPTIONS_VERSION = 1
 MS_VALIDATION_OPTIONS_VERSION = 1
 MS_UPLOAD_OPTIONS_VERSION = 1
 MS_UPLOAD_REQUEST_VERSION = 1
@@ -86,6 +87,18 @@ PROGRESS_FN: Any = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
 READ_FN: Any = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_size_t), c_void_p)
 WRITE_FN: Any = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 REWIND_FN: Any = CFUNCTYPE(c_int, c_void_p)
+
+
+class UrlOptions(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("expires_seconds", c_int64),
+        ("http_method", c_char_p),
+        ("response_header_names", POINTER(c_char_p)),
+        ("response_header_values", POINTER(c_char_p)),
+        ("response_header_count", c_size_t),
+        ("signed_url", c_int),
+    ]
 
 
 class PutOptions(Structure):
@@ -497,7 +510,10 @@ _FUNCTIONS = [
 
 # Declarations of parts that a given library build may not have yet
 # (media, uploads): bound when present.
-_OPTIONAL_FUNCTIONS: List[Any] = []
+_OPTIONAL_FUNCTIONS: List[Any] = [
+    ("ms_url_options_init", c_int, [POINTER(UrlOptions), c_uint]),
+    ("ms_store_url_with", c_int, [POINTER(c_void_p), c_void_p, c_char_p, POINTER(UrlOptions)]),
+]
 
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None

@@ -379,15 +379,51 @@ class Store(_Handle):
             if not token:
                 return dirs, files
 
-    def url(self, key: str, expires: Union[int, _dt.timedelta] = 3600) -> str:
+    def url(
+        self,
+        key: str,
+        expires: Union[int, _dt.timedelta] = 3600,
+        *,
+        http_method: Optional[str] = None,
+        response_headers: Optional[Mapping[str, str]] = None,
+        signed: Optional[bool] = None,
+    ) -> str:
         """A URL to fetch the object: presigned (S3) or signed (local with a
-        signing key) for `expires` seconds (1 .. 7 days), else public."""
+        signing key) for `expires` seconds (1 .. 7 days), else public.
+
+        http_method: "GET" (default), "HEAD" or "PUT" (S3 presigned upload).
+        response_headers: {"content-disposition": 'attachment; filename="a.jpg"', ...}
+        the server answers with (S3, signed URLs; the local backend raises
+        InvalidArgumentError). signed: False gives a plain URL, True a signed
+        one; None (default) the backend's setting (AWS_QUERYSTRING_AUTH)."""
         if isinstance(expires, _dt.timedelta):
             expires = int(expires.total_seconds())
         if not isinstance(expires, int) or not -(2**63) <= expires < 2**63:
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"expires must be 1..604800, got {expires!r}")
         out = c_void_p()
-        _check(_lib().ms_store_url(byref(out), self._h(), _text(key, "key"), expires))
+        lib = _lib()
+        if http_method is None and not response_headers and signed is None:
+            _check(lib.ms_store_url(byref(out), self._h(), _text(key, "key"), expires))
+            return _native.take_string(out)
+        if getattr(lib, "ms_store_url_with", None) is None:
+            raise InvalidArgumentError(
+                _native.MS_E_INVALID_ARGUMENT, "URL options need a newer libmediastore_c (ms_store_url_with)"
+            )
+        o = _native.UrlOptions()
+        _check(lib.ms_url_options_init(byref(o), _native.MS_URL_OPTIONS_VERSION))
+        o.expires_seconds = expires
+        if http_method is not None:
+            o.http_method = _text(http_method, "http_method")
+        items = list((response_headers or {}).items())
+        names = (ctypes.c_char_p * max(1, len(items)))(*[_text(k.lower(), "header name") for k, _ in items])
+        values = (ctypes.c_char_p * max(1, len(items)))(*[_text(v, "header value") for _, v in items])
+        if items:
+            o.response_header_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
+            o.response_header_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
+            o.response_header_count = len(items)
+        if signed is not None:
+            o.signed_url = 1 if signed else 0
+        _check(lib.ms_store_url_with(byref(out), self._h(), _text(key, "key"), byref(o)))
         return _native.take_string(out)
 
 

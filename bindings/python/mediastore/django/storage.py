@@ -61,6 +61,15 @@ _DEFAULTS: Dict[str, Any] = {
 }
 # object_parameters keys this storage applies (boto3's spelling).
 _OBJECT_PARAMETERS = ("CacheControl", "ContentDisposition", "ContentType", "Metadata")
+# url(parameters=...): boto3's names of the response-header overrides.
+_RESPONSE_PARAMETERS = {
+    "ResponseContentDisposition": "content-disposition",
+    "ResponseContentType": "content-type",
+    "ResponseCacheControl": "cache-control",
+    "ResponseContentLanguage": "content-language",
+    "ResponseContentEncoding": "content-encoding",
+    "ResponseExpires": "expires",
+}
 # Bytes a streaming read asks the store for at least (one ranged GET).
 _READ_CHUNK = 1 << 20
 
@@ -331,22 +340,31 @@ class MediaStoreStorage(Storage):
         http_method: Optional[str] = None,
     ) -> str:
         """A URL for name. expire: seconds (default querystring_expire).
-        parameters (``ResponseContentDisposition`` ...) and http_method other
-        than GET need the library's URL options, not in this version:
-        NotImplementedError."""
+        parameters: response-header overrides in boto3's names
+        (``{"ResponseContentDisposition": 'attachment; filename="a.jpg"'}``;
+        S3 signed URLs; see _RESPONSE_PARAMETERS). http_method: "GET"
+        (default), "HEAD" or "PUT"."""
         if name is None:
             raise ValueError("url() needs a name")
         key = self._key(name)
-        if parameters or (http_method not in (None, "GET")):
-            raise NotImplementedError("url() parameters and http_method need libmediastore URL options")
+        headers = {}
+        for param, value in (parameters or {}).items():
+            if param not in _RESPONSE_PARAMETERS:
+                raise ValueError(f"unknown url() parameter {param!r}; known: {', '.join(_RESPONSE_PARAMETERS)}")
+            headers[_RESPONSE_PARAMETERS[param]] = str(value)
         domain = self.options["custom_domain"]
-        if domain:
+        if domain and not headers and http_method in (None, "GET"):
             mediastore.validate_key(key)
             return f"{self.options['url_protocol']}//{str(domain).strip('/')}/{urllib.parse.quote(key)}"
-        url = self.store.url(key, self.url_expiry if expire is None else int(expire))
-        if not self.options["querystring_auth"]:
-            url = url.split("?", 1)[0]
-        return url
+        expires = self.url_expiry if expire is None else int(expire)
+        plain = not self.options["querystring_auth"] and not headers
+        local = self.store.backend_name == "local"
+        if not headers and http_method is None and (local or not plain):
+            url = self.store.url(key, expires)
+            return url.split("?", 1)[0] if plain else url
+        return self.store.url(
+            key, expires, http_method=http_method, response_headers=headers, signed=False if plain else None
+        )
 
     def get_modified_time(self, name: str) -> _dt.datetime:
         modified: _dt.datetime = self._datetime(self.store.stat(self._key(name)).last_modified)
