@@ -292,7 +292,7 @@ inline void create_record_once(const Fixture& fx) {
   auto opts = fresh_options();
   auto q = must_open(fx, opts);
   auto other = must_open(fx, opts);
-  CHECK(q->create_record({"bad id!", "used", {}, ""}).is(ErrorCode::invalid_argument));
+  CHECK(q->create_record({"", "used", {}, ""}).is(ErrorCode::invalid_argument));
   REQUIRE(q->create_record({"n1", "used", {}, "first"}).ok());
   Status again = other->create_record({"n1", "used", {}, "second"});
   CHECK(again.is(ErrorCode::already_exists));
