@@ -129,6 +129,7 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_ROOT")) c.media_root = *v;
   if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
+  if (auto v = get(lookup, "MEDIA_UPLOAD_GRANT_SECRET")) c.upload_grant_secret = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
   if (auto v = get(lookup, "MEDIA_STATE_DIR")) c.state_dir = *v;
@@ -282,6 +283,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_URL", media_url);
   out.emplace_back("MEDIA_URL_SIGNING_KEY", url_signing_key.empty() ? "(unset)" : mask_secret(url_signing_key));
   out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
+  out.emplace_back("MEDIA_UPLOAD_GRANT_SECRET",
+                   upload_grant_secret.empty() ? "(unset)" : mask_secret(upload_grant_secret));
   if (backend != BackendKind::local) {
     out.emplace_back("endpoint", s3.endpoint);
     out.emplace_back("bucket", s3.bucket);
