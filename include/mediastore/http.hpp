@@ -43,7 +43,7 @@ struct Header {
   std::string value;
 };
 
-struct Request {
+struct MS_API Request {
   std::string method;  // "GET", "POST", ...
   // The request target exactly as received, not decoded: path and query
   // ("/media/a%20b.jpg?expires=1&sig=ab").
