@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds once (g++ build in
-# build/, clang ASan+UBSan+libFuzzer build in build-asan/), then runs every
+# The test command: installs what is missing, builds once, then runs every
 # suite through ctest, which starts and stops the servers (Ceph RGW, Redis)
 # the selected tests need. The last line printed is ctest's summary.
+#
+# What covers what (compiler x build type; warnings are errors in every one):
+#   build/                       g++   RelWithDebInfo  every suite
+#   build-asan/                  clang RelWithDebInfo  ASan+UBSan: unit tests, fuzzers
+#   build-matrix/gcc-debug/      g++   Debug           unit tests
+#   build-matrix/gcc-release/    g++   Release         unit tests
+#   build-matrix/clang-debug/    clang Debug           unit tests
+#   build-matrix/clang-release/  clang Release         unit tests
+# The build-matrix folders build only the library's parts and the unit test
+# binaries (target unit_tests, no examples); ctest runs them as
+# <folder>.unit.<part> (label matrix), the sanitizer build's as asan.unit.*.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,11 +22,26 @@ jobs=$(nproc)
 echo "== sanitizer build (clang, ASan+UBSan, fuzzers) in build-asan/"
 cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEDIASTORE_SANITIZE=ON -DMEDIASTORE_FUZZ=ON \
-  -DMEDIASTORE_BUILD_EXAMPLES=OFF >/dev/null
+  -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 
+matrix=()
+for cc in gcc clang; do
+  if [ $cc = gcc ]; then compilers=(-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++)
+  else compilers=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++); fi
+  for type in Debug Release; do
+    dir=build-matrix/$cc-${type,,}
+    echo "== $cc $type build (unit tests) in $dir/"
+    cmake -S . -B "$dir" -G Ninja "${compilers[@]}" -DCMAKE_BUILD_TYPE=$type \
+      -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON >/dev/null
+    cmake --build "$dir" -j "$jobs" --target unit_tests
+    matrix+=("$root/$dir")
+  done
+done
+
 echo "== main build (g++) in build/"
-cmake -S . -B build -G Ninja -DMEDIASTORE_BUILD_TESTS=ON -DMEDIASTORE_ASAN_DIR="$root/build-asan" >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEDIASTORE_BUILD_TESTS=ON -DMEDIASTORE_WERROR=ON \
+  -DMEDIASTORE_ASAN_DIR="$root/build-asan" -DMEDIASTORE_MATRIX_DIRS="$(IFS=';'; echo "${matrix[*]}")" >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== tests"

@@ -13,5 +13,7 @@
 #define MS_API __declspec(dllimport)
 #endif
 #else
-#define MS_API __attribute__((visibility("default")))
+// The standard attribute form, so that it can follow [[nodiscard]] in
+// `class [[nodiscard]] MS_API Status` (GCC refuses __attribute__ there).
+#define MS_API [[gnu::visibility("default")]]
 #endif

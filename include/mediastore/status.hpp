@@ -50,7 +50,9 @@ MS_API const char* error_code_name(ErrorCode code) noexcept;
 // (network_error, timeout, throttled, unavailable).
 MS_API bool is_transient(ErrorCode code) noexcept;
 
-class MS_API Status {
+// [[nodiscard]]: a Status that is dropped is an error that is lost. Handle it
+// or discard it with (void) and a comment saying why.
+class [[nodiscard]] MS_API Status {
  public:
   // Default: ok.
   Status() noexcept = default;
@@ -93,9 +95,9 @@ class MS_API Status {
 };
 
 // A value of type T or a non-ok Status. Accessing value() of an error is a
-// programming error (asserts in debug builds).
+// programming error (asserts in debug builds). [[nodiscard]] like Status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design

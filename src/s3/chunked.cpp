@@ -89,7 +89,7 @@ ChunkedSigningSource::~ChunkedSigningSource() { stop_reader(); }
 
 void ChunkedSigningSource::start(ChunkSigningContext context) {
   ctx_ = std::move(context);
-  (void)rewind();
+  (void)rewind();  // only resets state: always ok
 }
 
 void ChunkedSigningSource::stop_reader() {

@@ -629,6 +629,7 @@ LocalStorageBackend::LocalStorageBackend(LocalOptions options)
     const std::string spool = absolute_normal(options.spool_dir);
     if (starts_with(spool, root_ + "/")) hidden_rel_ = spool.substr(root_.size() + 1);
   }
+  // The sweep logs what it removed; nothing to act on here.
   if (options.stale_temp_age.count() > 0) (void)remove_stale_temps(options.stale_temp_age, options.stale_temp_budget);
 }
 

@@ -27,6 +27,15 @@ std::vector<LogField> upload_field(const std::string& id) { return {LogField{"up
 
 SystemTime now() { return std::chrono::system_clock::now(); }
 
+// Logs a failed step the worker cannot act on beyond reporting it: a job
+// whose ack/nack is lost comes back when its lease expires, a stale status is
+// rewritten by the next attempt, and leftovers of a failed upload are removed
+// later by cleanup_failed_uploads (the record stays "failed", not
+// "failed.cleaned").
+void warn_if_failed(const std::string& id, std::string_view what, const Status& st) {
+  if (!st.ok()) MS_LOGF(warn, "upload", upload_field(id), "upload {}: {} failed: {}", id, what, st.to_string());
+}
+
 // ASCII-only, short: object metadata must survive S3 headers.
 std::string header_safe(std::string_view s) {
   std::string out;
@@ -96,6 +105,7 @@ std::chrono::milliseconds UploadService::Impl::backoff(int attempt) const {
   double cap = static_cast<double>(options.backoff_max.count());
   double d = std::min(cap, base * std::pow(2.0, std::max(0, attempt - 1)));
   unsigned char r = 0;
+  // Without randomness the jitter is 0 (half the delay): still a valid delay.
   (void)detail::random_bytes(&r, 1);
   d *= 0.5 + 0.5 * (static_cast<double>(r) / 255.0);
   return std::chrono::milliseconds(static_cast<std::int64_t>(d));
@@ -148,14 +158,14 @@ void UploadService::Impl::process(InFlight& f) {
     auto p = detail::payload_from_json(id, f.job.payload);
     if (!p.ok()) {
       MS_LOGF(error, "upload", upload_field(id), "upload {}: dropping job: {}", id, p.status().to_string());
-      (void)queue->ack(f.job);
+      warn_if_failed(id, "ack of the dropped job", queue->ack(f.job));
       return;
     }
     s = std::move(p.value());
   } else {
     // The record store is unreachable: give the job back for later.
     MS_LOGF(warn, "upload", upload_field(id), "upload {}: cannot read status: {}", id, loaded.status().to_string());
-    (void)queue->nack(f.job, now() + backoff(1), loaded.status().to_string());
+    warn_if_failed(id, "nack", queue->nack(f.job, now() + backoff(1), loaded.status().to_string()).status());
     return;
   }
 
@@ -163,11 +173,11 @@ void UploadService::Impl::process(InFlight& f) {
   // the final status and the ack): finish the tidying and ack.
   if (s.state == UploadState::completed || s.state == UploadState::failed) {
     if (s.state == UploadState::failed) {
-      (void)remove_leftovers(id);
+      warn_if_failed(id, "cleanup of the failed upload", remove_leftovers(id).status());
     } else {
-      (void)detail::spool_remove(spool_file(id));
+      warn_if_failed(id, "removal of the spool file", detail::spool_remove(spool_file(id)).status());
     }
-    (void)queue->ack(f.job);
+    warn_if_failed(id, "ack", queue->ack(f.job));
     return;
   }
 
@@ -211,17 +221,17 @@ void UploadService::Impl::process(InFlight& f) {
         cur->state = UploadState::failed;
         cur->error_code = ErrorCode::cancelled;
         cur->error_message = "cancelled by request";
-        (void)save(cur.value());
+        warn_if_failed(id, "saving the cancelled status", save(cur.value()));
       }
-      (void)remove_leftovers(id);
+      warn_if_failed(id, "cleanup after cancellation", remove_leftovers(id).status());
     }
     MS_LOGF(warn, "upload", upload_field(id), "upload {}: lease lost, stopping this attempt", id);
   };
   auto on_release = [&] {
     s.state = UploadState::pending;
     s.stage = UploadStage::queued;
-    (void)save(s);
-    (void)queue->nack(f.job, now(), "released by worker shutdown");
+    warn_if_failed(id, "saving the pending status", save(s));
+    warn_if_failed(id, "release (nack)", queue->nack(f.job, now(), "released by worker shutdown").status());
     MS_LOGF(info, "upload", upload_field(id), "upload {}: released back to the queue (worker stopping)", id);
   };
   // dead_letter: the attempts are used up; the job goes to the dead-letter
@@ -229,8 +239,8 @@ void UploadService::Impl::process(InFlight& f) {
   auto fail = [&](const Status& error, const std::string& message, bool dead_letter) {
     auto left = remove_leftovers(id);
     if (!left.ok()) {
-      // Could not clean up (storage down): keep the job for another try of
-      // the cleanup rather than leaving orphans behind.
+      // Could not clean up (storage down): the record stays "failed", so
+      // cleanup_failed_uploads finds and removes the leftovers later.
       MS_LOGF(warn, "upload", upload_field(id), "upload {}: cleanup after failure failed: {}", id,
               left.status().to_string());
     }
@@ -241,13 +251,16 @@ void UploadService::Impl::process(InFlight& f) {
     s.attempt = f.job.attempt;
     Status st = save(s);
     if (!st.ok()) {
-      (void)queue->nack(f.job, now() + backoff(f.job.attempt), st.to_string());
+      // The failure is not recorded: give the job back so a later attempt
+      // records it.
+      warn_if_failed(id, "saving the failed status", st);
+      warn_if_failed(id, "nack", queue->nack(f.job, now() + backoff(f.job.attempt), st.to_string()).status());
       return;
     }
     if (dead_letter) {
-      (void)queue->nack(f.job, now(), error.to_string());
+      warn_if_failed(id, "dead-lettering (nack)", queue->nack(f.job, now(), error.to_string()).status());
     } else {
-      (void)queue->ack(f.job);
+      warn_if_failed(id, "ack", queue->ack(f.job));
     }
     failed++;
     observe_time(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -262,8 +275,9 @@ void UploadService::Impl::process(InFlight& f) {
       s.attempt = f.job.attempt;
       s.next_try = now() + delay;
       s.last_error = error.to_string();
-      (void)save(s);
+      warn_if_failed(id, "saving the retrying status", save(s));
       auto out = queue->nack(f.job, s.next_try, s.last_error);
+      warn_if_failed(id, "nack for a retry", out.status());
       if (out.ok() && out.value() == NackOutcome::dead_lettered) {
         fail(error, fmt::format("gave up after {} attempts: {}", f.job.attempt, error.message()), false);
         return;
@@ -411,7 +425,7 @@ void UploadService::Impl::process(InFlight& f) {
     on_error(st);
     return;
   }
-  (void)detail::spool_remove(spool);
+  warn_if_failed(id, "removal of the spool file", detail::spool_remove(spool).status());
   Status ack = queue->ack(f.job);
   if (!ack.ok())
     MS_LOGF(warn, "upload", upload_field(id), "upload {}: completed but ack failed: {}", id, ack.to_string());
@@ -481,7 +495,7 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
   auto size = detail::spool_write(im.spool_dir, id, request, im.config.max_upload_size);
   if (!size.ok()) return size.status();
   if (size.value() == 0) {
-    (void)detail::spool_remove(im.spool_file(id));
+    warn_if_failed(id, "removal of the empty spool file", detail::spool_remove(im.spool_file(id)).status());
     return Status::InvalidArgument(fmt::format("submit_upload: {} is empty", request.original_filename));
   }
   UploadStatus s;
@@ -499,8 +513,11 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
   Status st = im.save(s);
   if (st.ok()) st = im.queue->enqueue(id, detail::payload_to_json(s));
   if (!st.ok()) {
-    (void)im.queue->remove_record(id);
-    (void)detail::spool_remove(im.spool_file(id));
+    // The submission fails with st; undo what was written, reporting what
+    // cannot be undone (a pending record without a job is marked abandoned
+    // by cleanup_failed_uploads).
+    warn_if_failed(id, "removal of the record of a failed submission", im.queue->remove_record(id));
+    warn_if_failed(id, "removal of the spool file", detail::spool_remove(im.spool_file(id)).status());
     return st;
   }
   im.submitted++;

@@ -63,7 +63,9 @@ StorageBackend& store() {
 // the end.
 struct Scope {
   std::string dir;
-  explicit Scope(std::string_view name) : dir(suite().prefix + std::string(name) + "/") { (void)store(); }
+  explicit Scope(std::string_view name) : dir(suite().prefix + std::string(name) + "/") {
+    (void)store();  // opens the backend before the test case uses it
+  }
   ~Scope() { clear(); }
   std::string operator()(std::string_view rel) const { return dir + std::string(rel); }
   void clear() const {
@@ -74,7 +76,7 @@ struct Scope {
     for (std::size_t i = 0; i < keys.size(); i += 1000) {
       std::vector<std::string> batch(keys.begin() + static_cast<std::ptrdiff_t>(i),
                                      keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + 1000)));
-      (void)suite().backend->remove_many(batch);
+      (void)suite().backend->remove_many(batch);  // best-effort cleanup: the prefix is unique to this run
     }
   }
 };

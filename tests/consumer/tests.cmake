@@ -10,5 +10,8 @@ add_test(NAME consumer.pkgconfig
   COMMAND bash ${ms_consumer_script} pkgconfig ${ms_consumer_prefix} ${CMAKE_BINARY_DIR}/consumer-pkgconfig
           ${CMAKE_CXX_COMPILER} ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_INSTALL_LIBDIR})
 set_tests_properties(consumer.install PROPERTIES FIXTURES_SETUP consumer_prefix LABELS consumer TIMEOUT 120)
-set_tests_properties(consumer.find_package consumer.pkgconfig PROPERTIES FIXTURES_REQUIRED consumer_prefix
+add_test(NAME consumer.readme_example
+  COMMAND bash ${ms_consumer_script} readme ${ms_consumer_prefix} ${CMAKE_BINARY_DIR}/consumer-readme
+          ${CMAKE_CXX_COMPILER} ${PROJECT_SOURCE_DIR}/README.md ${CMAKE_INSTALL_LIBDIR})
+set_tests_properties(consumer.find_package consumer.pkgconfig consumer.readme_example PROPERTIES FIXTURES_REQUIRED consumer_prefix
   LABELS consumer TIMEOUT 300)

@@ -70,6 +70,8 @@ struct Gateway {
 struct GatewayRestorer {
   const Gateway& gw;
   ~GatewayRestorer() {
+    // Best effort in a destructor: a gateway that does not come back fails
+    // the next test case that needs it.
     (void)gw.run("thaw-gateway '" + gw.dir + "' >/dev/null 2>&1");
     (void)gw.run("start-gateway '" + gw.dir + "' " + gw.access_key + " " + gw.secret_key + " >/dev/null");
   }

@@ -37,15 +37,19 @@ def test_pip_install_into_venv() -> None:
     lib = os.environ["MEDIASTORE_LIBRARY"]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MEDIASTORE_LIBRARY")}
     probe = (
-        "import mediastore, mediastore.django, pathlib;"
+        "import importlib.metadata, mediastore, mediastore.django, pathlib;"
         "print(mediastore.__file__);"
         "print((pathlib.Path(mediastore.__file__).parent / 'py.typed').exists());"
-        "print(mediastore.version())"
+        "print(mediastore.version());"
+        "print(mediastore.__version__);"
+        "print(importlib.metadata.version('mediastore'))"
     )
     # Through MEDIASTORE_LIBRARY.
     out = run([str(py), "-c", probe], env=dict(env, MEDIASTORE_LIBRARY=lib), cwd=str(base)).stdout.split()
     assert out[0].startswith(str(venv)), out
     assert out[1] == "True" and out[2] == "0.1.0"
+    # The installed distribution's version is the package's __version__ (one place).
+    assert out[3] == out[4] == out[2], out
     # Through the dynamic loader (as when installed in a library folder).
     out = run(
         [str(py), "-c", probe], env=dict(env, LD_LIBRARY_PATH=str(pathlib.Path(lib).parent)), cwd=str(base)

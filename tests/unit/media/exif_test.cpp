@@ -55,6 +55,7 @@ TEST_CASE("exif: truncated and garbage blocks are safe") {
   s.datetime_original = "2001:02:03 04:05:06";
   s.gps = true;
   std::string t = fixtures::exif_tiff(s);
+  // Every truncation parses without crashing (under ASan); the result is irrelevant.
   for (std::size_t n = 0; n < t.size(); ++n) (void)parse_exif_tiff(t.substr(0, n));
   CHECK(!parse_exif_tiff("").valid);
   CHECK(!parse_exif_tiff("II").valid);

@@ -78,5 +78,6 @@ TEST_CASE("strip: refuses what is not a well-formed JPEG") {
   std::string broken = j;
   broken[2] = 'x';
   CHECK(strip_jpeg_metadata(broken, StripMode::all).status().code() == ErrorCode::corrupt_media);
+  // Every truncation is handled without crashing (under ASan); the result is irrelevant.
   for (std::size_t n = 0; n < 400; ++n) (void)strip_jpeg_metadata(j.substr(0, n), StripMode::gps);
 }

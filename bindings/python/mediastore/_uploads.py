@@ -1,0 +1,310 @@
+"""Uploads: the upload service (:class:`Uploads`: submit, status, cancel,
+cleanup, stats, dead letters) and the threads that process its jobs
+(:class:`Worker`)."""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import os
+from ctypes import POINTER, byref, c_size_t, c_void_p
+from dataclasses import dataclass
+from typing import IO, Any, Dict, List, Mapping, Optional, Union
+
+from . import _native
+from ._common import Bytes, _buffer, _Handle, _s, _text, _time_ms
+from ._config import Config, _with_config
+from ._errors import InvalidArgumentError, _check
+from ._log import _lib
+from ._media import ThumbnailSpec, _kind, _specs
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    name: str  # "original", "small", "medium", "large"
+    key: str
+    url: str
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    original: StoredObject
+    thumbnails: List[StoredObject]
+    metadata: Dict[str, str]
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    """The status of an upload (state: pending, processing, retrying, completed, failed)."""
+
+    id: str
+    state: str
+    stage: str
+    progress_percentage: int
+    attempt: int
+    next_try: Optional[_dt.datetime]
+    last_error: str
+    error_code: int  # failed: the code (< 0); else 0
+    error_message: str
+    result: Optional[UploadResult]
+    original_filename: str
+    content_type: str
+    media_kind: str
+    context: Dict[str, str]
+    created_at: _dt.datetime
+    updated_at: _dt.datetime
+
+
+@dataclass(frozen=True)
+class DeadJob:
+    id: str
+    payload: str
+    attempts: int
+    last_error: str
+    died_at: _dt.datetime
+
+
+def _stored(o: _native.StoredObject) -> StoredObject:
+    return StoredObject(_s(o.name), _s(o.key), _s(o.url), o.width, o.height, int(o.bytes), _s(o.content_type))
+
+
+def _pairs(names: Any, values: Any, n: int) -> Dict[str, str]:
+    return {_s(names[i]): _s(values[i]) for i in range(n)}
+
+
+def _status(c: _native.UploadStatus) -> UploadStatus:
+    lib = _native.load()
+    result = None
+    if c.has_result:
+        result = UploadResult(
+            original=_stored(c.original),
+            thumbnails=[_stored(c.thumbnails[i]) for i in range(c.thumbnail_count)],
+            metadata=_pairs(c.metadata_names, c.metadata_values, c.metadata_count),
+        )
+    return UploadStatus(
+        id=_s(c.id),
+        state=lib.ms_upload_state_name(c.state).decode(),
+        stage=lib.ms_upload_stage_name(c.stage).decode(),
+        progress_percentage=c.progress_percentage,
+        attempt=c.attempt,
+        next_try=_time_ms(c.next_try_ms) if c.next_try_ms > 0 else None,
+        last_error=_s(c.last_error),
+        error_code=c.error_code,
+        error_message=_s(c.error_message),
+        result=result,
+        original_filename=_s(c.original_filename),
+        content_type=_s(c.content_type),
+        media_kind="video" if c.media_kind == 1 else "photo",
+        context=_pairs(c.context_names, c.context_values, c.context_count),
+        created_at=_time_ms(c.created_at_ms),
+        updated_at=_time_ms(c.updated_at_ms),
+    )
+
+
+def _ms(value: Union[int, float, _dt.timedelta], what: str) -> int:
+    if isinstance(value, _dt.timedelta):
+        value = value.total_seconds()
+    if not isinstance(value, (int, float)) or value != value or abs(value) > 2**40:
+        raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"{what} is out of range: {value!r}")
+    return int(value * 1000)
+
+
+class Worker(_Handle):
+    """Threads processing uploads. A context manager: starts on enter, stops
+    (finishing jobs in flight) and waits on exit."""
+
+    _what = "worker"
+    _free = "ms_worker_free"
+
+    def __init__(self, uploads: "Uploads", threads: int = 0, poll_wait: float = 0.5,
+                 maintenance_interval: float = 60.0, cleanup_older_than: float = 3600.0) -> None:
+        o = _native.WorkerOptions()
+        lib = _lib()
+        _check(lib.ms_worker_options_init(byref(o), _native.MS_WORKER_OPTIONS_VERSION))
+        if not isinstance(threads, int) or not 0 <= threads < 2**31:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT,
+                                       f"threads must be 0 (two per CPU core) to 256, got {threads!r}")
+        o.threads = threads
+        o.poll_wait_ms = _ms(poll_wait, "poll_wait")
+        o.maintenance_interval_ms = _ms(maintenance_interval, "maintenance_interval")
+        o.cleanup_older_than_seconds = _ms(cleanup_older_than, "cleanup_older_than") // 1000
+        handle = c_void_p()
+        _check(lib.ms_worker_new(byref(handle), uploads._h(), byref(o)))
+        self._handle: Optional[c_void_p] = handle
+        self._uploads = uploads  # keeps the service alive on the Python side too
+
+    def start(self) -> None:
+        _check(_lib().ms_worker_start(self._h()))
+
+    def stop(self, release: bool = False) -> None:
+        """Asks the threads to stop; in-flight jobs are finished (or released)."""
+        _check(_lib().ms_worker_stop(self._h(), 1 if release else 0))
+
+    def wait(self) -> None:
+        _check(_lib().ms_worker_wait(self._h()))
+
+    @property
+    def running(self) -> bool:
+        return bool(_lib().ms_worker_running(self._h()))
+
+    def __enter__(self) -> "Worker":
+        self.start()
+        return self
+
+
+class Uploads(_Handle):
+    """The upload service: submit, status, cancel, workers, stats.
+
+    config: a :class:`Config`, a mapping of variables, or None for the
+    environment. Thread-safe.
+    """
+
+    _what = "uploads"
+    _free = "ms_uploads_close"
+
+    def __init__(
+        self,
+        config: Union[Config, Mapping[str, Optional[str]], None] = None,
+        *,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 300.0,
+        lease: float = 30.0,
+        heartbeat: float = 10.0,
+        key_prefix: Optional[str] = None,
+        url_expiry: int = 604800,
+        queue_name: Optional[str] = None,
+        thumbnails: Optional[List[ThumbnailSpec]] = None,
+    ) -> None:
+        lib = _lib()
+        o = _native.UploadOptions()
+        _check(lib.ms_upload_options_init(byref(o), _native.MS_UPLOAD_OPTIONS_VERSION))
+        if not isinstance(max_attempts, int) or not -(2**31) <= max_attempts < 2**31:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"max_attempts out of range: {max_attempts!r}")
+        o.max_attempts = max_attempts
+        o.backoff_base_ms = _ms(backoff_base, "backoff_base")
+        o.backoff_max_ms = _ms(backoff_max, "backoff_max")
+        o.lease_ms = _ms(lease, "lease")
+        o.heartbeat_ms = _ms(heartbeat, "heartbeat")
+        if key_prefix is not None:
+            o.key_prefix = _text(key_prefix, "key_prefix")
+        if not isinstance(url_expiry, int) or not -(2**63) <= url_expiry < 2**63:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"url_expiry out of range: {url_expiry!r}")
+        o.url_expiry_seconds = url_expiry
+        if queue_name is not None:
+            o.queue_name = _text(queue_name, "queue_name")
+        arr, n = _specs(thumbnails)
+        if n:
+            o.thumbnails = ctypes.cast(arr, POINTER(_native.ThumbnailSpec))
+            o.thumbnail_count = n
+        handle = c_void_p()
+        _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
+        self._handle: Optional[c_void_p] = handle
+
+    def submit(
+        self,
+        source: Union[Bytes, str, "os.PathLike[str]", IO[bytes]],
+        filename: str,
+        *,
+        content_type: Optional[str] = None,
+        media_kind: str = "photo",
+        context: Optional[Mapping[str, str]] = None,
+    ) -> str:
+        """Accepts an upload durably and queues it; returns its id.
+
+        source: bytes, a file path, or a binary file object (read whole).
+        Raises TooLargeError over MAX_UPLOAD_SIZE, InvalidArgumentError for an
+        empty file or a missing name, NotFoundError for a missing path.
+        """
+        r = _native.UploadRequest()
+        lib = _lib()
+        _check(lib.ms_upload_request_init(byref(r), _native.MS_UPLOAD_REQUEST_VERSION))
+        keep: list = []
+        if isinstance(source, (str, os.PathLike)):
+            r.source_path = _text(source, "source_path")
+        else:
+            if not isinstance(source, (bytes, bytearray, memoryview)):
+                source = source.read()
+            ptr, n = _buffer(source)
+            keep.append(ptr)
+            r.data = ctypes.cast(ptr, c_void_p) if ptr is not None else None
+            r.data_len = n
+        r.original_filename = _text(filename, "filename")
+        if content_type is not None:
+            r.content_type = _text(content_type, "content_type")
+        r.media_kind = _kind(media_kind)
+        items = list((context or {}).items())
+        if items:
+            names = (ctypes.c_char_p * len(items))(*[_text(k, "context name") for k, _ in items])
+            values = (ctypes.c_char_p * len(items))(*[_text(str(v), "context value") for _, v in items])
+            keep += [names, values]
+            r.context_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
+            r.context_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
+            r.context_count = len(items)
+        out = c_void_p()
+        _check(lib.ms_upload_submit(byref(out), self._h(), byref(r)))
+        return _native.take_string(out)
+
+    def status(self, upload_id: str) -> UploadStatus:
+        """The current status; NotFoundError for an unknown id."""
+        out = POINTER(_native.UploadStatus)()
+        _check(_lib().ms_upload_status_get(byref(out), self._h(), _text(upload_id, "id")))
+        return _native.take_struct(out, _status, "ms_upload_status_free")
+
+    def cancel(self, upload_id: str) -> None:
+        """Cancels an unfinished upload; ConflictError if it already finished."""
+        _check(_lib().ms_upload_cancel(self._h(), _text(upload_id, "id")))
+
+    def cleanup(self, older_than: Union[int, _dt.timedelta] = 3600) -> Dict[str, int]:
+        """Removes leftovers of failed and abandoned uploads; returns counts."""
+        if isinstance(older_than, _dt.timedelta):
+            older_than = int(older_than.total_seconds())
+        if not isinstance(older_than, int) or not -(2**63) <= older_than < 2**63:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"older_than out of range: {older_than!r}")
+        out = POINTER(_native.CleanupReport)()
+        _check(_lib().ms_upload_cleanup(byref(out), self._h(), older_than))
+        return _native.take_struct(out, lambda c: {name: int(getattr(c, name)) for name, _ in c._fields_})
+
+    def stats(self) -> Dict[str, Union[int, float]]:
+        """Counters: submitted, completed, failed, retried, in_flight, queue_*, uploads_* ..."""
+        out = POINTER(_native.UploadStats)()
+        _check(_lib().ms_upload_stats_get(byref(out), self._h()))
+        return _native.take_struct(out, lambda c: {name: getattr(c, name) for name, _ in c._fields_})
+
+    def metrics_prometheus(self) -> str:
+        out = c_void_p()
+        _check(_lib().ms_upload_metrics_prometheus(byref(out), self._h()))
+        return _native.take_string(out)
+
+    def process_next(self, max_jobs: int = 1, wait: float = 0.0) -> int:
+        """Processes up to max_jobs jobs in this thread (the GIL is released)."""
+        if not isinstance(max_jobs, int) or not 0 <= max_jobs < 2**63:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"max_jobs out of range: {max_jobs!r}")
+        out = c_size_t()
+        _check(_lib().ms_upload_process_next(byref(out), self._h(), max_jobs, _ms(wait, "wait")))
+        return int(out.value)
+
+    def dead_letters(self, limit: int = 100) -> List["DeadJob"]:
+        """Jobs that exhausted their attempts, oldest first."""
+        if not isinstance(limit, int) or not 0 <= limit < 2**63:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"limit out of range: {limit!r}")
+        out = POINTER(_native.DeadJobList)()
+        _check(_lib().ms_upload_dead_letters(byref(out), self._h(), limit))
+        try:
+            lst = out.contents
+            return [
+                DeadJob(
+                    _s(d.id), _s(d.payload), d.attempts, _s(d.last_error), _time_ms(d.died_at_ms)
+                )
+                for d in (lst.items[i] for i in range(lst.count))
+            ]
+        finally:
+            _native.load().ms_dead_job_list_free(out)
+
+    def worker(self, threads: int = 0, **options: Any) -> Worker:
+        """A (not yet started) :class:`Worker`; use ``with uploads.worker() as w:``."""
+        return Worker(self, threads=threads, **options)
