@@ -340,8 +340,13 @@ class UploadHandler final : public Handler {
     // form's own overhead is allowed for).
     const auto declared = content_length(request);
     const std::uint64_t limit = s_->service->config().max_upload_size;
-    if (declared && *declared > limit + s_->options.max_parts * (s_->options.max_field_bytes + 1024))
+    const std::uint64_t overhead = s_->options.max_parts * (s_->options.max_field_bytes + 1024);
+    if (declared && *declared > limit + overhead)
       return Response::error(413, fmt::format("the body is {} bytes, over the {}-byte upload limit", *declared, limit));
+    if (declared && claims->max_bytes > 0 && *declared > claims->max_bytes + overhead)
+      return Response::from_status(Status::PermissionDenied(fmt::format(
+          "upload grant allows at most {} bytes, the upload is over its size ({}-byte body)", claims->max_bytes,
+          *declared)));
     return std::unique_ptr<Exchange>(new UploadExchange(s_, std::move(*claims), std::move(*boundary)));
   }
 
