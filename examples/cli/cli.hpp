@@ -6,8 +6,8 @@
 // which main() runs after parsing and whose return value is the exit status.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <signal.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>

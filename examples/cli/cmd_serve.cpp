@@ -12,10 +12,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstdarg>
-#include <cstring>
 #include <atomic>
 #include <condition_variable>
+#include <cstdarg>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -151,7 +151,8 @@ class Server {
   // Slow heads (slowloris): libmicrohttpd's timeout is per idle period, so a
   // client dribbling a byte at a time would hold a connection forever.
   void watch() {
-    const auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.header_timeout));
+    const auto limit =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.header_timeout));
     std::unique_lock lock(mu_);
     while (!stopping_) {
       cv_.wait_for(lock, std::chrono::milliseconds(200));
@@ -191,12 +192,12 @@ class Server {
     MHD_Response* resp = nullptr;
     if (r.stream) {
       auto* holder = new std::shared_ptr<http::BodyReader>(r.stream);
-      resp = MHD_create_response_from_callback(r.stream_size, 64 * 1024,
-                                               [](void* cls, uint64_t pos, char* buf, size_t max) -> ssize_t {
-                                                 return read_stream(static_cast<std::shared_ptr<http::BodyReader>*>(cls)->get(),
-                                                                    pos, buf, max);
-                                               },
-                                               holder, &Server::free_stream);
+      resp = MHD_create_response_from_callback(
+          r.stream_size, 64 * 1024,
+          [](void* cls, uint64_t pos, char* buf, size_t max) -> ssize_t {
+            return read_stream(static_cast<std::shared_ptr<http::BodyReader>*>(cls)->get(), pos, buf, max);
+          },
+          holder, &Server::free_stream);
     } else {
       resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
     }
@@ -426,8 +427,8 @@ void add_grant(CLI::App& app, Context& ctx) {
       claims.max_bytes = a->max_bytes;
       claims.single_use = a->single_use;
       const auto now = std::chrono::system_clock::now();
-      claims.expires_at =
-          now + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(a->expires));
+      claims.expires_at = now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                    std::chrono::duration<double>(a->expires));
       auto token = issue_upload_grant(config->upload_grant_secret, claims, now);
       if (!token.ok()) return ctx.fail(token.status());
       if (ctx.json)

@@ -14,7 +14,8 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -172,9 +173,7 @@ Status MultipartParser::step() {
         state_ = State::after_delimiter;
         break;
       }
-      case State::done:
-        buf_.clear();
-        return Status::Ok();
+      case State::done: buf_.clear(); return Status::Ok();
     }
   }
 }

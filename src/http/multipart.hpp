@@ -17,10 +17,10 @@
 namespace mediastore::detail {
 
 struct PartInfo {
-  std::string name;          // Content-Disposition name=
-  std::string filename;      // filename= (empty if none)
+  std::string name;           // Content-Disposition name=
+  std::string filename;       // filename= (empty if none)
   bool has_filename = false;  // a filename parameter was present
-  std::string content_type;  // Default: empty (text/plain by RFC 7578)
+  std::string content_type;   // Default: empty (text/plain by RFC 7578)
 };
 
 // Receives the parts in order: on_part, on_data* , on_part_end.

@@ -50,7 +50,8 @@ Response Response::json(int status, std::string json_text) {
 }
 
 Response Response::error(int status, std::string_view message) {
-  return json(status, nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return json(status,
+              nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Response Response::from_status(const Status& status) {
@@ -249,8 +250,7 @@ class UploadExchange final : public Exchange, private detail::MultipartSink {
       return Status::Ok();
     }
     if (have_file_) return Status::InvalidArgument("form field 'file' repeated");
-    if (!part.has_filename || part.filename.empty())
-      return Status::InvalidArgument("the file part has no filename");
+    if (!part.has_filename || part.filename.empty()) return Status::InvalidArgument("the file part has no filename");
     have_file_ = true;
     filename_ = part.filename;
     content_type_ = part.content_type;
@@ -278,8 +278,7 @@ class UploadExchange final : public Exchange, private detail::MultipartSink {
     }
     bytes_ += data.size();
     const std::uint64_t limit = shared_->service->config().max_upload_size;
-    if (bytes_ > limit)
-      return Status::TooLarge(fmt::format("{} is over the {}-byte upload limit", filename_, limit));
+    if (bytes_ > limit) return Status::TooLarge(fmt::format("{} is over the {}-byte upload limit", filename_, limit));
     if (claims_.max_bytes > 0 && bytes_ > claims_.max_bytes)
       return Status::PermissionDenied(
           fmt::format("upload grant allows at most {} bytes, the upload is over its size", claims_.max_bytes));
@@ -344,9 +343,9 @@ class UploadHandler final : public Handler {
     if (declared && *declared > limit + overhead)
       return Response::error(413, fmt::format("the body is {} bytes, over the {}-byte upload limit", *declared, limit));
     if (declared && claims->max_bytes > 0 && *declared > claims->max_bytes + overhead)
-      return Response::from_status(Status::PermissionDenied(fmt::format(
-          "upload grant allows at most {} bytes, the upload is over its size ({}-byte body)", claims->max_bytes,
-          *declared)));
+      return Response::from_status(Status::PermissionDenied(
+          fmt::format("upload grant allows at most {} bytes, the upload is over its size ({}-byte body)",
+                      claims->max_bytes, *declared)));
     return std::unique_ptr<Exchange>(new UploadExchange(s_, std::move(*claims), std::move(*boundary)));
   }
 
@@ -506,8 +505,10 @@ std::optional<Range> parse_range(const std::string* header, std::uint64_t size) 
     return Range{size - std::min(y, size), size - 1};
   }
   if (!num(a, x)) return std::nullopt;
-  if (b.empty()) y = size == 0 ? 0 : size - 1;
-  else if (!num(b, y) || y < x) return std::nullopt;
+  if (b.empty())
+    y = size == 0 ? 0 : size - 1;
+  else if (!num(b, y) || y < x)
+    return std::nullopt;
   if (x >= size) return Range{1, 0};
   return Range{x, std::min(y, size - 1)};
 }

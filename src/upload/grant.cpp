@@ -112,7 +112,8 @@ Result<std::string> issue_upload_grant(std::string_view secret, const GrantClaim
   return token + "." + mac;
 }
 
-Result<GrantClaims> verify_upload_grant(std::string_view secret, std::string_view token, std::optional<SystemTime> now) {
+Result<GrantClaims> verify_upload_grant(std::string_view secret, std::string_view token,
+                                        std::optional<SystemTime> now) {
   if (secret.empty()) return Status::InvalidArgument("upload grant: MEDIA_UPLOAD_GRANT_SECRET is empty");
   if (token.empty()) return Status::AuthFailed("upload grant is missing");
   if (token.size() > kMaxTokenBytes) return malformed("too long");
@@ -123,7 +124,8 @@ Result<GrantClaims> verify_upload_grant(std::string_view secret, std::string_vie
   const std::string_view mac = token.substr(dot + 1);
   const std::string_view payload = signed_part.substr(kPrefix.size());
   std::string json_text, mac_raw;
-  if (payload.empty() || !detail::base64url_decode(payload, json_text)) return malformed("the claims are not base64url");
+  if (payload.empty() || !detail::base64url_decode(payload, json_text))
+    return malformed("the claims are not base64url");
   if (!detail::base64url_decode(mac, mac_raw) || mac_raw.size() != 32)
     return malformed("the signature is not a base64url HMAC-SHA256");
   // The signature first: nothing of an unsigned payload is trusted or parsed.
@@ -141,12 +143,13 @@ Status check_upload_grant(const GrantClaims& claims, const GrantRequest& request
   for (const auto& [k, v] : claims.context) {
     const auto it = request.context.find(k);
     if (it == request.context.end() || it->second != v)
-      return Status::PermissionDenied(fmt::format("upload grant is for another context: it allows {}, the upload has {}",
-                                                  context_text(claims.context), context_text(request.context)));
+      return Status::PermissionDenied(
+          fmt::format("upload grant is for another context: it allows {}, the upload has {}",
+                      context_text(claims.context), context_text(request.context)));
   }
   if (request.bytes && claims.max_bytes > 0 && *request.bytes > claims.max_bytes)
-    return Status::PermissionDenied(fmt::format("upload grant allows at most {} bytes, the upload is over its size ({})",
-                                                claims.max_bytes, *request.bytes));
+    return Status::PermissionDenied(fmt::format(
+        "upload grant allows at most {} bytes, the upload is over its size ({})", claims.max_bytes, *request.bytes));
   if (request.kind && !claims.kinds.empty()) {
     bool allowed = false;
     for (MediaKind k : claims.kinds) allowed = allowed || k == *request.kind;

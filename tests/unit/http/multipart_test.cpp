@@ -43,7 +43,8 @@ const std::string kForm =
 
 Status parse_in_steps(const std::string& body, std::size_t step, Collect& c, MultipartLimits limits = {}) {
   MultipartParser p("XyZ", limits, c);
-  for (std::size_t i = 0; i < body.size(); i += step) MS_RETURN_IF_ERROR(p.feed(std::string_view(body).substr(i, step)));
+  for (std::size_t i = 0; i < body.size(); i += step)
+    MS_RETURN_IF_ERROR(p.feed(std::string_view(body).substr(i, step)));
   return p.finish();
 }
 
@@ -73,9 +74,9 @@ TEST_CASE("multipart: a preamble is skipped") {
 
 TEST_CASE("multipart: malformed bodies are invalid_argument") {
   const std::vector<std::string> bad = {
-      "",                                                          // no boundary at all
+      "",                                                              // no boundary at all
       "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx",  // never closed
-      "--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--",        // no Content-Disposition
+      "--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--",         // no Content-Disposition
       "--XyZ\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--XyZ--",
       "--XyZ\r\nContent-Disposition: form-data; filename=\"a\"\r\n\r\nx\r\n--XyZ--",  // no name
       "--XyZ\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n--XyZ--",        // open quote

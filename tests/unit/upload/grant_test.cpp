@@ -74,9 +74,10 @@ TEST_CASE("grant: missing, malformed, altered, other secret, expired are auth_fa
   CHECK(missing.is(ErrorCode::auth_failed));
   CHECK(says(missing, "missing"));
 
-  for (std::string bad : {std::string("garbage"), std::string("msg1."), std::string("msg1.abc"),
-                          std::string("msg2.") + token.substr(5), std::string("msg1.!!!.") + token.substr(token.rfind('.') + 1),
-                          token.substr(0, token.rfind('.')) + ".short", token + "=", std::string(10000, 'a')}) {
+  for (std::string bad :
+       {std::string("garbage"), std::string("msg1."), std::string("msg1.abc"), std::string("msg2.") + token.substr(5),
+        std::string("msg1.!!!.") + token.substr(token.rfind('.') + 1), token.substr(0, token.rfind('.')) + ".short",
+        token + "=", std::string(10000, 'a')}) {
     auto s = verify_upload_grant(kSecret, bad, now).status();
     CHECK_MESSAGE(s.is(ErrorCode::auth_failed), bad);
     CHECK_MESSAGE(says(s, "malformed"), bad);
@@ -100,8 +101,7 @@ TEST_CASE("grant: missing, malformed, altered, other secret, expired are auth_fa
   auto bigger = sample(now);
   bigger.max_bytes = 1u << 30;
   const std::string forged_claims = issue_upload_grant(kSecret, bigger, now).value();
-  const std::string forged =
-      forged_claims.substr(0, forged_claims.rfind('.')) + token.substr(token.rfind('.'));
+  const std::string forged = forged_claims.substr(0, forged_claims.rfind('.')) + token.substr(token.rfind('.'));
   s = verify_upload_grant(kSecret, forged, now).status();
   CHECK(s.is(ErrorCode::auth_failed));
   CHECK(says(s, "bad signature"));
