@@ -58,7 +58,11 @@ struct Conn {
 struct Req {
   std::string target;
   bool begun = false;
+  bool declared_length = false;  // Content-Length given (the handler bounded it)
   std::unique_ptr<http::Exchange> exchange;
+  // A refusal found mid-body, sent once the (bounded) rest is discarded:
+  // libmicrohttpd queues responses only before or after the body.
+  std::optional<http::Response> refusal;
 };
 
 class Server {
@@ -241,20 +245,26 @@ class Server {
           const bool has_body = request.header("content-length") || request.header("transfer-encoding");
           return send(c, std::move(*r), has_body);
         }
+        req->declared_length = request.header("content-length") != nullptr;
         req->exchange = std::move(std::get<std::unique_ptr<http::Exchange>>(started));
         return MHD_YES;
       }
       if (*upload_data_size > 0) {
+        if (req->refusal) {
+          *upload_data_size = 0;
+          return MHD_YES;  // discarding the declared rest
+        }
         auto early = req->exchange->on_body(std::string_view(upload_data, *upload_data_size));
         *upload_data_size = 0;
         if (early) {
-          // Refused mid-body: answer and close, or drop if a response can no
-          // longer be queued at this point.
           req->exchange.reset();
-          return send(c, std::move(*early), true);
+          // A chunked body has no bound: drop the connection at once.
+          if (!req->declared_length) return MHD_NO;
+          req->refusal = std::move(*early);
         }
         return MHD_YES;
       }
+      if (req->refusal) return send(c, std::move(*req->refusal), true);
       if (!req->exchange) return MHD_YES;  // already answered
       http::Response r = req->exchange->finish();
       req->exchange.reset();
