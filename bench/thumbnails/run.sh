@@ -10,7 +10,8 @@
 #   bench/thumbnails/run.sh [BUILD_DIR]     Default BUILD_DIR: ./build
 #
 # Environment: BENCH_REPS, BENCH_REPS_SLOW, BENCH_LIMIT, BENCH_PASSES (see
-# driver.py); BENCH_OUT: also write the report to this file. The per-photo
+# driver.py); BENCH_FORMATS (0: skip formats.py, the WebP/AVIF section),
+# BENCH_FORMATS_LIMIT (see formats.py); BENCH_OUT: also write the report to this file. The per-photo
 # figures go to BUILD_DIR/thumbs-results.json.
 # Needs: scripts/install-deps.sh bench (wallpapers, exiftool, python3-pil,
 # python3-numpy, libvips-dev, libvips-tools).
@@ -33,6 +34,12 @@ facts+=" libjpeg-turbo $(dpkg-query -W -f='${Version}' libjpeg62-turbo), Pillow 
 facts+=" libvips $(pkg-config --modversion vips), $(g++ --version | head -1)"
 
 report=$(BENCH_BIN=$build/bin BENCH_CORPUS=$corpus BENCH_JSON=$build/thumbs-results.json /usr/bin/python3 "$root/bench/thumbnails/driver.py")
+# The same run: WebP and AVIF sets against the JPEG set (BENCH_FORMATS=0 leaves it out).
+if [ "${BENCH_FORMATS:-1}" != 0 ]; then
+  report+="
+
+$(BENCH_BIN=$build/bin BENCH_CORPUS=$corpus /usr/bin/python3 "$root/bench/thumbnails/formats.py")"
+fi
 report="Run: $facts.
 Build: $(grep -m1 '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" | cut -d= -f2).
 

@@ -1,11 +1,17 @@
 // Thumbnail benchmark driver (issue 4): times make_thumbnails_file for the
 // three default sizes. Not a test; bench/thumbnails/run.sh drives it.
 //
-//   bench_thumbs serve
+//   bench_thumbs serve [FORMAT]
+//       FORMAT jpeg (default), webp or avif: the three sizes in that format
+//       only (one decode, one resize per size, one encode per size).
 //       Reads "REPS PATH" lines on stdin; for each, one warm-up call, then
 //       REPS timed calls; answers one line "ok CPU_MS,... WALL_MS,..." (CPU is
 //       this thread's user+system time) or "error MESSAGE".
-//   bench_thumbs write PATH OUTDIR       writes small.jpg, medium.jpg, large.jpg
+//   bench_thumbs write PATH OUTDIR [FORMAT]  writes small.EXT, medium.EXT, large.EXT
+//   bench_thumbs encode-split REPS PATH  encode time alone per format (medians,
+//       ms, the three sizes together, from the same resized rasters)
+//   bench_thumbs to-ppm FILE OUT.ppm     decodes FILE (any supported type) with
+//       libmediastore's decoders into a binary PPM (for SSIM of WebP/AVIF)
 //   bench_thumbs once PATH [N]           N calls (default 1), for /usr/bin/time and callgrind
 //   bench_thumbs throughput THREADS PASSES LISTFILE
 //       Every photo of LISTFILE (one path a line) once to warm the page cache,
@@ -40,6 +46,7 @@
 #include <vector>
 
 #include "media/decode.hpp"
+#include "media/encode.hpp"
 #include "media/encode_jpeg.hpp"
 #include "media/resize.hpp"
 #include "mediastore/media.hpp"
@@ -73,8 +80,39 @@ std::string join(const std::vector<double>& v) {
   return s;
 }
 
-int serve() {
-  const auto specs = ms::default_thumbnail_specs();
+// The default sizes in one format; exits on an unknown name.
+std::vector<ms::ThumbnailSpec> specs_for(const std::string& format) {
+  auto specs = ms::default_thumbnail_specs();
+  ms::ThumbnailFormat f = ms::ThumbnailFormat::jpeg;
+  if (format == "webp")
+    f = ms::ThumbnailFormat::webp;
+  else if (format == "avif")
+    f = ms::ThumbnailFormat::avif;
+  else if (format != "jpeg") {
+    std::fprintf(stderr, "unknown format %s\n", format.c_str());
+    std::exit(2);
+  }
+  for (auto& s : specs) s.formats = {f};
+  return specs;
+}
+
+int to_ppm(const std::string& file, const std::string& out) {
+  auto in = detail::Input::open_file(file);
+  if (!in) return 1;
+  const ms::MediaType type = ms::sniff_media_type(in->read_string(0, 4096));
+  auto img = detail::decode_image(type, *in, detail::DecodeOptions{});
+  if (!img) {
+    std::fprintf(stderr, "%s: %s\n", file.c_str(), img.status().message().c_str());
+    return 1;
+  }
+  std::ofstream f(out, std::ios::binary);
+  f << "P6\n" << img->raster.width << " " << img->raster.height << "\n255\n";
+  f.write(reinterpret_cast<const char*>(img->raster.rgb.data()), static_cast<std::streamsize>(img->raster.rgb.size()));
+  return f ? 0 : 1;
+}
+
+int serve(const std::string& format) {
+  const auto specs = specs_for(format);
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);
@@ -105,16 +143,16 @@ int serve() {
   return 0;
 }
 
-int write(const std::string& path, const std::string& dir) {
-  auto r = ms::make_thumbnails_file(path, ms::default_thumbnail_specs());
+int write(const std::string& path, const std::string& dir, const std::string& format) {
+  auto r = ms::make_thumbnails_file(path, specs_for(format));
   if (!r) {
     std::fprintf(stderr, "%s\n", r.status().message().c_str());
     return 1;
   }
   for (const auto& t : *r) {
-    const std::string out = dir + "/" + t.name + ".jpg";
+    const std::string out = dir + "/" + t.name + "." + t.extension;
     std::ofstream f(out, std::ios::binary);
-    f.write(t.jpeg.data(), static_cast<std::streamsize>(t.jpeg.size()));
+    f.write(t.bytes.data(), static_cast<std::streamsize>(t.bytes.size()));
     if (!f) {
       std::fprintf(stderr, "cannot write %s\n", out.c_str());
       return 1;
@@ -352,9 +390,48 @@ int split(int reps, const std::string& path) {
   return 0;
 }
 
+// Encode time alone (medians, ms, the three sizes together) per format, from
+// the same three resized rasters (decoded and resampled once, untimed).
+int encode_split(int reps, const std::string& path) {
+  auto input = detail::Input::open_file(path);
+  if (!input) return 1;
+  auto img = detail::decode_image(ms::MediaType::jpeg, *input, detail::DecodeOptions{});
+  if (!img) return 1;
+  std::vector<detail::Raster> rasters;
+  const detail::Raster* src = &img->raster;
+  rasters.reserve(3);
+  for (auto box : {std::pair{800, 600}, std::pair{300, 300}, std::pair{150, 150}}) {
+    const double sc =
+        std::min({static_cast<double>(box.first) / src->width, static_cast<double>(box.second) / src->height, 1.0});
+    rasters.push_back(detail::resize_lanczos3(src->rgb.data(), src->width, src->height,
+                                              static_cast<std::size_t>(src->width) * 3,
+                                              std::max(1, static_cast<int>(std::lround(src->width * sc))),
+                                              std::max(1, static_cast<int>(std::lround(src->height * sc)))));
+    src = &rasters.back();
+  }
+  for (const char* name : {"jpeg", "webp", "avif"}) {
+    std::vector<double> t;
+    for (int i = 0; i <= reps; ++i) {
+      const double c0 = cpu_ms();
+      for (const auto& r : rasters) {
+        const std::string n = name;
+        const ms::ThumbnailSpec defaults;
+        auto out = n == "jpeg" ? detail::encode_jpeg(r, defaults.quality, false)
+                               : (n == "webp" ? detail::encode_webp(r, defaults.webp_quality)
+                                              : detail::encode_avif(r, defaults.avif_quality));
+        if (!out) return 1;
+      }
+      if (i > 0) t.push_back(cpu_ms() - c0);
+    }
+    std::printf("%s %.3f\n", name, median(t));
+  }
+  return 0;
+}
+
 int usage() {
   std::fprintf(stderr,
-               "usage: bench_thumbs serve | write PATH OUTDIR | once PATH [N] |\n"
+               "usage: bench_thumbs serve [FORMAT] | write PATH OUTDIR [FORMAT] | to-ppm FILE OUT |\n"
+               "       encode-split REPS PATH | once PATH [N] |\n"
                "       throughput THREADS PASSES LISTFILE | split REPS PATH |\n"
                "       serve-pow2 FACTOR | write-pow2 FACTOR PATH LARGE_JPG\n");
   return 2;
@@ -365,8 +442,10 @@ int usage() {
 int main(int argc, char** argv) {
   const std::vector<std::string> a(argv + 1, argv + argc);
   if (a.empty()) return usage();
-  if (a[0] == "serve") return serve();
-  if (a[0] == "write" && a.size() == 3) return write(a[1], a[2]);
+  if (a[0] == "serve" && a.size() <= 2) return serve(a.size() == 2 ? a[1] : "jpeg");
+  if (a[0] == "write" && (a.size() == 3 || a.size() == 4)) return write(a[1], a[2], a.size() == 4 ? a[3] : "jpeg");
+  if (a[0] == "to-ppm" && a.size() == 3) return to_ppm(a[1], a[2]);
+  if (a[0] == "encode-split" && a.size() == 3) return encode_split(std::atoi(a[1].c_str()), a[2]);
   if (a[0] == "once" && a.size() >= 2) return once(a[1], a.size() > 2 ? std::atoi(a[2].c_str()) : 1);
   if (a[0] == "throughput" && a.size() == 4) return throughput(std::atoi(a[1].c_str()), std::atoi(a[2].c_str()), a[3]);
   if (a[0] == "split" && a.size() == 3) return split(std::atoi(a[1].c_str()), a[2]);

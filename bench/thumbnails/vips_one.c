@@ -8,9 +8,13 @@
  * One core: concurrency 1; the operation cache is off so every repetition
  * really decodes.
  *
- *   vips_one serve                 "REPS PATH" lines on stdin; answers
+ *   vips_one serve [FORMAT]        "REPS PATH" lines on stdin; answers
  *                                  "ok CPU_MS,... WALL_MS,..." (process CPU time)
- *   vips_one write PATH OUTDIR     writes small.jpg medium.jpg large.jpg
+ *   vips_one write PATH OUTDIR [FORMAT]  writes small.EXT medium.EXT large.EXT
+ *
+ * FORMAT: jpeg (default; jpegsave Q 85), webp (webpsave Q 88, effort 4, as
+ * libmediastore's WebP) or avif (heifsave AV1, Q 78, effort 1 = aom speed 8,
+ * 4:2:0, as libmediastore's AVIF); every format strips metadata.
  *
  * Built by bench/thumbnails/run.sh with libvips-dev (cc ... `pkg-config --cflags --libs vips`). */
 #include <stdio.h>
@@ -21,6 +25,17 @@
 
 static const int kBox[3][2] = {{800, 600}, {300, 300}, {150, 150}};
 static const char* kName[3] = {"large", "medium", "small"};
+static const char* g_format = "jpeg";
+
+static int save(VipsImage* t, void** buf, size_t* len) {
+  if (strcmp(g_format, "webp") == 0)
+    return vips_webpsave_buffer(t, buf, len, "Q", 88, "effort", 4, "strip", TRUE, NULL);
+  if (strcmp(g_format, "avif") == 0)
+    return vips_heifsave_buffer(t, buf, len, "Q", 78, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort", 1,
+                                "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_ON, "strip", TRUE, NULL);
+  return vips_jpegsave_buffer(t, buf, len, "Q", 85, "strip", TRUE, NULL);
+}
+static const char* ext(void) { return strcmp(g_format, "jpeg") == 0 ? "jpg" : g_format; }
 
 static double now_ms(clockid_t c) {
   struct timespec ts;
@@ -69,10 +84,10 @@ static int thumbs(const char* path, const char* outdir) {
     t = computed;
     void* buf = NULL;
     size_t len = 0;
-    if (vips_jpegsave_buffer(t, &buf, &len, "Q", 85, "strip", TRUE, NULL)) rc = -1;
+    if (save(t, &buf, &len)) rc = -1;
     if (rc == 0 && outdir) {
       char out[4096];
-      snprintf(out, sizeof out, "%s/%s.jpg", outdir, kName[i]);
+      snprintf(out, sizeof out, "%s/%s.%s", outdir, kName[i], ext());
       FILE* f = fopen(out, "wb");
       if (!f || fwrite(buf, 1, len, f) != len) rc = -1;
       if (f) fclose(f);
@@ -90,9 +105,13 @@ int main(int argc, char** argv) {
   if (VIPS_INIT(argv[0])) vips_error_exit(NULL);
   vips_concurrency_set(1);
   vips_cache_set_max(0);
-  if (argc == 4 && strcmp(argv[1], "write") == 0) return thumbs(argv[2], argv[3]) ? 1 : 0;
-  if (argc != 2 || strcmp(argv[1], "serve") != 0) {
-    fprintf(stderr, "usage: vips_one serve | write PATH OUTDIR\n");
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "write") == 0) {
+    if (argc == 5) g_format = argv[4];
+    return thumbs(argv[2], argv[3]) ? 1 : 0;
+  }
+  if (argc == 3 && strcmp(argv[1], "serve") == 0) g_format = argv[2];
+  if ((argc != 2 && argc != 3) || strcmp(argv[1], "serve") != 0) {
+    fprintf(stderr, "usage: vips_one serve [FORMAT] | write PATH OUTDIR [FORMAT]\n");
     return 2;
   }
   char line[8192];

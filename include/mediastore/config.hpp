@@ -20,6 +20,16 @@
 //   AWS_CA_BUNDLE           CA file for TLS verification
 //   AWS_MAX_ATTEMPTS        Default: 3
 //   MEDIA_AUTO_CREATE_BUCKET  true|false  Default: false
+//   MEDIA_METADATA_CONTEXT_KEYS  upload context keys copied into object
+//                           metadata (comma-separated)         Default: none
+//   MEDIA_S3_CONDITIONAL_MULTIPART true|false  Default: false (see S3Settings)
+//   AWS_QUERYSTRING_AUTH    true|false  presigned (true) or plain URLs  Default: true
+//   AWS_QUERYSTRING_EXPIRE  seconds a URL is valid                     Default: 3600
+//   AWS_S3_CUSTOM_DOMAIN    CDN/public host serving the bucket's keys  Default: none
+//   AWS_S3_URL_PROTOCOL     https: | http:  for AWS_S3_CUSTOM_DOMAIN   Default: https:
+//   MEDIA_S3_PUBLIC_ENDPOINT  endpoint as browsers reach it            Default: the endpoint
+//   Credentials beyond these (web identity, container endpoint, IMDSv2):
+//   see src/s3/credentials.hpp and docs/configuration.md.
 //   MEDIA_QUEUE_BACKEND     memory | sqlite | redis            Default: memory
 //   MEDIA_QUEUE_URL         sqlite file path or redis://host:port/db
 //                           Default (sqlite): MEDIA_STATE_DIR/queue.sqlite3
@@ -27,6 +37,7 @@
 //                           never inside MEDIA_ROOT   Default: "<MEDIA_ROOT>.state"
 //   MEDIA_SPOOL_DIR         where accepted uploads are spooled
 //                           Default: MEDIA_STATE_DIR/spool
+//   MEDIA_THUMBNAIL_FORMATS comma-separated jpeg, webp, avif   Default: jpeg
 //
 // Paths (MEDIA_ROOT, MEDIA_STATE_DIR, MEDIA_SPOOL_DIR, a SQLite
 // MEDIA_QUEUE_URL) are made absolute against the working folder once, by
@@ -54,9 +65,21 @@ namespace mediastore {
 
 enum class BackendKind { local, minio, s3 };
 enum class QueueKind { memory, sqlite, redis };
+// An encoding of thumbnails: JPEG (libjpeg-turbo), WebP (libwebp, lossy) or
+// AVIF (libheif with its AV1 encoder; Debian 12 builds libheif with libaom).
+enum class ThumbnailFormat { jpeg, webp, avif };
 
 MS_API const char* backend_kind_name(BackendKind kind) noexcept;
 MS_API const char* queue_kind_name(QueueKind kind) noexcept;
+// "jpeg", "webp", "avif" (the MEDIA_THUMBNAIL_FORMATS spelling).
+MS_API const char* thumbnail_format_name(ThumbnailFormat format) noexcept;
+// The file extension without the dot: "jpg", "webp", "avif".
+MS_API const char* thumbnail_format_extension(ThumbnailFormat format) noexcept;
+// "image/jpeg", "image/webp", "image/avif".
+MS_API const char* thumbnail_format_content_type(ThumbnailFormat format) noexcept;
+// Whether this build can encode `format`: JPEG and WebP always; AVIF when
+// libheif has an AV1 encoder plugin (libaom, rav1e or SVT-AV1). Thread-safe.
+MS_API bool thumbnail_format_available(ThumbnailFormat format) noexcept;
 
 // Settings of the S3 client, resolved from either the MINIO_* or the AWS_*
 // variables. Empty credentials mean: look them up in the credential chain.
@@ -84,6 +107,33 @@ struct S3Settings {
   // (aws-chunked, each chunk signed while the previous one is sent) or
   // "auto" (streaming from 8 MiB on). Default: "auto".
   std::string payload_signing = "auto";
+  // The server honours "If-None-Match: *" on CompleteMultipartUpload
+  // (MEDIA_S3_CONDITIONAL_MULTIPART): AWS S3 does; Ceph RGW 16 ignores it
+  // and replaces the object. With false, create-only puts
+  // (PutOptions::if_none_match) are one PutObject whatever their size (up
+  // to 5 GiB). Default: false.
+  bool conditional_multipart = false;
+  // ---- URLs (StorageBackend::get_url / url); django-storages' names ----
+  // AWS_QUERYSTRING_AUTH: URLs are presigned (true) or plain (false, for a
+  // public bucket or a CDN). Default: true.
+  bool querystring_auth = true;
+  // AWS_QUERYSTRING_EXPIRE: seconds a URL made by the Django storage and
+  // the C ABI's default stay valid (1 .. 604800). Default: 3600.
+  std::int64_t querystring_expire = 3600;
+  // AWS_S3_CUSTOM_DOMAIN: a host (or "scheme://host[:port]") serving the
+  // bucket's keys at its root, e.g. a CDN: URLs become
+  // <url_protocol>//<custom_domain>/<key>, never signed (as django-storages
+  // without a CloudFront signer). Default: "" (none).
+  std::string custom_domain;
+  // AWS_S3_URL_PROTOCOL: "https:" or "http:", for custom_domain without a
+  // scheme. Default: "https:".
+  std::string url_protocol = "https:";
+  // MEDIA_S3_PUBLIC_ENDPOINT: the S3 endpoint as browsers reach it when it
+  // differs from the one the library uses (MinIO in Docker:
+  // http://minio:9000 inside, http://localhost:9000 outside). URLs are made
+  // and signed for it, with the same addressing style. Default: "" (the
+  // endpoint).
+  std::string public_endpoint;
 };
 
 struct MS_API Config {
@@ -95,6 +145,8 @@ struct MS_API Config {
   // secret; signs and checks upload grants (grant.hpp). Empty = no grants can
   // be issued or verified (`mediastore serve` refuses to start).
   std::string upload_grant_secret;
+  // Longest accepted video, seconds (MAX_VIDEO_DURATION). Default: 600 (10 min)
+  std::uint64_t max_video_duration = 600;
   S3Settings s3;
   QueueKind queue = QueueKind::memory;
   std::string queue_url;  // empty = sqlite: effective_sqlite_path(); redis: required
@@ -105,6 +157,13 @@ struct MS_API Config {
   // Empty = effective_state_dir() + "/spool". An explicit spool_dir without
   // state_dir keeps the former default queue file spool_dir + "/queue.sqlite3".
   std::string spool_dir;
+  // Upload context keys that may be copied into object metadata
+  // (MEDIA_METADATA_CONTEXT_KEYS=key1,key2; "original-filename" for the
+  // file name). See UploadOptions::metadata_context_keys. Default: none.
+  std::vector<std::string> metadata_context_keys;
+  // Formats every thumbnail is encoded in, in this order, each once, never
+  // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
+  std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
@@ -116,7 +175,8 @@ struct MS_API Config {
   static Result<Config> from_lookup(const Lookup& lookup);
 
   // Checks consistency (bucket present for minio/s3, sizes > 0, the default
-  // state folder outside MEDIA_ROOT, ...).
+  // state folder outside MEDIA_ROOT, thumbnail formats non-empty, without
+  // repeats and encodable by this build, ...).
   Status validate() const;
 
   // The folders and file actually used, absolute (a relative setting is

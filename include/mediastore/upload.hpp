@@ -1,6 +1,7 @@
 // The upload workflow: accept an upload durably, process it in a worker
-// (validate -> thumbnails -> store original -> store thumbnails), track its
-// status, retry transient failures, clean up after failures.
+// through a list of stages (by default: validate and make thumbnails ->
+// store original -> store thumbnails), track its status, retry transient
+// failures, clean up after failures.
 //
 //   auto svc = mediastore::UploadService::open(config).value();
 //   auto id = svc->submit_upload({.source_path = "/tmp/IMG_1.jpg", .original_filename = "IMG_1.jpg"});
@@ -41,9 +42,22 @@ enum class UploadState { pending, processing, retrying, completed, failed };
 // "pending", "processing", "retrying", "completed", "failed".
 MS_API const char* upload_state_name(UploadState state) noexcept;
 
-// Where processing is; progress_percentage rises through them.
-enum class UploadStage { queued, validating, storing_original, making_thumbnails, storing_thumbnails, done };
-// "queued", "validating", "storing_original", "making_thumbnails", "storing_thumbnails", "done".
+// Where processing is; progress_percentage rises through them. The numbers
+// are ABI (the C ms_upload_stage mirrors them): new stages are appended,
+// after `done`, whatever their place in the pipeline.
+enum class UploadStage : int {
+  queued = 0,
+  validating = 1,
+  storing_original = 2,
+  making_thumbnails = 3,
+  storing_thumbnails = 4,
+  done = 5,
+};
+// Number of UploadStage values; they are 0 .. kUploadStageCount-1.
+inline constexpr int kUploadStageCount = 6;
+// "queued", "validating", "storing_original", "making_thumbnails",
+// "storing_thumbnails", "done"; "unknown" for values out of range. The
+// returned pointer is static. Thread-safe.
 MS_API const char* upload_stage_name(UploadStage stage) noexcept;
 
 struct UploadRequest {
@@ -64,7 +78,7 @@ struct StoredObject {
   std::string name;  // "original", "small", "medium", "large"
   std::string key;
   std::string url;  // StorageBackend::get_url() at completion time
-  int width = 0;    // 0 for videos
+  int width = 0;    // as displayed (videos too: their display size)
   int height = 0;
   std::uint64_t bytes = 0;
   std::string content_type;
@@ -72,7 +86,7 @@ struct StoredObject {
 
 struct UploadResult {
   StoredObject original;
-  std::vector<StoredObject> thumbnails;  // one per spec; none for videos
+  std::vector<StoredObject> thumbnails;  // one per spec (videos: from the poster frame)
   // The media metadata: "media_type", "mime", "sha256", "width", "height",
   // "display_width", "display_height", "orientation", "capture_time",
   // "has_gps", "filename", "note" (when non-empty).
@@ -151,6 +165,14 @@ struct UploadOptions {
   std::chrono::seconds url_expiry{7 * 24 * 3600};
   // Queue namespace (QueueOptions::name). Default: "uploads".
   std::string queue_name = "uploads";
+  // Which upload context keys (UploadRequest::context) are copied into the
+  // original's object metadata, as x-amz-meta-ctx-<key>; the name
+  // "original-filename" in the list copies the file name too. Anyone holding
+  // a URL of the object can read its metadata, so by default none are: the
+  // metadata holds only upload-id and sha256 (the context stays in the
+  // upload's status record). nullopt: Config::metadata_context_keys
+  // (MEDIA_METADATA_CONTEXT_KEYS). Default: nullopt.
+  std::optional<std::vector<std::string>> metadata_context_keys;
 };
 
 class MS_API UploadService {

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
+#include "core/codecs.hpp"
 #include "core/config_internal.hpp"
 
 namespace mediastore {
@@ -27,6 +29,32 @@ const char* queue_kind_name(QueueKind kind) noexcept {
     case QueueKind::redis: return "redis";
   }
   return "unknown";
+}
+
+const char* thumbnail_format_name(ThumbnailFormat format) noexcept {
+  switch (format) {
+    case ThumbnailFormat::jpeg: return "jpeg";
+    case ThumbnailFormat::webp: return "webp";
+    case ThumbnailFormat::avif: return "avif";
+  }
+  return "unknown";
+}
+
+const char* thumbnail_format_extension(ThumbnailFormat format) noexcept {
+  return format == ThumbnailFormat::jpeg ? "jpg" : thumbnail_format_name(format);
+}
+
+const char* thumbnail_format_content_type(ThumbnailFormat format) noexcept {
+  switch (format) {
+    case ThumbnailFormat::jpeg: return "image/jpeg";
+    case ThumbnailFormat::webp: return "image/webp";
+    case ThumbnailFormat::avif: return "image/avif";
+  }
+  return "application/octet-stream";
+}
+
+bool thumbnail_format_available(ThumbnailFormat format) noexcept {
+  return format != ThumbnailFormat::avif || detail::avif_encoder_available();
 }
 
 std::string mask_secret(std::string_view value, std::size_t keep_prefix) {
@@ -58,6 +86,29 @@ Status parse_int_in(std::string_view name, const std::string& text, int lo, int 
   if (n < static_cast<std::uint64_t>(lo) || n > static_cast<std::uint64_t>(hi))
     return Status::InvalidArgument(fmt::format("{} must be {}..{}, got '{}'", name, lo, hi, text));
   out = static_cast<int>(n);
+  return Status::Ok();
+}
+
+// "jpeg,webp": each name once, no empty items, no spaces.
+Status parse_thumbnail_formats(std::string_view name, const std::string& text, std::vector<ThumbnailFormat>& out) {
+  out.clear();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    ThumbnailFormat f;
+    if (item == "jpeg")
+      f = ThumbnailFormat::jpeg;
+    else if (item == "webp")
+      f = ThumbnailFormat::webp;
+    else if (item == "avif")
+      f = ThumbnailFormat::avif;
+    else
+      return Status::InvalidArgument(fmt::format(
+          "{} must be a comma-separated list of jpeg, webp and avif, got '{}' (bad item '{}')", name, text, item));
+    out.push_back(f);
+    start = comma + 1;
+  }
   return Status::Ok();
 }
 
@@ -131,8 +182,26 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
   if (auto v = get(lookup, "MEDIA_UPLOAD_GRANT_SECRET")) c.upload_grant_secret = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
+  if (auto v = get(lookup, "MAX_VIDEO_DURATION"))
+    MS_RETURN_IF_ERROR(parse_u64("MAX_VIDEO_DURATION", *v, c.max_video_duration));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
   if (auto v = get(lookup, "MEDIA_STATE_DIR")) c.state_dir = *v;
+  if (auto v = get(lookup, "MEDIA_METADATA_CONTEXT_KEYS")) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item.empty()) continue;
+      if (item.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+          std::string_view::npos)
+        return Status::InvalidArgument(
+            fmt::format("MEDIA_METADATA_CONTEXT_KEYS: '{}' is not a key name (letters, digits, '-', '_', '.')", item));
+      c.metadata_context_keys.emplace_back(item);
+    }
+  }
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
     if (*v == "memory")
       c.queue = QueueKind::memory;
@@ -144,6 +213,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
       return Status::InvalidArgument(fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
   }
   if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
+  if (auto v = get(lookup, "MEDIA_THUMBNAIL_FORMATS"))
+    MS_RETURN_IF_ERROR(parse_thumbnail_formats("MEDIA_THUMBNAIL_FORMATS", *v, c.thumbnail_formats));
 
   S3Settings& s = c.s3;
   // Settings common to both S3 flavours.
@@ -164,6 +235,22 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
   if (auto v = get(lookup, "MEDIA_S3_PARTS_IN_FLIGHT"))
     MS_RETURN_IF_ERROR(parse_int_in("MEDIA_S3_PARTS_IN_FLIGHT", *v, 1, 64, s.parts_in_flight));
+  if (auto v = get(lookup, "AWS_QUERYSTRING_AUTH"))
+    MS_RETURN_IF_ERROR(parse_bool("AWS_QUERYSTRING_AUTH", *v, s.querystring_auth));
+  if (auto v = get(lookup, "AWS_QUERYSTRING_EXPIRE")) {
+    int n = 0;
+    MS_RETURN_IF_ERROR(parse_int_in("AWS_QUERYSTRING_EXPIRE", *v, 1, 604800, n));
+    s.querystring_expire = n;
+  }
+  if (auto v = get(lookup, "AWS_S3_CUSTOM_DOMAIN")) s.custom_domain = *v;
+  if (auto v = get(lookup, "AWS_S3_URL_PROTOCOL")) {
+    if (*v != "https:" && *v != "http:")
+      return Status::InvalidArgument(fmt::format("AWS_S3_URL_PROTOCOL must be https: or http:, got '{}'", *v));
+    s.url_protocol = *v;
+  }
+  if (auto v = get(lookup, "MEDIA_S3_PUBLIC_ENDPOINT")) s.public_endpoint = *v;
+  if (auto v = get(lookup, "MEDIA_S3_CONDITIONAL_MULTIPART"))
+    MS_RETURN_IF_ERROR(parse_bool("MEDIA_S3_CONDITIONAL_MULTIPART", *v, s.conditional_multipart));
   if (auto v = get(lookup, "MEDIA_S3_PAYLOAD_SIGNING")) {
     if (*v != "auto" && *v != "whole" && *v != "streaming")
       return Status::InvalidArgument(
@@ -226,6 +313,7 @@ Status Config::validate() const {
     if (s3.part_size < (5ull << 20)) return Status::InvalidArgument("MEDIA_S3_PART_SIZE must be at least 5 MiB");
   }
   if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");
+  if (max_video_duration == 0) return Status::InvalidArgument("MAX_VIDEO_DURATION must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
   if (backend == BackendKind::local) {
@@ -244,6 +332,18 @@ Status Config::validate() const {
                       "serve the spool and the queue file)",
                       state, root));
     }
+  }
+  if (thumbnail_formats.empty())
+    return Status::InvalidArgument("MEDIA_THUMBNAIL_FORMATS must name at least one format");
+  for (std::size_t i = 0; i < thumbnail_formats.size(); ++i) {
+    const ThumbnailFormat f = thumbnail_formats[i];
+    for (std::size_t j = 0; j < i; ++j)
+      if (thumbnail_formats[j] == f)
+        return Status::InvalidArgument(fmt::format("MEDIA_THUMBNAIL_FORMATS names {} twice", thumbnail_format_name(f)));
+    if (!thumbnail_format_available(f))
+      return Status::InvalidArgument(fmt::format(
+          "MEDIA_THUMBNAIL_FORMATS includes avif, but this libheif has no AV1 encoder (it needs libheif built with "
+          "libaom, rav1e or SVT-AV1: on Debian 12, libheif1 links libaom); use jpeg,webp"));
   }
   return Status::Ok();
 }
@@ -285,6 +385,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
   out.emplace_back("MEDIA_UPLOAD_GRANT_SECRET",
                    upload_grant_secret.empty() ? "(unset)" : mask_secret(upload_grant_secret));
+  out.emplace_back("MAX_VIDEO_DURATION", std::to_string(max_video_duration));
   if (backend != BackendKind::local) {
     out.emplace_back("endpoint", s3.endpoint);
     out.emplace_back("bucket", s3.bucket);
@@ -298,12 +399,21 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     out.emplace_back("part_size", std::to_string(s3.part_size));
     out.emplace_back("parts_in_flight", std::to_string(s3.parts_in_flight));
     out.emplace_back("payload_signing", s3.payload_signing);
+    out.emplace_back("conditional_multipart", s3.conditional_multipart ? "true" : "false");
+    out.emplace_back("querystring_auth", s3.querystring_auth ? "true" : "false");
+    out.emplace_back("querystring_expire", std::to_string(s3.querystring_expire));
+    if (!s3.custom_domain.empty()) out.emplace_back("custom_domain", s3.custom_domain);
+    if (!s3.public_endpoint.empty()) out.emplace_back("public_endpoint", s3.public_endpoint);
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
   out.emplace_back("MEDIA_STATE_DIR", effective_state_dir());
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
   if (queue == QueueKind::sqlite && queue_url.empty()) out.emplace_back("sqlite_file", effective_sqlite_path());
+  std::string formats;
+  for (ThumbnailFormat f : thumbnail_formats)
+    formats += (formats.empty() ? "" : ",") + std::string(thumbnail_format_name(f));
+  out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include "core/log_internal.hpp"
 #include "media/color.hpp"
 #include "media/decode.hpp"
+#include "media/heif_ptr.hpp"
 
 namespace mediastore::detail {
 namespace {
@@ -25,16 +26,6 @@ void init_once() {
   static std::once_flag once;
   std::call_once(once, [] { heif_init(nullptr); });
 }
-
-struct CtxDeleter {
-  void operator()(heif_context* c) const { heif_context_free(c); }
-};
-struct HandleDeleter {
-  void operator()(heif_image_handle* h) const { heif_image_handle_release(h); }
-};
-struct ImageDeleter {
-  void operator()(heif_image* i) const { heif_image_release(i); }
-};
 
 // ---- structure check before libheif sees the file ----
 //
@@ -208,8 +199,8 @@ std::string icc_for_nclx(const heif_color_profile_nclx& nclx) {
 }
 
 struct Opened {
-  std::unique_ptr<heif_context, CtxDeleter> ctx;
-  std::unique_ptr<heif_image_handle, HandleDeleter> handle;
+  HeifPtr<heif_context> ctx;
+  HeifPtr<heif_image_handle> handle;
 };
 
 Status heif_status(const heif_error& e, const char* what) {
@@ -306,7 +297,7 @@ Result<DecodedImage> decode_heif_unguarded(const Input& in, const DecodeOptions&
       heif_status(heif_decode_image(handle, &raw, heif_colorspace_RGB,
                                     alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, nullptr),
                   "cannot decode HEIF image"));
-  std::unique_ptr<heif_image, ImageDeleter> image(raw);
+  HeifPtr<heif_image> image(raw);
   int stride = 0;
   const std::uint8_t* plane = heif_image_get_plane_readonly(image.get(), heif_channel_interleaved, &stride);
   const int iw = heif_image_get_width(image.get(), heif_channel_interleaved);

@@ -7,10 +7,13 @@
 
 #include "media/color.hpp"
 #include "media/decode.hpp"
+#include "media/encode.hpp"
 #include "media/encode_jpeg.hpp"
+#include "media/hashes.hpp"
 #include "media/resize.hpp"
 #include "media/sniff.hpp"
 #include "media/thumbnails.hpp"
+#include "media/video.hpp"
 #include "mediastore/media.hpp"
 
 namespace mediastore {
@@ -48,6 +51,26 @@ Status detail::check_thumbnail_specs(const std::vector<ThumbnailSpec>& specs) {
           fmt::format("thumbnail spec '{}': box {}x{} must be 1..{} on each side", s.name, s.width, s.height, kMaxBox));
     if (s.quality < 1 || s.quality > 100)
       return Status::InvalidArgument(fmt::format("thumbnail spec '{}': quality {} must be 1..100", s.name, s.quality));
+    if (s.webp_quality < 1 || s.webp_quality > 100)
+      return Status::InvalidArgument(
+          fmt::format("thumbnail spec '{}': webp_quality {} must be 1..100", s.name, s.webp_quality));
+    if (s.avif_quality < 1 || s.avif_quality > 100)
+      return Status::InvalidArgument(
+          fmt::format("thumbnail spec '{}': avif_quality {} must be 1..100", s.name, s.avif_quality));
+    if (s.formats.empty()) return Status::InvalidArgument(fmt::format("thumbnail spec '{}': no formats", s.name));
+    for (std::size_t i = 0; i < s.formats.size(); ++i) {
+      const ThumbnailFormat f = s.formats[i];
+      if (f != ThumbnailFormat::jpeg && f != ThumbnailFormat::webp && f != ThumbnailFormat::avif)
+        return Status::InvalidArgument(
+            fmt::format("thumbnail spec '{}': unknown format {}", s.name, static_cast<int>(f)));
+      if (std::find(s.formats.begin(), s.formats.begin() + static_cast<std::ptrdiff_t>(i), f) !=
+          s.formats.begin() + static_cast<std::ptrdiff_t>(i))
+        return Status::InvalidArgument(
+            fmt::format("thumbnail spec '{}': format {} listed twice", s.name, thumbnail_format_name(f)));
+      if (!thumbnail_format_available(f))
+        return Status::UnsupportedMedia(
+            fmt::format("thumbnail spec '{}': AVIF asked for, but this libheif has no AV1 encoder", s.name));
+    }
   }
   return Status::Ok();
 }
@@ -85,8 +108,21 @@ detail::MinSizeFn detail::thumbnail_min_size(const std::vector<ThumbnailSpec>& s
   };
 }
 
-Result<std::vector<Thumbnail>> detail::thumbnails_from_image(const DecodedImage& img,
-                                                             const std::vector<ThumbnailSpec>& specs) {
+namespace {
+
+Result<std::string> encode_as(ThumbnailFormat format, const Raster& image, const ThumbnailSpec& s) {
+  switch (format) {
+    case ThumbnailFormat::jpeg: return detail::encode_jpeg(image, s.quality, s.progressive);
+    case ThumbnailFormat::webp: return detail::encode_webp(image, s.webp_quality);
+    case ThumbnailFormat::avif: return detail::encode_avif(image, s.avif_quality);
+  }
+  return Status::InvalidArgument("unknown thumbnail format");
+}
+
+}  // namespace
+
+Result<detail::ThumbnailSet> detail::thumbnails_from_image(const DecodedImage& img,
+                                                           const std::vector<ThumbnailSpec>& specs, bool with_hashes) {
   const int orientation = img.apply_orientation ? img.exif.orientation : 1;
   const bool swap = detail::orientation_swaps(orientation);
   // Plans are made on the full size so that every decode scale gives the same output size.
@@ -111,7 +147,8 @@ Result<std::vector<Thumbnail>> detail::thumbnails_from_image(const DecodedImage&
   const auto to_srgb = detail::srgb_transform_for(img.icc);
   std::vector<Raster> resized;  // stored orientation, uncropped
   resized.reserve(specs.size());
-  std::vector<Thumbnail> out(specs.size());
+  // Per spec, its encodings in the spec's format order.
+  std::vector<std::vector<Thumbnail>> per_spec(specs.size());
   for (std::size_t idx : order) {
     const ThumbnailSpec& s = specs[idx];
     Plan p = plan_for(s, ow, oh);
@@ -138,9 +175,32 @@ Result<std::vector<Thumbnail>> detail::thumbnails_from_image(const DecodedImage&
       cropped = crop_center(*result, p.out_w, p.out_h);
       result = &cropped;
     }
-    auto jpeg = detail::encode_jpeg(*result, s.quality, s.progressive);
-    if (!jpeg) return jpeg.status();
-    out[idx] = Thumbnail{s.name, result->width, result->height, std::move(*jpeg)};
+    // Every format from this one raster: one encode each, no resampling.
+    for (ThumbnailFormat f : s.formats) {
+      auto bytes = encode_as(f, *result, s);
+      if (!bytes)
+        return bytes.status().with_context(fmt::format("thumbnail '{}' as {}", s.name, thumbnail_format_name(f)));
+      Thumbnail t;
+      t.name = s.name;
+      t.width = result->width;
+      t.height = result->height;
+      t.format = f;
+      t.extension = thumbnail_format_extension(f);
+      t.content_type = thumbnail_format_content_type(f);
+      t.bytes = std::move(*bytes);
+      if (f == ThumbnailFormat::jpeg) t.jpeg = t.bytes;
+      per_spec[idx].push_back(std::move(t));
+    }
+  }
+  ThumbnailSet out;
+  for (auto& v : per_spec)
+    for (auto& t : v) out.thumbnails.push_back(std::move(t));
+  if (with_hashes && !resized.empty()) {
+    // The smallest raster (resized is largest first), uncropped, as displayed.
+    out.hashed = detail::apply_orientation(resized.back(), orientation);
+    auto hashes = detail::hashes_of(out.hashed);
+    if (!hashes) return hashes.status();
+    out.hashes = std::move(*hashes);
   }
   return out;
 }
@@ -152,9 +212,16 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
   MS_RETURN_IF_ERROR(detail::check_thumbnail_specs(specs));
   if (in.size() == 0) return Status::InvalidArgument(in.path() + " is empty");
   const MediaType type = sniff_media_type(in.read_string(0, 4096));
-  if (media_type_is_video(type))
-    return Status::UnsupportedMedia(
-        fmt::format("{} is {}: thumbnails are made for images only", in.path(), detail::with_article(type)));
+  if (media_type_is_video(type)) {
+    detail::VideoOptions opt;  // the default policy's budgets
+    opt.max_pixels = max_pixels;
+    opt.min_size = detail::thumbnail_min_size(specs);
+    detail::ProbeOutcome probed = detail::probe_video(type, in, opt);
+    if (!probed.ok) return Status(refusal_reason_code(probed.error.reason), in.path() + ": " + probed.error.message);
+    auto made = detail::thumbnails_from_image(probed.video.poster, specs, false);
+    if (!made) return made.status();
+    return std::move(made->thumbnails);
+  }
   if (!media_type_is_image(type))
     return Status::UnsupportedMedia(fmt::format("{} is {}, not an image", in.path(), detail::with_article(type)));
 
@@ -163,7 +230,9 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
   opt.min_size = detail::thumbnail_min_size(specs);
   auto decoded = detail::decode_image(type, in, opt);
   if (!decoded) return decoded.status().with_context(in.path());
-  return detail::thumbnails_from_image(*decoded, specs);
+  auto made = detail::thumbnails_from_image(*decoded, specs, false);
+  if (!made) return made.status();
+  return std::move(made->thumbnails);
 }
 
 }  // namespace
@@ -174,6 +243,12 @@ std::vector<ThumbnailSpec> default_thumbnail_specs() {
       ThumbnailSpec{"medium", 300, 300, FitMode::inside, 85, false},
       ThumbnailSpec{"large", 800, 600, FitMode::inside, 85, false},
   };
+}
+
+std::vector<ThumbnailSpec> thumbnail_specs_from_config(const Config& config) {
+  auto specs = default_thumbnail_specs();
+  for (auto& s : specs) s.formats = config.thumbnail_formats;
+  return specs;
 }
 
 Result<std::vector<Thumbnail>> make_thumbnails_file(const std::string& path, const std::vector<ThumbnailSpec>& specs,

@@ -22,9 +22,18 @@ Status check_thumbnail_specs(const std::vector<ThumbnailSpec>& specs);
 // must outlive the decode.
 MinSizeFn thumbnail_min_size(const std::vector<ThumbnailSpec>& specs);
 
-// One thumbnail per spec (in spec order) from a decoded image: orientation
-// applied, resampled with Lanczos-3, encoded as JPEG. `specs` must have
-// passed check_thumbnail_specs and `img` must hold pixels.
-Result<std::vector<Thumbnail>> thumbnails_from_image(const DecodedImage& img, const std::vector<ThumbnailSpec>& specs);
+struct ThumbnailSet {
+  std::vector<Thumbnail> thumbnails;  // per spec (spec order), its formats in order
+  ImageHashes hashes;                 // empty unless asked for
+  Raster hashed;                      // the raster the hashes were computed from (with_hashes)
+};
+
+// The thumbnails of a decoded image: per spec one resampled raster
+// (orientation applied, Lanczos-3), encoded in each of the spec's formats.
+// With `with_hashes`, also the ThumbHash and pHash of the smallest raster
+// (uncropped, as displayed). `specs` must have passed check_thumbnail_specs
+// and `img` must hold pixels.
+Result<ThumbnailSet> thumbnails_from_image(const DecodedImage& img, const std::vector<ThumbnailSpec>& specs,
+                                           bool with_hashes);
 
 }  // namespace mediastore::detail

@@ -9,6 +9,7 @@
 #include <webp/decode.h>
 #include <webp/encode.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -195,6 +196,20 @@ Raster pattern(int w, int h) {
       auto clampc = [](int v) { return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v)); };
       set(r, x, y,
           Rgb{clampc(x * 255 / w + noise), clampc(y * 255 / h + noise), clampc(((x / 64 + y / 64) % 2) * 160 + noise)});
+    }
+  return r;
+}
+
+Raster smooth(int w, int h) {
+  Raster r = make(w, h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double dx = (x - w * 0.3) / w, dy = (y - h * 0.6) / h;
+      const double blob = std::exp(-(dx * dx + dy * dy) * 12);
+      set(r, x, y,
+          Rgb{static_cast<std::uint8_t>(std::lround(40 + 180.0 * x / w)),
+              static_cast<std::uint8_t>(std::lround(60 + 150 * blob)),
+              static_cast<std::uint8_t>(std::lround(200 - 160.0 * y / h))});
     }
   return r;
 }

@@ -22,6 +22,8 @@ Raster solid(int w, int h, Rgb c);
 Raster quadrants(int w, int h);
 // A smooth gradient with some texture (for realistic JPEG sizes).
 Raster pattern(int w, int h);
+// Smooth and photo-like, no noise: two gradients and a soft blob.
+Raster smooth(int w, int h);
 Rgb pixel(const Raster& r, int x, int y);
 // Colours within tolerance per channel.
 bool near(Rgb a, Rgb b, int tol = 40);

@@ -304,8 +304,7 @@ TEST_CASE("hostile: HEIF grid that lists itself as a tile is refused before libh
   // 'dimg' box that claims more bytes than its 'iref' holds).
   for (const char* name : {"regress-heif-grid-self-reference", "regress-heif-grid-self-reference-oversized-dimg"}) {
     CAPTURE(name);
-    std::string path = std::string(__FILE__);
-    path = path.substr(0, path.rfind("/tests/")) + "/tests/fuzz/corpus/media_validate/" + name;
+    std::string path = std::string(MS_TESTS_DIR) + "/fuzz/corpus/media_validate/" + name;
     std::FILE* f = std::fopen(path.c_str(), "rb");
     REQUIRE(f != nullptr);
     std::string bytes(4096, '\0');

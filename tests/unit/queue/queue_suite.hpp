@@ -26,6 +26,11 @@
 
 #include "core/crypto.hpp"
 #include "mediastore/queue.hpp"
+#include "support/gcc_workarounds.hpp"
+
+// The suite builds many names as "prefix" + std::string: g++ 12 -O3 raises
+// the -Wrestrict false positive of GCC PR 105651 at several of them.
+MS_GCC_STRING_WRESTRICT_BEGIN
 
 namespace queue_suite {
 
@@ -643,3 +648,5 @@ inline void busy_worker_killed_at_random_loses_nothing(const Fixture& fx, const 
   TEST_CASE(NAME ": busy worker processes SIGKILLed at random lose nothing") { \
     queue_suite::busy_worker_killed_at_random_loses_nothing(FX, LOG_PATH);     \
   }
+
+MS_GCC_STRING_WRESTRICT_END

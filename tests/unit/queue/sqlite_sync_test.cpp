@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 #include "mediastore/queue.hpp"
+#include "support/gcc_workarounds.hpp"
 
 namespace {
 
@@ -168,6 +169,7 @@ TEST_CASE("sqlite: enqueue, nack and records are fsynced; lease, heartbeat and a
   CHECK(other.value()->get_record("a")->state == "completed");
 }
 
+MS_GCC_STRING_WRESTRICT_BEGIN  // "j" + std::to_string(i): GCC PR 105651
 TEST_CASE("sqlite: with ?synchronous=normal nothing is fsynced per call") {
   install_counting_vfs();
   QueueOptions o;
@@ -181,3 +183,4 @@ TEST_CASE("sqlite: with ?synchronous=normal nothing is fsynced per call") {
   for (auto& j : l.value()) REQUIRE(made.value()->ack(j).ok());
   CHECK(g_syncs.load() - before == 0);
 }
+MS_GCC_STRING_WRESTRICT_END

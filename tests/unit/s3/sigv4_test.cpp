@@ -22,7 +22,7 @@ using namespace mediastore::s3;
 
 namespace {
 
-fs::path suite_dir() { return fs::path(__FILE__).parent_path() / ".." / ".." / "data" / "aws-sigv4-test-suite"; }
+fs::path suite_dir() { return fs::path(MS_TESTS_DIR) / "data" / "aws-sigv4-test-suite"; }
 
 bool read_file(const fs::path& p, std::string& out) {
   std::ifstream in(p, std::ios::binary);

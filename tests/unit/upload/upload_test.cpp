@@ -26,12 +26,7 @@ struct Env {
 
   // kind: "memory" or "sqlite"
   explicit Env(const std::string& kind, int max_attempts = 4) {
-    config.media_root = dir.path() + "/media";
-    config.media_url = "/media/";
-    std::filesystem::create_directories(config.media_root);
-    auto base = make_storage(config);
-    REQUIRE_MESSAGE(base.ok(), base.status().to_string());
-    storage = std::make_shared<FaultyStorage>(base.value());
+    storage = std::make_shared<FaultyStorage>(upload_test::local_storage(config, dir.path()));
     QueueOptions qo;
     qo.max_attempts = max_attempts;
     qo.lease_duration = 5s;
@@ -162,6 +157,32 @@ TEST_CASE("upload: a photo completes with the original and 3 thumbnails") {
     CHECK(m->time_count == 1);
     CHECK(m->states["completed"] == 1);
   }
+}
+
+TEST_CASE("upload: context and file name reach object metadata only when listed") {
+  Env env("memory");
+  auto id = env.submit(upload_test::make_jpeg(64, 48));
+  auto s = env.run_until_done(id);
+  REQUIRE(s.state == UploadState::completed);
+  auto info = env.storage->stat(s.result->original.key);
+  REQUIRE(info.ok());
+  // Default: only what identifies the object, nothing the user wrote.
+  CHECK(info->user_metadata == Metadata{{"upload-id", id}, {"sha256", info->user_metadata.at("sha256")}});
+  CHECK(s.context.at("caption") == "a day at the beach");  // still in the status record
+
+  UploadOptions uo;
+  uo.metadata_context_keys = std::vector<std::string>{"caption", "original-filename"};
+  auto listed = UploadService::create(env.config, env.storage, env.queue, uo);
+  REQUIRE(listed.ok());
+  env.service = listed.value();
+  auto id2 = env.submit(upload_test::make_jpeg(64, 48, 3));
+  auto s2 = env.run_until_done(id2);
+  REQUIRE(s2.state == UploadState::completed);
+  auto info2 = env.storage->stat(s2.result->original.key);
+  REQUIRE(info2.ok());
+  CHECK(info2->user_metadata.at("ctx-caption") == "a day at the beach");
+  CHECK(info2->user_metadata.at("original-filename") == "IMG_1.jpg");
+  CHECK(info2->user_metadata.count("ctx-keep_id") == 0);
 }
 
 TEST_CASE("upload: a hostile file fails with a reason, nothing kept") {

@@ -1,0 +1,16 @@
+#include "upload/stages/pipeline.hpp"
+
+namespace mediastore::detail {
+
+Pipeline build_pipeline(const PipelineSettings& settings) {
+  Pipeline p;
+  // Checks first: nothing is stored before every stage that may refuse the
+  // file has accepted it.
+  p.push_back(make_process_media_stage(settings));
+  // Storing.
+  p.push_back(make_store_original_stage(settings));
+  p.push_back(make_store_thumbnails_stage(settings));
+  return p;
+}
+
+}  // namespace mediastore::detail
