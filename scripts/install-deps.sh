@@ -10,7 +10,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev libtinyxml2-dev libfmt-dev libstb-dev
   libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libheif-dev liblcms2-dev
-  libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev
+  libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev libmicrohttpd-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 )
 # Real photographs for the demo and the benchmarks (Debian wallpapers), and

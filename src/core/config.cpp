@@ -202,6 +202,7 @@ bool Config::is_variable(std::string_view name) noexcept {
       "MEDIA_METADATA_CONTEXT_KEYS",
       "MEDIA_S3_CONDITIONAL_MULTIPART",
       "MEDIA_S3_PUBLIC_ENDPOINT",
+      "MEDIA_UPLOAD_GRANT_SECRET",
   };
   for (std::string_view n : kNames)
     if (n == name) return true;
@@ -231,6 +232,7 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_ROOT")) c.media_root = *v;
   if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
+  if (auto v = get(lookup, "MEDIA_UPLOAD_GRANT_SECRET")) c.upload_grant_secret = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
   if (auto v = get(lookup, "MAX_VIDEO_DURATION"))
     MS_RETURN_IF_ERROR(parse_u64("MAX_VIDEO_DURATION", *v, c.max_video_duration));
@@ -433,6 +435,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_URL", media_url);
   out.emplace_back("MEDIA_URL_SIGNING_KEY", url_signing_key.empty() ? "(unset)" : mask_secret(url_signing_key));
   out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
+  out.emplace_back("MEDIA_UPLOAD_GRANT_SECRET",
+                   upload_grant_secret.empty() ? "(unset)" : mask_secret(upload_grant_secret));
   out.emplace_back("MAX_VIDEO_DURATION", std::to_string(max_video_duration));
   if (backend != BackendKind::local) {
     out.emplace_back("endpoint", s3.endpoint);

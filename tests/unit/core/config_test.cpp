@@ -196,8 +196,10 @@ TEST_CASE("minio and s3 settings come from their own variables") {
                                     {"AWS_DEFAULT_REGION", "eu-west-1"},
                                     {"AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1234"},
                                     {"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
-                                    {"AWS_SESSION_TOKEN", "session-token-value"}}));
+                                    {"AWS_SESSION_TOKEN", "session-token-value"},
+                                    {"MEDIA_UPLOAD_GRANT_SECRET", "grant-secret-value"}}));
   REQUIRE(s.ok());
+  CHECK(s->upload_grant_secret == "grant-secret-value");
   CHECK(s->s3.endpoint == "https://s3.eu-west-1.amazonaws.com");
   CHECK_FALSE(s->s3.path_style);
   CHECK(s->s3.region == "eu-west-1");
@@ -205,6 +207,8 @@ TEST_CASE("minio and s3 settings come from their own variables") {
   std::string d = s->describe();
   CHECK(d.find("wJalrXUtnFEMI") == std::string::npos);
   CHECK(d.find("session-token-value") == std::string::npos);
+  CHECK(d.find("grant-secret-value") == std::string::npos);
+  CHECK(d.find("MEDIA_UPLOAD_GRANT_SECRET=****") != std::string::npos);
   CHECK(d.find("AKIAEXAMPLE1234") == std::string::npos);
   CHECK(d.find("AKIA****") != std::string::npos);
   CHECK(d.find("family-media") != std::string::npos);
