@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "core/clamd_url.hpp"
+
 namespace mediastore {
 
 const char* backend_kind_name(BackendKind kind) noexcept {
@@ -21,6 +23,22 @@ const char* queue_kind_name(QueueKind kind) noexcept {
     case QueueKind::memory: return "memory";
     case QueueKind::sqlite: return "sqlite";
     case QueueKind::redis: return "redis";
+  }
+  return "unknown";
+}
+
+const char* scan_mode_name(ScanMode mode) noexcept {
+  switch (mode) {
+    case ScanMode::off: return "off";
+    case ScanMode::required: return "required";
+  }
+  return "unknown";
+}
+
+const char* unscanned_policy_name(UnscannedPolicy policy) noexcept {
+  switch (policy) {
+    case UnscannedPolicy::refuse: return "refuse";
+    case UnscannedPolicy::accept: return "accept";
   }
   return "unknown";
 }
@@ -70,6 +88,49 @@ Status parse_bool(std::string_view name, const std::string& text, bool& out) {
   return Status::Ok();
 }
 
+// "30" (seconds), "30s" or "500ms"; 1 ms .. 1 hour.
+Status parse_duration(std::string_view name, const std::string& text, std::chrono::milliseconds& out) {
+  std::string digits = text;
+  std::uint64_t scale = 1000;
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0) {
+    digits = text.substr(0, text.size() - 2);
+    scale = 1;
+  } else if (text.size() > 1 && text.back() == 's') {
+    digits = text.substr(0, text.size() - 1);
+  }
+  std::uint64_t n = 0;
+  if (!parse_u64(name, digits, n).ok() || n == 0 || n * scale > 3600000)
+    return Status::InvalidArgument(
+        fmt::format("{} must be a duration of 1 ms .. 1 hour (\"30\" seconds, \"30s\", \"500ms\"), got '{}'", name, text));
+  out = std::chrono::milliseconds(n * scale);
+  return Status::Ok();
+}
+
+Status read_scan_settings(const Config::Lookup& lookup, ScanSettings& s) {
+  if (auto v = get(lookup, "MEDIA_CLAMD_URL")) s.clamd_url = *v;
+  s.mode = s.clamd_url.empty() ? ScanMode::off : ScanMode::required;
+  if (auto v = get(lookup, "MEDIA_SCAN")) {
+    if (*v == "off")
+      s.mode = ScanMode::off;
+    else if (*v == "required")
+      s.mode = ScanMode::required;
+    else
+      return Status::InvalidArgument(fmt::format("MEDIA_SCAN must be off or required, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_SCAN_UNSCANNED")) {
+    if (*v == "refuse")
+      s.unscanned = UnscannedPolicy::refuse;
+    else if (*v == "accept")
+      s.unscanned = UnscannedPolicy::accept;
+    else
+      return Status::InvalidArgument(fmt::format("MEDIA_SCAN_UNSCANNED must be refuse or accept, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_CLAMD_STREAM_MAX_BYTES"))
+    MS_RETURN_IF_ERROR(parse_u64("MEDIA_CLAMD_STREAM_MAX_BYTES", *v, s.stream_max_bytes));
+  if (auto v = get(lookup, "MEDIA_CLAMD_TIMEOUT")) MS_RETURN_IF_ERROR(parse_duration("MEDIA_CLAMD_TIMEOUT", *v, s.timeout));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> Config::from_environment() {
@@ -108,6 +169,7 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
       return Status::InvalidArgument(fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
   }
   if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
+  MS_RETURN_IF_ERROR(read_scan_settings(lookup, c.scan));
 
   S3Settings& s = c.s3;
   // Settings common to both S3 flavours.
@@ -187,6 +249,14 @@ Status Config::validate() const {
   if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
+  if (scan.mode == ScanMode::required && scan.clamd_url.empty())
+    return Status::InvalidArgument("MEDIA_SCAN=required needs MEDIA_CLAMD_URL (the clamd to scan with)");
+  if (!scan.clamd_url.empty()) {
+    auto address = detail::parse_clamd_url(scan.clamd_url);
+    if (!address.ok()) return address.status();
+  }
+  if (scan.stream_max_bytes == 0) return Status::InvalidArgument("MEDIA_CLAMD_STREAM_MAX_BYTES must be greater than 0");
+  if (scan.timeout.count() <= 0) return Status::InvalidArgument("MEDIA_CLAMD_TIMEOUT must be positive");
   return Status::Ok();
 }
 
@@ -219,6 +289,13 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
+  out.emplace_back("MEDIA_SCAN", scan_mode_name(scan.mode));
+  if (!scan.clamd_url.empty()) {
+    out.emplace_back("MEDIA_CLAMD_URL", scan.clamd_url);
+    out.emplace_back("MEDIA_CLAMD_STREAM_MAX_BYTES", std::to_string(scan.stream_max_bytes));
+    out.emplace_back("MEDIA_CLAMD_TIMEOUT", std::to_string(scan.timeout.count()) + "ms");
+    out.emplace_back("MEDIA_SCAN_UNSCANNED", unscanned_policy_name(scan.unscanned));
+  }
   return out;
 }
 
