@@ -84,7 +84,7 @@ struct S3Settings {
 enum class ScanMode { off, required };
 enum class UnscannedPolicy { refuse, accept };
 
-MS_API const char* scan_mode_name(ScanMode mode) noexcept;                // "off", "required"
+MS_API const char* scan_mode_name(ScanMode mode) noexcept;                  // "off", "required"
 MS_API const char* unscanned_policy_name(UnscannedPolicy policy) noexcept;  // "refuse", "accept"
 
 // Virus scanning of uploads with clamd (include/mediastore/scan.hpp).

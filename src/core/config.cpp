@@ -100,8 +100,8 @@ Status parse_duration(std::string_view name, const std::string& text, std::chron
   }
   std::uint64_t n = 0;
   if (!parse_u64(name, digits, n).ok() || n == 0 || n * scale > 3600000)
-    return Status::InvalidArgument(
-        fmt::format("{} must be a duration of 1 ms .. 1 hour (\"30\" seconds, \"30s\", \"500ms\"), got '{}'", name, text));
+    return Status::InvalidArgument(fmt::format(
+        "{} must be a duration of 1 ms .. 1 hour (\"30\" seconds, \"30s\", \"500ms\"), got '{}'", name, text));
   out = std::chrono::milliseconds(n * scale);
   return Status::Ok();
 }
@@ -127,7 +127,8 @@ Status read_scan_settings(const Config::Lookup& lookup, ScanSettings& s) {
   }
   if (auto v = get(lookup, "MEDIA_CLAMD_STREAM_MAX_BYTES"))
     MS_RETURN_IF_ERROR(parse_u64("MEDIA_CLAMD_STREAM_MAX_BYTES", *v, s.stream_max_bytes));
-  if (auto v = get(lookup, "MEDIA_CLAMD_TIMEOUT")) MS_RETURN_IF_ERROR(parse_duration("MEDIA_CLAMD_TIMEOUT", *v, s.timeout));
+  if (auto v = get(lookup, "MEDIA_CLAMD_TIMEOUT"))
+    MS_RETURN_IF_ERROR(parse_duration("MEDIA_CLAMD_TIMEOUT", *v, s.timeout));
   return Status::Ok();
 }
 

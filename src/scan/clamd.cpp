@@ -171,7 +171,8 @@ class Connection {
       const int ev = wait_for(fd_.get(), POLLIN, timeout_);
       if (ev < 0) return io_failure("waiting for the answer", errno);
       if (ev == 0)
-        return Status::Timeout(fmt::format("{} gave no answer within {} ms (MEDIA_CLAMD_TIMEOUT)", who_, timeout_.count()));
+        return Status::Timeout(
+            fmt::format("{} gave no answer within {} ms (MEDIA_CLAMD_TIMEOUT)", who_, timeout_.count()));
       const ssize_t r = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (r < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
@@ -201,7 +202,8 @@ class Connection {
     const int ev = wait_for(fd_.get(), POLLOUT, timeout_);
     if (ev < 0) return io_failure("connecting", errno);
     if (ev == 0)
-      return Status::Timeout(fmt::format("{}: no connection within {} ms (MEDIA_CLAMD_TIMEOUT)", who_, timeout_.count()));
+      return Status::Timeout(
+          fmt::format("{}: no connection within {} ms (MEDIA_CLAMD_TIMEOUT)", who_, timeout_.count()));
     int err = 0;
     socklen_t err_len = sizeof err;
     if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) err = errno;
@@ -294,7 +296,8 @@ Result<ScanResult> ClamdScanner::scan(const ScanReadFn& read, std::optional<std:
   auto over_limit = [&] {
     ScanResult r;
     r.verdict = ScanVerdict::unscanned;
-    r.reason = fmt::format("larger than the stream limit of {} bytes (MEDIA_CLAMD_STREAM_MAX_BYTES); not scanned", limit);
+    r.reason =
+        fmt::format("larger than the stream limit of {} bytes (MEDIA_CLAMD_STREAM_MAX_BYTES); not scanned", limit);
     return r;
   };
   // Not sent at all: a verdict on a part would say nothing of the rest.
@@ -312,8 +315,8 @@ Result<ScanResult> ClamdScanner::scan(const ScanReadFn& read, std::optional<std:
     auto n = read(buf.data() + 4, impl_->options.chunk_bytes);
     if (!n.ok()) return n.status();
     if (*n > impl_->options.chunk_bytes)
-      return Status::Internal(fmt::format("a scan source returned {} bytes for a {}-byte read", *n,
-                                          impl_->options.chunk_bytes));
+      return Status::Internal(
+          fmt::format("a scan source returned {} bytes for a {}-byte read", *n, impl_->options.chunk_bytes));
     if (*n == 0) break;
     // Only a source of unknown size gets here; the connection is dropped
     // without a verdict.

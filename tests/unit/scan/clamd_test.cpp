@@ -84,11 +84,33 @@ TEST_CASE("MEDIA_CLAMD_URL: the two accepted forms") {
 
 TEST_CASE("MEDIA_CLAMD_URL: every other form is invalid_argument naming the variable") {
   const std::string long_path = "unix:/" + std::string(120, 'a');
-  for (const std::string& bad : std::vector<std::string>{"clamd", "/run/clamav/clamd.ctl", "unix:", "unix:run/clamd.ctl", "unix:/a\nb", long_path, "tcp://",
-        "tcp://host", "tcp://host:", "tcp://:3310", "tcp://host:0", "tcp://host:65536", "tcp://host:3310/",
-        "tcp://host:3310?x", "tcp://user@host:3310", "tcp://[::1]", "tcp://[::1]3310", "tcp://[zz]:1",
-        "tcp://[]:1", "tcp://host:33a", "tcp://host:+1", "tcp://-host:1", "tcp://ho st:1", "TCP://host:1",
-        "http://host:3310", "tcp:/host:3310", "tcp://host:3310:1"}) {
+  for (const std::string& bad : std::vector<std::string>{"clamd",
+                                                         "/run/clamav/clamd.ctl",
+                                                         "unix:",
+                                                         "unix:run/clamd.ctl",
+                                                         "unix:/a\nb",
+                                                         long_path,
+                                                         "tcp://",
+                                                         "tcp://host",
+                                                         "tcp://host:",
+                                                         "tcp://:3310",
+                                                         "tcp://host:0",
+                                                         "tcp://host:65536",
+                                                         "tcp://host:3310/",
+                                                         "tcp://host:3310?x",
+                                                         "tcp://user@host:3310",
+                                                         "tcp://[::1]",
+                                                         "tcp://[::1]3310",
+                                                         "tcp://[zz]:1",
+                                                         "tcp://[]:1",
+                                                         "tcp://host:33a",
+                                                         "tcp://host:+1",
+                                                         "tcp://-host:1",
+                                                         "tcp://ho st:1",
+                                                         "TCP://host:1",
+                                                         "http://host:3310",
+                                                         "tcp:/host:3310",
+                                                         "tcp://host:3310:1"}) {
     CAPTURE(bad);
     auto r = detail::parse_clamd_url(bad);
     REQUIRE_FALSE(r.ok());
@@ -149,7 +171,8 @@ TEST_CASE("clamd's answers to INSTREAM") {
   CHECK(err.status().is(ErrorCode::unavailable));
   CHECK(err.status().message().find(who) != std::string::npos);
 
-  for (const std::string& garbage : std::vector<std::string>{"", "OK", "stream: FOUND", "stream:  FOUND", "stream: ok", "HTTP/1.1 200 OK", std::string("\x01\xff", 2)}) {
+  for (const std::string& garbage : std::vector<std::string>{"", "OK", "stream: FOUND", "stream:  FOUND", "stream: ok",
+                                                             "HTTP/1.1 200 OK", std::string("\x01\xff", 2)}) {
     CAPTURE(garbage);
     auto g = detail::parse_instream_reply(garbage, who);
     CHECK(g.status().is(ErrorCode::network_error));
