@@ -25,8 +25,12 @@ nlohmann::json object_json(const StoredObject& o) {
           {"content_type", o.content_type}};
 }
 
+// "status" is the name the service's API uses; "state" (same value) is
+// deprecated, kept for a deprecation period for scripts that read it
+// (CHANGELOG.md, "Deprecated").
 nlohmann::json status_json(const UploadStatus& s) {
   nlohmann::json doc = {{"id", s.id},
+                        {"status", upload_state_name(s.state)},
                         {"state", upload_state_name(s.state)},
                         {"stage", upload_stage_name(s.stage)},
                         {"progress_percentage", s.progress_percentage},
@@ -59,7 +63,7 @@ void print_status(Context& ctx, const UploadStatus& s) {
     return;
   }
   std::cout << "id:        " << s.id << "\n"
-            << "state:     " << upload_state_name(s.state) << "\n"
+            << "status:    " << upload_state_name(s.state) << "\n"
             << "stage:     " << upload_stage_name(s.stage) << "\n"
             << "progress:  " << s.progress_percentage << "%\n"
             << "attempt:   " << s.attempt << "\n"
@@ -237,7 +241,7 @@ void add_upload(CLI::App& app, Context& ctx) {
       const bool in_process = ctx.config()->queue == QueueKind::memory;
       if (!a->wait && !in_process) {
         if (ctx.json) {
-          ctx.print_json({{"id", id.value()}, {"state", "pending"}});
+          ctx.print_json({{"id", id.value()}, {"status", "pending"}, {"state", "pending"}});
         } else {
           std::cout << id.value() << "\n";
         }
@@ -265,7 +269,7 @@ void add_upload(CLI::App& app, Context& ctx) {
 
 void add_status(CLI::App& app, Context& ctx) {
   auto id = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("status", "Print the state, progress and result of upload ID");
+  CLI::App* cmd = app.add_subcommand("status", "Print the status, progress and result of upload ID");
   cmd->add_option("ID", *id, "Upload id")->required();
   cmd->callback([&ctx, id] {
     ctx.action = [&ctx, id]() -> int {

@@ -21,12 +21,21 @@
 //   MEDIA_AUTO_CREATE_BUCKET  true|false  Default: false
 //   MEDIA_QUEUE_BACKEND     memory | sqlite | redis            Default: memory
 //   MEDIA_QUEUE_URL         sqlite file path or redis://host:port/db
-//   MEDIA_SPOOL_DIR         where accepted uploads are spooled Default: MEDIA_ROOT/.spool
+//                           Default (sqlite): MEDIA_STATE_DIR/queue.sqlite3
+//   MEDIA_STATE_DIR         the library's own files (spool, SQLite queue),
+//                           never inside MEDIA_ROOT   Default: "<MEDIA_ROOT>.state"
+//   MEDIA_SPOOL_DIR         where accepted uploads are spooled
+//                           Default: MEDIA_STATE_DIR/spool
 //   MEDIA_CLAMD_URL         unix:/PATH or tcp://HOST:PORT of clamd; empty = no scanning
 //   MEDIA_SCAN              off | required   Default: required when MEDIA_CLAMD_URL is set, else off
 //   MEDIA_SCAN_UNSCANNED    refuse | accept                    Default: refuse
 //   MEDIA_CLAMD_STREAM_MAX_BYTES  clamd's StreamMaxLength      Default: 26214400 (25 MiB)
 //   MEDIA_CLAMD_TIMEOUT     seconds, or N ms / N s             Default: 30 s
+//
+// Paths (MEDIA_ROOT, MEDIA_STATE_DIR, MEDIA_SPOOL_DIR, a SQLite
+// MEDIA_QUEUE_URL) are made absolute against the working folder once, by
+// from_lookup/from_environment, so a later chdir changes nothing; they are
+// logged absolute when the spool and the queue are opened.
 //
 // A bad value is invalid_argument naming the variable. Secrets are never part
 // of a message; describe() masks them.
@@ -117,9 +126,15 @@ struct MS_API Config {
   std::uint64_t max_upload_size = 104857600;  // Default: 100 MiB
   S3Settings s3;
   QueueKind queue = QueueKind::memory;
-  std::string queue_url;
-  std::string spool_dir;  // empty = media_root + "/.spool"
-  ScanSettings scan;      // Default: no scanning
+  std::string queue_url;  // empty = sqlite: effective_sqlite_path(); redis: required
+  // The library's own files: the upload spool and the default SQLite queue
+  // file. A web server that serves MEDIA_ROOT must never see them, so the
+  // default is a sibling of the root. Empty = media_root + ".state".
+  std::string state_dir;
+  // Empty = effective_state_dir() + "/spool". An explicit spool_dir without
+  // state_dir keeps the former default queue file spool_dir + "/queue.sqlite3".
+  std::string spool_dir;
+  ScanSettings scan;  // Default: no scanning
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
@@ -130,11 +145,18 @@ struct MS_API Config {
   // migration: e.g. a lookup that adds a prefix).
   static Result<Config> from_lookup(const Lookup& lookup);
 
-  // Checks consistency (bucket present for minio/s3, sizes > 0, ...).
+  // Checks consistency (bucket present for minio/s3, sizes > 0, the default
+  // state folder outside MEDIA_ROOT, ...).
   Status validate() const;
 
-  // The spool folder actually used.
+  // The folders and file actually used, absolute (a relative setting is
+  // resolved against the current working folder at the time of the call;
+  // from_lookup has already resolved the ones it read).
+  std::string effective_state_dir() const;
   std::string effective_spool_dir() const;
+  // The SQLite queue file used when queue_url is empty: state_dir's
+  // "queue.sqlite3"; with only spool_dir set, spool_dir's (the former default).
+  std::string effective_sqlite_path() const;
 
   // Human-readable effective configuration, one "NAME=value" per line, with
   // every secret masked ("****") and access keys cut to a 4-character prefix.

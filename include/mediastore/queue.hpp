@@ -251,7 +251,10 @@ MS_API Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& pa
 MS_API Result<std::shared_ptr<JobQueue>> make_redis_queue(const std::string& url, QueueOptions options = {});
 
 // The queue config selects (MEDIA_QUEUE_BACKEND, MEDIA_QUEUE_URL). sqlite
-// without a URL uses "<effective_spool_dir()>/queue.sqlite3".
+// without a URL uses config.effective_sqlite_path() (Default:
+// "<MEDIA_ROOT>.state/queue.sqlite3", outside MEDIA_ROOT) and logs a warning
+// when a queue file of the former default place ("<MEDIA_ROOT>/.spool/") is
+// left unused. make_sqlite_queue makes its path absolute and logs it at info.
 MS_API Result<std::shared_ptr<JobQueue>> make_queue(const Config& config, QueueOptions options = {});
 
 }  // namespace mediastore

@@ -4,8 +4,11 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 
 #include "core/clamd_url.hpp"
+#include "core/config_internal.hpp"
 
 namespace mediastore {
 
@@ -132,6 +135,36 @@ Status read_scan_settings(const Config::Lookup& lookup, ScanSettings& s) {
   return Status::Ok();
 }
 
+// `path` absolute and lexically normal, without a trailing '/'. Resolved
+// against the current working folder; "" stays "".
+std::string absolute_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  if (ec) p = path;  // only when the working folder is gone: keep the setting as given
+  std::string out = p.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+// A SQLite MEDIA_QUEUE_URL ("path", "sqlite://path", either with "?options")
+// with its path made absolute.
+std::string absolute_sqlite_url(const std::string& url) {
+  const std::string scheme = url.rfind("sqlite://", 0) == 0 ? "sqlite://" : "";
+  std::string rest = url.substr(scheme.size());
+  std::string query;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q);
+    rest.resize(q);
+  }
+  if (rest.empty()) return url;  // make_sqlite_queue names the problem
+  return scheme + absolute_path(rest) + query;
+}
+
+bool is_inside(const std::string& path, const std::string& folder) {
+  return path == folder || path.rfind(folder == "/" ? folder : folder + "/", 0) == 0;
+}
+
 }  // namespace
 
 Result<Config> Config::from_environment() {
@@ -159,6 +192,7 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
+  if (auto v = get(lookup, "MEDIA_STATE_DIR")) c.state_dir = *v;
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
     if (*v == "memory")
       c.queue = QueueKind::memory;
@@ -232,6 +266,11 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
     else
       return Status::InvalidArgument(fmt::format("AWS_S3_ADDRESSING_STYLE must be path or virtual, got '{}'", *v));
   }
+  // Resolved once, here: a later chdir of the process changes nothing.
+  c.media_root = absolute_path(c.media_root);
+  c.state_dir = absolute_path(c.state_dir);
+  c.spool_dir = absolute_path(c.spool_dir);
+  if (c.queue == QueueKind::sqlite && !c.queue_url.empty()) c.queue_url = absolute_sqlite_url(c.queue_url);
   MS_RETURN_IF_ERROR(c.validate());
   return c;
 }
@@ -258,13 +297,53 @@ Status Config::validate() const {
   }
   if (scan.stream_max_bytes == 0) return Status::InvalidArgument("MEDIA_CLAMD_STREAM_MAX_BYTES must be greater than 0");
   if (scan.timeout.count() <= 0) return Status::InvalidArgument("MEDIA_CLAMD_TIMEOUT must be positive");
+  if (backend == BackendKind::local) {
+    // The state folder holds the spool and the queue file; inside MEDIA_ROOT a
+    // web server serving the root would serve them.
+    const std::string root = absolute_path(media_root);
+    const std::string state = effective_state_dir();
+    if (is_inside(state, root)) {
+      if (state_dir.empty())
+        return Status::InvalidArgument(
+            fmt::format("MEDIA_ROOT '{}' leaves no place for the default MEDIA_STATE_DIR: set MEDIA_STATE_DIR to a "
+                        "folder outside MEDIA_ROOT",
+                        root));
+      return Status::InvalidArgument(
+          fmt::format("MEDIA_STATE_DIR '{}' must be outside MEDIA_ROOT '{}' (a web server serving MEDIA_ROOT would "
+                      "serve the spool and the queue file)",
+                      state, root));
+    }
+  }
   return Status::Ok();
 }
 
-std::string Config::effective_spool_dir() const {
-  if (!spool_dir.empty()) return spool_dir;
-  return media_root + "/.spool";
+std::string Config::effective_state_dir() const {
+  if (!state_dir.empty()) return absolute_path(state_dir);
+  const std::string root = absolute_path(media_root);
+  return root == "/" ? "/.state" : root + ".state";  // "/.state" is inside "/": validate() refuses it
 }
+
+std::string Config::effective_spool_dir() const {
+  if (!spool_dir.empty()) return absolute_path(spool_dir);
+  return effective_state_dir() + "/spool";
+}
+
+std::string Config::effective_sqlite_path() const {
+  if (state_dir.empty() && !spool_dir.empty()) return absolute_path(spool_dir) + "/queue.sqlite3";
+  return effective_state_dir() + "/queue.sqlite3";
+}
+
+namespace detail {
+
+std::string legacy_default_spool_dir(const Config& config) {
+  if (!config.state_dir.empty() || !config.spool_dir.empty()) return "";
+  const std::string old = absolute_path(config.media_root) + "/.spool";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(old, ec) || std::filesystem::is_empty(old, ec)) return "";
+  return old;
+}
+
+}  // namespace detail
 
 std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const {
   std::vector<std::pair<std::string, std::string>> out;
@@ -289,7 +368,9 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
+  out.emplace_back("MEDIA_STATE_DIR", effective_state_dir());
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
+  if (queue == QueueKind::sqlite && queue_url.empty()) out.emplace_back("sqlite_file", effective_sqlite_path());
   out.emplace_back("MEDIA_SCAN", scan_mode_name(scan.mode));
   if (!scan.clamd_url.empty()) {
     out.emplace_back("MEDIA_CLAMD_URL", scan.clamd_url);

@@ -1,6 +1,11 @@
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <system_error>
+
+#include "core/config_internal.hpp"
 #include "core/crypto.hpp"
+#include "core/log_internal.hpp"
 #include "mediastore/queue.hpp"
 #include "queue/common.hpp"
 
@@ -94,8 +99,18 @@ Result<std::shared_ptr<JobQueue>> make_queue(const Config& config, QueueOptions 
   switch (config.queue) {
     case QueueKind::memory: return make_memory_queue(std::move(options));
     case QueueKind::sqlite: {
-      // Default: inside the spool folder, which the local backend never lists.
-      std::string path = config.queue_url.empty() ? config.effective_spool_dir() + "/queue.sqlite3" : config.queue_url;
+      // Default: in the state folder, outside MEDIA_ROOT.
+      std::string path = config.queue_url.empty() ? config.effective_sqlite_path() : config.queue_url;
+      if (config.queue_url.empty()) {
+        const std::string old = detail::legacy_default_spool_dir(config);
+        std::error_code ec;
+        if (!old.empty() && std::filesystem::exists(old + "/queue.sqlite3", ec) && !std::filesystem::exists(path, ec))
+          MS_LOG(warn, "queue",
+                 "a SQLite queue file of an earlier version is at '{}/queue.sqlite3' and is not used: the default is "
+                 "now '{}' (MEDIA_STATE_DIR); stop every process and move it there with the spool files, or set "
+                 "MEDIA_SPOOL_DIR='{}' to keep the old place",
+                 old, path, old);
+      }
       return make_sqlite_queue(path, std::move(options));
     }
     case QueueKind::redis:

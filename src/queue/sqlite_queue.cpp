@@ -606,7 +606,10 @@ Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path_in, 
   }
   if (path.empty()) return Status::InvalidArgument("MEDIA_QUEUE_URL: empty sqlite queue path");
   {
+    // Absolute once, so the log says which file every process uses.
     std::error_code ec;
+    auto abs = std::filesystem::absolute(path, ec);
+    if (!ec) path = abs.lexically_normal().string();
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
@@ -621,6 +624,7 @@ Result<std::shared_ptr<JobQueue>> make_sqlite_queue(const std::string& path_in, 
   sqlite3_busy_timeout(db, 5000);
   auto q = std::make_shared<detail::SqliteQueue>(db, path, std::move(options), synchronous);
   MS_RETURN_IF_ERROR(q->init());
+  MS_LOG(info, "queue", "sqlite queue '{}' open (synchronous={})", path, synchronous);
   return std::shared_ptr<JobQueue>(std::move(q));
 }
 

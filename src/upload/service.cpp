@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/config_internal.hpp"
 #include "core/crypto.hpp"
 #include "core/log_internal.hpp"
 #include "queue/common.hpp"
@@ -455,6 +456,13 @@ Result<std::shared_ptr<UploadService>> UploadService::create(const Config& confi
   impl->policy = options.policy ? *options.policy : ValidationPolicy::from_config(config);
   impl->options = std::move(options);
   impl->spool_dir = config.effective_spool_dir();
+  MS_LOG(info, "upload", "spool folder '{}'", impl->spool_dir);
+  if (const std::string old = detail::legacy_default_spool_dir(config); !old.empty())
+    MS_LOG(warn, "upload",
+           "the spool folder of an earlier version, '{}', is not empty and is not used: the default is now '{}' "
+           "(MEDIA_STATE_DIR); stop every process and move its files there, or set MEDIA_SPOOL_DIR='{}' to keep the "
+           "old place",
+           old, impl->spool_dir, old);
   return std::shared_ptr<UploadService>(new UploadService(std::move(impl)));
 }
 

@@ -90,6 +90,20 @@ def test_local_signed_urls(tmp_path) -> None:
     assert url.startswith("/m/u/x.txt?") and "sig=" in url
 
 
+def test_the_backends_own_files_are_not_served(tmp_path) -> None:
+    # Django serves files through storage.url()/open(): neither reaches the
+    # metadata sidecars or temp files under MEDIA_ROOT, signed or not.
+    for cfg in ({}, {"MEDIA_URL_SIGNING_KEY": "k3y-for-tests"}):
+        storage = MediaStoreStorage({"MEDIA_ROOT": str(tmp_path / "media"), "MEDIA_URL": "/m/", **cfg})
+        storage.save("u/x.txt", ContentFile(b"x"))
+        assert (tmp_path / "media" / ".mediastore" / "meta" / "u" / "x.txt").is_file()
+        for own in (".mediastore/meta/u/x.txt", ".mediastore", "u/.mediastore-tmp.0123456789abcdef"):
+            with pytest.raises(mediastore.InvalidArgumentError, match="reserved"):
+                storage.url(own)
+            with pytest.raises(mediastore.InvalidArgumentError, match="reserved"):
+                storage.open(own)
+
+
 def test_deconstructible_and_default_file_storage(tmp_path, monkeypatch) -> None:
     storage = MediaStoreStorage(config={"MEDIA_ROOT": str(tmp_path)}, url_expiry=30)
     path, args, kwargs = storage.deconstruct()

@@ -183,7 +183,7 @@ def test_upload_refusals_and_cancel(uploads: mediastore.Uploads, tmp_path) -> No
 
 
 def test_upload_options_are_checked(tmp_path) -> None:
-    cfg = {"MEDIA_ROOT": str(tmp_path)}
+    cfg = {"MEDIA_ROOT": str(tmp_path / "media")}
     for kwargs in ({"max_attempts": 0}, {"lease": 1.0, "heartbeat": 2.0}, {"url_expiry": 0}, {"backoff_base": -1}):
         with pytest.raises(mediastore.InvalidArgumentError):
             mediastore.Uploads(cfg, **kwargs)

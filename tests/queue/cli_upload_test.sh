@@ -17,12 +17,17 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 export MEDIA_STORAGE_BACKEND=local MEDIA_ROOT=$work/media MEDIA_QUEUE_BACKEND=sqlite MEDIA_QUEUE_URL=$work/queue.db
 mkdir -p "$MEDIA_ROOT"
+# The spool is in the default state folder, a sibling of MEDIA_ROOT.
+spool=$work/media.state/spool
 printf '<html><script>alert(1)</script></html>\n' >"$work/evil.jpg"
 
 # Submitted without a worker: pending.
 id=$("$ms" upload "$data/photo.jpg" --context keep_id=42)
 [[ $id =~ ^[0-9a-f-]{36}$ ]] || fail "upload printed '$id', not an id"
-"$ms" status "$id" --json | grep -q '"state": "pending"' || fail "new upload not pending"
+pending=$("$ms" status "$id" --json)
+grep -q '"status": "pending"' <<<"$pending" || fail "new upload not pending: $pending"
+# "state" is the deprecated name of "status", still printed with the same value.
+grep -q '"state": "pending"' <<<"$pending" || fail "deprecated \"state\" missing: $pending"
 "$ms" stats --json | grep -q '"ready": 1' || fail "stats does not show 1 ready job"
 
 "$ms" worker --threads 2 --maintenance-interval 1 2>"$work/worker.log" &
@@ -30,7 +35,7 @@ worker_pid=$!
 
 # --wait: progress on stderr, result on stdout, exit 0.
 out=$("$ms" upload "$data/photo.jpg" --wait --json 2>"$work/progress.log") || fail "good upload --wait failed"
-grep -q '"state": "completed"' <<<"$out" || fail "good upload not completed: $out"
+grep -q '"status": "completed"' <<<"$out" || fail "good upload not completed: $out"
 grep -q 'thumb_large.jpg' <<<"$out" || fail "no large thumbnail in: $out"
 grep -q 'completed done 100%' "$work/progress.log" || fail "no final progress line"
 
@@ -40,15 +45,15 @@ set +e
 rc=$?
 set -e
 [ $rc -eq 17 ] || fail "hostile upload exit status $rc, expected 17"
-grep -q 'state:     failed' "$work/evil.out" || fail "hostile upload not failed"
+grep -q 'status:    failed' "$work/evil.out" || fail "hostile upload not failed"
 
 # The first upload was processed by the worker too.
 for _ in $(seq 1 100); do
-  "$ms" status "$id" --json | grep -q '"state": "completed"' && break
+  "$ms" status "$id" --json | grep -q '"status": "completed"' && break
   sleep 0.1
 done
 "$ms" status "$id" --json | grep -q '"keep_id": "42"' || fail "context lost"
-"$ms" status "$id" | grep -q 'state:     completed' || fail "first upload not completed"
+"$ms" status "$id" | grep -q 'status:    completed' || fail "first upload not completed"
 
 # Unknown id: not_found (exit 12).
 set +e
@@ -70,5 +75,12 @@ set -e
 worker_pid=""
 [ $rc -eq 0 ] || fail "worker exit status $rc after SIGTERM"
 grep -q 'worker: stopped' "$work/worker.log" || fail "worker did not report stopping"
-[ -z "$(ls -A "$MEDIA_ROOT/.spool" | grep -v queue.sqlite3 || true)" ] || fail "spool not empty"
+[ -d "$spool" ] || fail "no spool folder at $spool"
+[ -z "$(ls -A "$spool")" ] || fail "spool not empty: $(ls -A "$spool")"
+[ ! -e "$MEDIA_ROOT/.spool" ] || fail "a spool folder inside MEDIA_ROOT"
+
+# upload --json without --wait (no worker now): the id, pending.
+out=$("$ms" upload "$data/photo.jpg" --json)
+grep -q '"status": "pending"' <<<"$out" || fail "upload --json: $out"
+grep -q '"state": "pending"' <<<"$out" || fail "upload --json without the deprecated \"state\": $out"
 echo "cli upload commands: ok"

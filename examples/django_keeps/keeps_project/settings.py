@@ -2,7 +2,7 @@
 
 Storage and uploads are configured by the library's own environment variables
 (MEDIA_STORAGE_BACKEND, MEDIA_ROOT, MINIO_*, AWS_*, MAX_UPLOAD_SIZE,
-MEDIA_QUEUE_BACKEND, MEDIA_SPOOL_DIR, ...): MEDIASTORE_CONFIG = None means
+MEDIA_QUEUE_BACKEND, MEDIA_STATE_DIR, ...): MEDIASTORE_CONFIG = None means
 "read the environment".
 """
 

@@ -1,8 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
+#include "core/config_internal.hpp"
 #include "core/log_internal.hpp"
 #include "mediastore/config.hpp"
 #include "mediastore/log.hpp"
@@ -27,7 +32,104 @@ TEST_CASE("defaults are the service's") {
   CHECK(c->backend == BackendKind::local);
   CHECK(c->max_upload_size == 104857600u);
   CHECK(c->queue == QueueKind::memory);
-  CHECK(c->effective_spool_dir() == c->media_root + "/.spool");
+  // Paths are absolute; the library's own files are outside MEDIA_ROOT.
+  const std::string cwd = std::filesystem::current_path().lexically_normal().string();
+  CHECK(c->media_root == cwd + "/media");
+  CHECK(c->effective_state_dir() == cwd + "/media.state");
+  CHECK(c->effective_spool_dir() == cwd + "/media.state/spool");
+  CHECK(c->effective_sqlite_path() == cwd + "/media.state/queue.sqlite3");
+}
+
+TEST_CASE("the state folder: MEDIA_STATE_DIR, explicit spool, sqlite file") {
+  auto c = Config::from_lookup(env({{"MEDIA_ROOT", "/srv/media/"}}));
+  REQUIRE(c.ok());
+  CHECK(c->media_root == "/srv/media");
+  CHECK(c->effective_state_dir() == "/srv/media.state");
+
+  c = Config::from_lookup(env({{"MEDIA_ROOT", "/srv/media"}, {"MEDIA_STATE_DIR", "/var/lib/keeps"}}));
+  REQUIRE(c.ok());
+  CHECK(c->effective_spool_dir() == "/var/lib/keeps/spool");
+  CHECK(c->effective_sqlite_path() == "/var/lib/keeps/queue.sqlite3");
+
+  // An explicit spool folder without MEDIA_STATE_DIR keeps the queue file
+  // where it was before MEDIA_STATE_DIR existed: inside the spool folder.
+  c = Config::from_lookup(env({{"MEDIA_ROOT", "/srv/media"}, {"MEDIA_SPOOL_DIR", "/srv/media/.spool"}}));
+  REQUIRE(c.ok());
+  CHECK(c->effective_spool_dir() == "/srv/media/.spool");
+  CHECK(c->effective_sqlite_path() == "/srv/media/.spool/queue.sqlite3");
+  c = Config::from_lookup(
+      env({{"MEDIA_ROOT", "/srv/media"}, {"MEDIA_SPOOL_DIR", "/tmp/sp"}, {"MEDIA_STATE_DIR", "/var/lib/keeps"}}));
+  REQUIRE(c.ok());
+  CHECK(c->effective_spool_dir() == "/tmp/sp");
+  CHECK(c->effective_sqlite_path() == "/var/lib/keeps/queue.sqlite3");
+
+  // Inside MEDIA_ROOT a web server serving the root would serve them.
+  for (const char* inside : {"/srv/media", "/srv/media/state", "/srv/media/./x/../state"}) {
+    CAPTURE(inside);
+    c = Config::from_lookup(env({{"MEDIA_ROOT", "/srv/media"}, {"MEDIA_STATE_DIR", inside}}));
+    CHECK(c.status().is(ErrorCode::invalid_argument));
+    CHECK(c.status().message().find("MEDIA_STATE_DIR") != std::string::npos);
+  }
+  c = Config::from_lookup(env({{"MEDIA_ROOT", "/srv/media"}, {"MEDIA_STATE_DIR", "/srv/media-state"}}));
+  CHECK(c.ok());
+  c = Config::from_lookup(env({{"MEDIA_ROOT", "/"}}));
+  CHECK(c.status().is(ErrorCode::invalid_argument));
+  CHECK(c.status().message().find("MEDIA_STATE_DIR") != std::string::npos);
+  // Only the local backend serves MEDIA_ROOT.
+  c = Config::from_lookup(env({{"MEDIA_STORAGE_BACKEND", "s3"},
+                               {"AWS_STORAGE_BUCKET_NAME", "b"},
+                               {"MEDIA_ROOT", "/srv/media"},
+                               {"MEDIA_STATE_DIR", "/srv/media/state"}}));
+  CHECK(c.ok());
+}
+
+TEST_CASE("the former default spool folder is found only when it is left unused") {
+  const auto base = std::filesystem::temp_directory_path() / ("ms-config-legacy-" + std::to_string(::getpid()));
+  const std::string root = (base / "media").string();
+  std::filesystem::create_directories(root + "/.spool");
+  auto c = Config::from_lookup(env({{"MEDIA_ROOT", root}}));
+  REQUIRE(c.ok());
+  CHECK(detail::legacy_default_spool_dir(*c).empty());  // empty folder: nothing left behind
+  { std::ofstream(root + "/.spool/abc.spool") << "x"; }
+  CHECK(detail::legacy_default_spool_dir(*c) == root + "/.spool");
+  // Kept on purpose, or a state folder chosen: no warning.
+  c = Config::from_lookup(env({{"MEDIA_ROOT", root}, {"MEDIA_SPOOL_DIR", root + "/.spool"}}));
+  REQUIRE(c.ok());
+  CHECK(detail::legacy_default_spool_dir(*c).empty());
+  c = Config::from_lookup(env({{"MEDIA_ROOT", root}, {"MEDIA_STATE_DIR", (base / "state").string()}}));
+  REQUIRE(c.ok());
+  CHECK(detail::legacy_default_spool_dir(*c).empty());
+  std::filesystem::remove_all(base);
+}
+
+TEST_CASE("relative paths are resolved once, against the working folder of from_lookup") {
+  const auto before = std::filesystem::current_path();
+  const auto base = std::filesystem::temp_directory_path() / ("ms-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(base / "a");
+  std::filesystem::create_directories(base / "b");
+  std::filesystem::current_path(base / "a");
+  auto c = Config::from_lookup(env({{"MEDIA_ROOT", "media"},
+                                    {"MEDIA_STATE_DIR", "../state"},
+                                    {"MEDIA_SPOOL_DIR", "./spool/"},
+                                    {"MEDIA_QUEUE_BACKEND", "sqlite"},
+                                    {"MEDIA_QUEUE_URL", "sqlite://q/jobs.db?synchronous=normal"}}));
+  std::filesystem::current_path(base / "b");  // a later chdir changes nothing
+  const std::string a = (base / "a").lexically_normal().string();
+  REQUIRE(c.ok());
+  CHECK(c->media_root == a + "/media");
+  CHECK(c->effective_state_dir() == base.lexically_normal().string() + "/state");
+  CHECK(c->effective_spool_dir() == a + "/spool");
+  CHECK(c->queue_url == "sqlite://" + a + "/q/jobs.db?synchronous=normal");
+  // A plain path and a redis URL.
+  std::filesystem::current_path(base / "a");
+  c = Config::from_lookup(env({{"MEDIA_QUEUE_BACKEND", "sqlite"}, {"MEDIA_QUEUE_URL", "jobs.db"}}));
+  REQUIRE(c.ok());
+  CHECK(c->queue_url == a + "/jobs.db");
+  c = Config::from_lookup(env({{"MEDIA_QUEUE_BACKEND", "redis"}, {"MEDIA_QUEUE_URL", "redis://127.0.0.1:6379/0"}}));
+  REQUIRE(c.ok());
+  CHECK(c->queue_url == "redis://127.0.0.1:6379/0");
+  std::filesystem::current_path(before);
+  std::filesystem::remove_all(base);
 }
 
 TEST_CASE("bad values are invalid_argument naming the variable") {

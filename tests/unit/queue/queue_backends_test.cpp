@@ -90,7 +90,7 @@ TEST_CASE("sqlite: ?synchronous= option") {
 
 TEST_CASE("make_queue follows the configuration") {
   Config c;
-  c.media_root = temp_dir();
+  c.media_root = temp_dir() + "/media";
   auto m = make_queue(c);
   REQUIRE(m.ok());
   CHECK(m.value()->backend_name() == "memory");
@@ -98,7 +98,9 @@ TEST_CASE("make_queue follows the configuration") {
   auto s = make_queue(c);
   REQUIRE(s.ok());
   CHECK(s.value()->backend_name() == "sqlite");
-  CHECK(std::filesystem::exists(c.effective_spool_dir() + "/queue.sqlite3"));
+  // The default file is in the state folder, a sibling of MEDIA_ROOT.
+  CHECK(std::filesystem::exists(temp_dir() + "/media.state/queue.sqlite3"));
+  CHECK_FALSE(std::filesystem::exists(c.media_root));
   c.queue = QueueKind::redis;
   CHECK(make_queue(c).status().is(ErrorCode::invalid_argument));
   c.queue_url = "http://nope";

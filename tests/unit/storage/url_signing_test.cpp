@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "storage/local_backend.hpp"
 #include "support/temp_dir.hpp"
 
@@ -86,4 +88,35 @@ TEST_CASE("the signature covers the URL path and expiry") {
   CHECK(detail::url_path_of("https://h:8080/m/a?x=1") == "/m/a");
   CHECK(detail::url_path_of("https://h") == "/");
   CHECK(detail::url_path_of("/m/a#frag") == "/m/a");
+}
+
+// A web server that serves MEDIA_ROOT with signed URLs serves only what
+// verify_local_url accepts, and that is only what get_url signed: the
+// backend's own files under the root (metadata sidecars in .mediastore/,
+// temp files, a spool folder configured inside the root) get no URL, and a
+// signature taken from an object's URL does not open them.
+TEST_CASE("the backend's own files under MEDIA_ROOT get no URL and no signature carries over to them") {
+  test::TempDir t;
+  const std::string key = "signing-key-for-the-reserved-test";
+  LocalStorageBackend b(LocalOptions{t / "root", "/media/", key, t / "root/spool-inside"});
+  REQUIRE(b.put_bytes("photos/a.jpg", "jpeg bytes", PutOptions{}).ok());
+  REQUIRE(std::filesystem::is_regular_file(t / "root/.mediastore/meta/photos/a.jpg"));
+  for (const char* own : {".mediastore/meta/photos/a.jpg", ".mediastore", "photos/.mediastore-tmp.0123456789abcdef",
+                          "spool-inside/x.spool", "spool-inside"}) {
+    CAPTURE(own);
+    CHECK(b.get_url(own, seconds(60)).status().is(ErrorCode::invalid_argument));
+    CHECK(b.stat(own).status().is(ErrorCode::invalid_argument));
+  }
+  auto url = b.get_url("photos/a.jpg", seconds(600));
+  REQUIRE(url.ok());
+  REQUIRE(verify_local_url(*url, key).ok());
+  const std::string query = url->substr(url->find('?'));
+  for (const char* own : {"/media/.mediastore/meta/photos/a.jpg", "/media/%2Emediastore/meta/photos/a.jpg",
+                          "/media/photos/../.mediastore/meta/photos/a.jpg", "/media/spool-inside/x.spool"}) {
+    CAPTURE(own);
+    CHECK(verify_local_url(own + query, key).is(ErrorCode::permission_denied));
+  }
+  // And with no signing key there is nothing to verify: unsigned serving
+  // must deny dot-names itself (docs/operations.md).
+  CHECK(verify_local_url("/media/.mediastore/meta/photos/a.jpg" + query, "").is(ErrorCode::invalid_argument));
 }
