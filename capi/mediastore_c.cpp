@@ -659,7 +659,9 @@ int process_common(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int
 // ---- upload helpers ----
 
 static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed), "ms_upload_state mirrors UploadState");
-static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done), "ms_upload_stage mirrors UploadStage");
+static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done) &&
+                  MS_STAGE_SCANNING == static_cast<int>(ms::UploadStage::scanning),
+              "ms_upload_stage mirrors UploadStage");
 
 constexpr std::int64_t kMaxMillis = 24LL * 3600 * 1000;  // one day: longer is absurd for these periods
 
@@ -1462,7 +1464,7 @@ const char* ms_upload_state_name(int state) {
 }
 
 const char* ms_upload_stage_name(int stage) {
-  if (stage < 0 || stage > MS_STAGE_DONE) return "unknown";
+  if (stage < 0 || stage > MS_STAGE_SCANNING) return "unknown";
   return ms::upload_stage_name(static_cast<ms::UploadStage>(stage));
 }
 

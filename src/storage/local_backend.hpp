@@ -1,4 +1,6 @@
-// LocalStorageBackend: objects as files under MEDIA_ROOT (internal).
+// LocalStorageBackend: objects as files under MEDIA_ROOT (internal). Its
+// parts are in storage/local/ (local.hpp says which file holds what; the
+// crash consistency of a write is explained at the top of write.cpp).
 //
 // Layout under the root:
 //   <key>                          the object's bytes, exactly as stored (a web

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "queue/common.hpp"
@@ -27,6 +29,7 @@ const char* upload_stage_name(UploadStage stage) noexcept {
     case UploadStage::making_thumbnails: return "making_thumbnails";
     case UploadStage::storing_thumbnails: return "storing_thumbnails";
     case UploadStage::done: return "done";
+    case UploadStage::scanning: return "scanning";
   }
   return "unknown";
 }
@@ -36,8 +39,8 @@ namespace {
 
 using nlohmann::json;
 
-template <typename E, std::size_t N>
-bool enum_from(const std::string& name, const char* (*fn)(E) noexcept, E (&values)[N], E& out) {
+template <typename E, typename Values>
+bool enum_from(const std::string& name, const char* (*fn)(E) noexcept, const Values& values, E& out) {
   for (E v : values)
     if (name == fn(v)) {
       out = v;
@@ -125,12 +128,11 @@ Result<UploadStatus> status_from_json(const std::string& id, const std::string& 
     request_from(j, s);
     static UploadState states[] = {UploadState::pending, UploadState::processing, UploadState::retrying,
                                    UploadState::completed, UploadState::failed};
-    static UploadStage stages[] = {UploadStage::queued,
-                                   UploadStage::validating,
-                                   UploadStage::storing_original,
-                                   UploadStage::making_thumbnails,
-                                   UploadStage::storing_thumbnails,
-                                   UploadStage::done};
+    static const auto stages = [] {
+      std::array<UploadStage, kUploadStageCount> all{};
+      for (int i = 0; i < kUploadStageCount; ++i) all[static_cast<std::size_t>(i)] = static_cast<UploadStage>(i);
+      return all;
+    }();
     if (!enum_from(j.value("state", ""), &upload_state_name, states, s.state) ||
         !enum_from(j.value("stage", ""), &upload_stage_name, stages, s.stage))
       return Status::Internal(fmt::format("upload '{}': the stored status has an unknown state", id));

@@ -1,4 +1,7 @@
-// UploadService internals shared by service.cpp and worker.cpp.
+// UploadService internals shared by the files of src/upload/: service.cpp
+// (submit, status, cancel, metrics), cleanup.cpp, driver.cpp (processing
+// one job through the pipeline), worker.cpp; the helpers are in
+// service_impl.cpp.
 #pragma once
 
 #include <array>
@@ -6,10 +9,22 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "mediastore/log.hpp"
 #include "mediastore/upload.hpp"
+#include "upload/stages/pipeline.hpp"
 
 namespace mediastore {
+
+namespace detail {
+
+inline SystemTime now() { return std::chrono::system_clock::now(); }
+
+// The log field that names an upload.
+inline std::vector<LogField> upload_field(const std::string& id) { return {LogField{"upload", id}}; }
+
+}  // namespace detail
 
 struct UploadService::Impl {
   Config config;
@@ -18,6 +33,8 @@ struct UploadService::Impl {
   UploadOptions options;
   ValidationPolicy policy;
   std::string spool_dir;
+  // The stages every job goes through (build_pipeline at create()).
+  detail::Pipeline pipeline;
 
   // A job this process is working on. `mu` serialises heartbeats (the
   // worker's heartbeat thread and the processing thread).
@@ -50,6 +67,8 @@ struct UploadService::Impl {
   void register_job(InFlight* f);
   void unregister_job(InFlight* f);
   void heartbeat_all();
+  // Runs one leased job through the pipeline and settles it (ack, nack,
+  // dead letter) in every case (driver.cpp).
   void process(InFlight& f);
 };
 

@@ -810,7 +810,8 @@ typedef enum ms_upload_stage {
   MS_STAGE_STORING_ORIGINAL = 2,
   MS_STAGE_MAKING_THUMBNAILS = 3,
   MS_STAGE_STORING_THUMBNAILS = 4,
-  MS_STAGE_DONE = 5
+  MS_STAGE_DONE = 5,
+  MS_STAGE_SCANNING = 6 /**< the virus scan (first when scanning is on) */
 } ms_upload_stage;
 
 /** @brief "pending", "processing", ...; "unknown" out of range (static). */

@@ -2,11 +2,13 @@
 // files and a fault-injecting storage decorator.
 #pragma once
 
+#include <doctest/doctest.h>
 #include <turbojpeg.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -20,6 +22,17 @@ namespace upload_test {
 using namespace mediastore;
 
 using test::TempDir;
+
+// A local backend under <dir>/media; sets config.media_root and
+// config.media_url ("/media/") to match.
+inline std::shared_ptr<StorageBackend> local_storage(Config& config, const std::string& dir) {
+  config.media_root = dir + "/media";
+  config.media_url = "/media/";
+  std::filesystem::create_directories(config.media_root);
+  auto base = make_storage(config);
+  REQUIRE_MESSAGE(base.ok(), base.status().to_string());
+  return base.value();
+}
 
 // A w x h baseline JPEG with a colour gradient.
 inline std::string make_jpeg(int w, int h, int seed = 0) {

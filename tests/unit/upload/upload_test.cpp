@@ -26,12 +26,7 @@ struct Env {
 
   // kind: "memory" or "sqlite"
   explicit Env(const std::string& kind, int max_attempts = 4) {
-    config.media_root = dir.path() + "/media";
-    config.media_url = "/media/";
-    std::filesystem::create_directories(config.media_root);
-    auto base = make_storage(config);
-    REQUIRE_MESSAGE(base.ok(), base.status().to_string());
-    storage = std::make_shared<FaultyStorage>(base.value());
+    storage = std::make_shared<FaultyStorage>(upload_test::local_storage(config, dir.path()));
     QueueOptions qo;
     qo.max_attempts = max_attempts;
     qo.lease_duration = 5s;

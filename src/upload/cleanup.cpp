@@ -1,0 +1,104 @@
+// UploadService::cleanup_failed_uploads: what failed, abandoned or
+// dead-lettered uploads left behind.
+#include <fmt/format.h>
+
+#include "core/log_internal.hpp"
+#include "upload/record.hpp"
+#include "upload/service_impl.hpp"
+#include "upload/spool.hpp"
+
+namespace mediastore {
+
+using detail::now;
+using detail::upload_field;
+
+Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds older_than) {
+  auto& im = *impl_;
+  CleanupReport rep;
+  const SystemTime cutoff = now() - older_than;
+  constexpr std::size_t kBatch = 500;
+
+  auto mark_failed = [&](UploadStatus& s, ErrorCode code, const std::string& message) -> Status {
+    s.state = UploadState::failed;
+    s.error_code = code;
+    s.error_message = message;
+    MS_RETURN_IF_ERROR(im.save(s));
+    MS_LOGF(info, "upload", upload_field(s.id), "upload {}: -> failed: {}", s.id, message);
+    return Status::Ok();
+  };
+  auto clean = [&](UploadStatus& s) -> Status {
+    auto left = im.remove_leftovers(s.id);
+    if (!left.ok()) return left.status();
+    rep.objects_removed += left->first;
+    rep.spool_files_removed += left->second;
+    s.updated_at = now();
+    return im.queue->put_record(JobRecord{s.id, detail::kFailedCleaned, s.updated_at, detail::status_to_json(s)});
+  };
+
+  // Jobs that exhausted their attempts (e.g. the worker died on the last
+  // one) whose upload is not marked yet.
+  auto dead = im.queue->dead_letters(kBatch);
+  if (!dead.ok()) return dead.status();
+  for (auto& d : dead.value()) {
+    auto s = im.load(d.id);
+    if (!s.ok() || s->state == UploadState::completed || s->state == UploadState::failed) continue;
+    auto colon = d.last_error.find(':');
+    ErrorCode code = colon == std::string::npos ? ErrorCode::unavailable
+                                                : detail::error_code_from_name(d.last_error.substr(0, colon));
+    MS_RETURN_IF_ERROR(
+        mark_failed(s.value(), code, fmt::format("gave up after {} attempts: {}", d.attempts, d.last_error)));
+    MS_RETURN_IF_ERROR(clean(s.value()));
+    rep.dead_lettered++;
+  }
+
+  // Unfinished uploads whose job is gone (a crash between record and
+  // enqueue, or a lost queue).
+  for (const char* state : {"pending", "processing", "retrying"}) {
+    auto recs = im.queue->list_records(state, cutoff, kBatch);
+    if (!recs.ok()) return recs.status();
+    for (auto& r : recs.value()) {
+      auto has = im.queue->contains(r.id);
+      if (!has.ok()) return has.status();
+      if (has.value()) continue;
+      auto s = detail::status_from_json(r.id, r.body);
+      if (!s.ok()) continue;
+      MS_RETURN_IF_ERROR(mark_failed(s.value(), ErrorCode::internal, "abandoned: its job is no longer queued"));
+      MS_RETURN_IF_ERROR(clean(s.value()));
+      rep.abandoned_uploads++;
+    }
+  }
+
+  // Failed uploads not cleaned yet.
+  for (;;) {
+    auto recs = im.queue->list_records("failed", cutoff, kBatch);
+    if (!recs.ok()) return recs.status();
+    for (auto& r : recs.value()) {
+      auto s = detail::status_from_json(r.id, r.body);
+      if (!s.ok()) continue;
+      MS_RETURN_IF_ERROR(clean(s.value()));
+      rep.failed_uploads++;
+    }
+    if (recs->size() < kBatch) break;
+  }
+
+  // Spool files of no upload in progress.
+  auto files = detail::spool_list(im.spool_dir);
+  if (!files.ok()) return files.status();
+  for (auto& e : files.value()) {
+    if (e.modified >= cutoff) continue;
+    auto s = im.load(e.id);
+    bool orphan = (!s.ok() && s.status().is(ErrorCode::not_found)) ||
+                  (s.ok() && (s->state == UploadState::completed || s->state == UploadState::failed));
+    if (!orphan) continue;
+    auto r = detail::spool_remove(e.path);
+    if (r.ok() && r.value()) rep.spool_files_removed++;
+  }
+
+  MS_LOGF(info, "upload", {},
+          "cleanup (older than {} s): {} failed, {} abandoned, {} dead-lettered; removed {} spool files, {} objects",
+          older_than.count(), rep.failed_uploads, rep.abandoned_uploads, rep.dead_lettered, rep.spool_files_removed,
+          rep.objects_removed);
+  return rep;
+}
+
+}  // namespace mediastore

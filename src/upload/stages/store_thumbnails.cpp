@@ -1,0 +1,54 @@
+// The store_thumbnails stage: every encoded thumbnail the media stage made.
+#include <fmt/format.h>
+
+#include "upload/stages/pipeline.hpp"
+
+namespace mediastore::detail {
+namespace {
+
+// The object a thumbnail becomes: "<prefix>thumb_<name>.<ext>".
+struct ThumbnailObject {
+  std::string_view extension;
+  std::string_view content_type;
+  const std::string* bytes;
+};
+
+ThumbnailObject thumbnail_object(const Thumbnail& t) { return {"jpg", "image/jpeg", &t.jpeg}; }
+
+class StoreThumbnailsStage final : public Stage {
+ public:
+  StoreThumbnailsStage() : Stage({UploadStage::storing_thumbnails, 25, /*retry_transient=*/true}) {}
+
+  bool applies(const UploadWork& work) const override { return !work.thumbnails.empty(); }
+
+  Result<StageEnd> run(StageContext& ctx) const override {
+    const auto& thumbs = ctx.work.thumbnails;
+    for (std::size_t i = 0; i < thumbs.size(); ++i) {
+      if (i > 0 && !ctx.checkpoint(static_cast<double>(i) / static_cast<double>(thumbs.size()))) return StageEnd::stop;
+      const ThumbnailObject t = thumbnail_object(thumbs[i]);
+      StoredObject o;
+      o.name = thumbs[i].name;
+      o.key = fmt::format("{}thumb_{}.{}", ctx.object_prefix, thumbs[i].name, t.extension);
+      o.width = thumbs[i].width;
+      o.height = thumbs[i].height;
+      o.bytes = t.bytes->size();
+      o.content_type = std::string(t.content_type);
+      PutOptions po;
+      po.content_type = o.content_type;
+      po.user_metadata = {{"upload-id", ctx.upload.id}};
+      Status st = ctx.storage.put_bytes(o.key, *t.bytes, po);
+      if (!st.ok()) return st.with_context(fmt::format("storing {}", o.key));
+      ctx.work.result.thumbnails.push_back(std::move(o));
+    }
+    return StageEnd::next;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<const Stage> make_store_thumbnails_stage(const PipelineSettings& settings) {
+  (void)settings;
+  return std::make_unique<StoreThumbnailsStage>();
+}
+
+}  // namespace mediastore::detail
