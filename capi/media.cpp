@@ -12,7 +12,9 @@ using namespace mediastore::capi;
 namespace {
 
 static_assert(MS_MEDIA_PE == static_cast<int>(ms::MediaType::pe), "ms_media_type mirrors MediaType");
-static_assert(MS_REFUSAL_UNREADABLE == static_cast<int>(ms::RefusalReason::unreadable),
+static_assert(MS_REFUSAL_UNREADABLE == static_cast<int>(ms::RefusalReason::unreadable) &&
+                  MS_REFUSAL_MALWARE == static_cast<int>(ms::RefusalReason::malware) &&
+                  MS_REFUSAL_UNSCANNED == static_cast<int>(ms::RefusalReason::unscanned),
               "ms_refusal_reason mirrors RefusalReason");
 
 bool valid_media_type(int t) { return t >= 0 && t <= MS_MEDIA_PE; }
@@ -265,7 +267,7 @@ const char* ms_media_type_extension(int type) {
 }
 
 const char* ms_refusal_reason_name(int reason) {
-  if (reason < 0 || reason > MS_REFUSAL_UNREADABLE) return "unknown";
+  if (reason < 0 || reason > MS_REFUSAL_UNSCANNED) return "unknown";
   return ms::refusal_reason_name(static_cast<ms::RefusalReason>(reason));
 }
 

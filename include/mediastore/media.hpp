@@ -112,6 +112,10 @@ enum class RefusalReason {
   corrupt,             // truncated or undecodable                    -> corrupt_media
   unsupported_codec,   // a container we recognise but cannot decode  -> unsupported_media
   unreadable,          // the file cannot be read                     -> io_error
+  malware,             // the virus scanner found a signature in it   -> unsupported_media
+  unscanned,           // the virus scanner could not scan it in full
+                       // (over its size limits) and the policy refuses
+                       // what was not scanned                        -> too_large
 };
 MS_API const char* refusal_reason_name(RefusalReason reason) noexcept;
 MS_API ErrorCode refusal_reason_code(RefusalReason reason) noexcept;

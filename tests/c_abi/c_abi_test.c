@@ -805,6 +805,8 @@ static void test_media(const char* root) {
   CHECK(strcmp(ms_media_type_extension(MS_MEDIA_PNG), "png") == 0);
   CHECK(strcmp(ms_media_type_extension(MS_MEDIA_HTML), "") == 0);
   CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_CORRUPT), "corrupt") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_MALWARE), "malware") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_UNSCANNED), "unscanned") == 0);
   CHECK(strcmp(ms_refusal_reason_name(99), "unknown") == 0);
 
   /* Default thumbnails of a small image: three, never upscaled. */
