@@ -24,6 +24,11 @@ using Pipeline = std::vector<std::unique_ptr<const Stage>>;
 // invalid_argument when a stage's settings are wrong (the scan settings).
 Result<Pipeline> build_pipeline(const PipelineSettings& settings);
 
+// A failure of a stage reading the spool as the user should read it: a
+// vanished spool is not_found naming the upload; otherwise the same code
+// with every mention of the spool path replaced by the user's file name.
+Status user_facing(const Status& e, const StageContext& ctx);
+
 // The stages (one file each in this folder).
 
 // scanning: the spooled file through options.scanner, or a ClamdScanner

@@ -23,16 +23,13 @@ class ScanStage final : public Stage {
     auto r = scanner_->scan_file(ctx.spool_path);
     if (!r.ok()) {
       const Status& e = r.status();
-      if (e.is(ErrorCode::not_found))
-        return Status::NotFound(fmt::format("the spooled source of upload {} is gone", ctx.upload.id));
       // clamd down, too slow or answering garbage: transient, so the driver
       // retries with backoff; the upload is never accepted unscanned. The
       // message names clamd and its address, not the spool.
       if (e.transient()) return e.with_context(fmt::format("scanning {}", name));
-      std::string msg = e.message();
-      for (auto pos = msg.find(ctx.spool_path); pos != std::string::npos; pos = msg.find(ctx.spool_path, pos + 1))
-        msg.replace(pos, ctx.spool_path.size(), name);
-      return Status(e.code(), fmt::format("scanning {}: {}", name, msg));
+      const Status shown = user_facing(e, ctx);
+      if (shown.is(ErrorCode::not_found)) return shown;
+      return Status(shown.code(), fmt::format("scanning {}: {}", name, shown.message()));
     }
     auto& md = ctx.work.result.metadata;
     switch (r->verdict) {
