@@ -12,7 +12,11 @@ using namespace mediastore::capi;
 namespace {
 
 static_assert(MS_MEDIA_PE == static_cast<int>(ms::MediaType::pe), "ms_media_type mirrors MediaType");
-static_assert(MS_REFUSAL_UNREADABLE == static_cast<int>(ms::RefusalReason::unreadable),
+static_assert(MS_REFUSAL_UNREADABLE == static_cast<int>(ms::RefusalReason::unreadable) &&
+                  MS_REFUSAL_MALWARE == static_cast<int>(ms::RefusalReason::malware) &&
+                  MS_REFUSAL_UNSCANNED == static_cast<int>(ms::RefusalReason::unscanned) &&
+                  MS_REFUSAL_TOO_LONG == static_cast<int>(ms::RefusalReason::too_long) &&
+                  MS_REFUSAL_NO_VIDEO_STREAM == static_cast<int>(ms::RefusalReason::no_video_stream),
               "ms_refusal_reason mirrors RefusalReason");
 
 bool valid_media_type(int t) { return t >= 0 && t <= MS_MEDIA_PE; }
@@ -265,7 +269,7 @@ const char* ms_media_type_extension(int type) {
 }
 
 const char* ms_refusal_reason_name(int reason) {
-  if (reason < 0 || reason > MS_REFUSAL_UNREADABLE) return "unknown";
+  if (reason < 0 || reason > MS_REFUSAL_NO_VIDEO_STREAM) return "unknown";
   return ms::refusal_reason_name(static_cast<ms::RefusalReason>(reason));
 }
 

@@ -26,7 +26,9 @@ using namespace mediastore::capi;
 namespace {
 
 static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed), "ms_upload_state mirrors UploadState");
-static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done), "ms_upload_stage mirrors UploadStage");
+static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done) &&
+                  MS_STAGE_SCANNING == static_cast<int>(ms::UploadStage::scanning),
+              "ms_upload_stage mirrors UploadStage");
 
 int upload_options(const ms_upload_options* in, ms::UploadOptions& out) {
   if (in == nullptr) return MS_OK;
@@ -195,7 +197,7 @@ const char* ms_upload_state_name(int state) {
 }
 
 const char* ms_upload_stage_name(int stage) {
-  if (stage < 0 || stage > MS_STAGE_DONE) return "unknown";
+  if (stage < 0 || stage > MS_STAGE_SCANNING) return "unknown";
   return ms::upload_stage_name(static_cast<ms::UploadStage>(stage));
 }
 

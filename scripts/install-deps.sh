@@ -23,6 +23,7 @@ test_pkgs=(
   redis-server ceph-mon ceph-osd radosgw ceph-common
   nodejs
   ffmpeg
+  clamav-daemon clamav-testfiles
 )
 # npm installs the reference implementations the tests compare with
 # (scripts/install-npm.sh). Debian packages it apart from nodejs; a nodejs
@@ -38,6 +39,8 @@ bench_pkgs+=(mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-20.0
 # The queue benchmark's peer (bench/queue/run.sh): Celery 5.2 on Redis with
 # Pillow and boto3 (its photo comes from lomiri-wallpapers-16.04, a demo package).
 bench_pkgs+=(python3-celery python3-redis python3-pil python3-boto3)
+# The scan benchmark's peer (bench/scan/run.sh): clamdscan --stream.
+bench_pkgs+=(clamdscan)
 
 pkgs=("${build_pkgs[@]}" "${demo_pkgs[@]}")
 if [ "$what" = test ] || [ "$what" = bench ]; then pkgs+=("${test_pkgs[@]}"); fi

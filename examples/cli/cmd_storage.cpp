@@ -268,8 +268,9 @@ void add_url(CLI::App& app, Context& ctx) {
 }
 
 void add_doctor(CLI::App& app, Context& ctx) {
-  CLI::App* cmd =
-      app.add_subcommand("doctor", "Show the effective configuration (secrets masked) and whether the backend answers");
+  CLI::App* cmd = app.add_subcommand(
+      "doctor",
+      "Show the effective configuration (secrets masked) and whether the backend (and clamd, if set) answers");
   cmd->callback([&ctx] {
     ctx.action = [&ctx]() -> int {
       const Config* config = ctx.config();
@@ -284,6 +285,15 @@ void add_doctor(CLI::App& app, Context& ctx) {
       } else {
         ping = store.status();
       }
+      // The virus scanner, when one is configured: clamd's PING.
+      const bool scanner = !config->scan.clamd_url.empty();
+      std::string scanner_name;
+      Status scan_ping;
+      if (scanner) {
+        auto clamd = ClamdScanner::open(config->scan);
+        scanner_name = clamd.ok() ? (*clamd)->describe() : "clamd";
+        scan_ping = clamd.ok() ? (*clamd)->ping() : clamd.status();
+      }
       if (ctx.json) {
         nlohmann::json cfg = nlohmann::json::object();
         for (const auto& [k, v] : pairs) cfg[k] = v;
@@ -292,14 +302,27 @@ void add_doctor(CLI::App& app, Context& ctx) {
           backend["error"] = {{"code", error_code_name(ping.code())},
                               {"exit_status", exit_status_for(ping.code())},
                               {"message", ping.message()}};
-        ctx.print_json({{"version", version()}, {"config", cfg}, {"backend", backend}});
+        nlohmann::json out = {{"version", version()}, {"config", cfg}, {"backend", backend}};
+        if (scanner) {
+          nlohmann::json sc = {{"name", scanner_name}, {"ok", scan_ping.ok()}};
+          if (!scan_ping.ok())
+            sc["error"] = {{"code", error_code_name(scan_ping.code())},
+                           {"exit_status", exit_status_for(scan_ping.code())},
+                           {"message", scan_ping.message()}};
+          out["scanner"] = sc;
+        }
+        ctx.print_json(out);
       } else {
         std::cout << "mediastore " << version() << "\nconfiguration:\n";
         for (const auto& [k, v] : pairs) std::cout << "  " << k << "=" << v << "\n";
         std::cout << "backend " << backend_name << ": "
                   << (ping.ok() ? std::string("answers") : "FAILS: " + ping.to_string()) << "\n";
+        if (scanner)
+          std::cout << "scanner " << scanner_name << ": "
+                    << (scan_ping.ok() ? std::string("answers") : "FAILS: " + scan_ping.to_string()) << "\n";
       }
-      return ping.ok() ? kExitOk : exit_status_for(ping.code());
+      if (!ping.ok()) return exit_status_for(ping.code());
+      return scan_ping.ok() ? kExitOk : exit_status_for(scan_ping.code());
     };
   });
 }

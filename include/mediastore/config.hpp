@@ -38,6 +38,11 @@
 //   MEDIA_SPOOL_DIR         where accepted uploads are spooled
 //                           Default: MEDIA_STATE_DIR/spool
 //   MEDIA_THUMBNAIL_FORMATS comma-separated jpeg, webp, avif   Default: jpeg
+//   MEDIA_CLAMD_URL         unix:/PATH or tcp://HOST:PORT of clamd; empty = no scanning
+//   MEDIA_SCAN              off | required   Default: required when MEDIA_CLAMD_URL is set, else off
+//   MEDIA_SCAN_UNSCANNED    refuse | accept                    Default: refuse
+//   MEDIA_CLAMD_STREAM_MAX_BYTES  clamd's StreamMaxLength      Default: 26214400 (25 MiB)
+//   MEDIA_CLAMD_TIMEOUT     seconds, or N ms / N s             Default: 30 s
 //
 // Paths (MEDIA_ROOT, MEDIA_STATE_DIR, MEDIA_SPOOL_DIR, a SQLite
 // MEDIA_QUEUE_URL) are made absolute against the working folder once, by
@@ -136,6 +141,34 @@ struct S3Settings {
   std::string public_endpoint;
 };
 
+enum class ScanMode { off, required };
+enum class UnscannedPolicy { refuse, accept };
+
+MS_API const char* scan_mode_name(ScanMode mode) noexcept;                  // "off", "required"
+MS_API const char* unscanned_policy_name(UnscannedPolicy policy) noexcept;  // "refuse", "accept"
+
+// Virus scanning of uploads with clamd (include/mediastore/scan.hpp).
+struct ScanSettings {
+  // MEDIA_SCAN. off: uploads are not scanned. required: every upload is
+  // scanned before anything is stored; when clamd cannot be reached the
+  // upload waits (transient retry), it is never accepted unscanned.
+  // Default: required when clamd_url is set, else off.
+  ScanMode mode = ScanMode::off;
+  // MEDIA_CLAMD_URL: "unix:/run/clamav/clamd.ctl" or "tcp://127.0.0.1:3310"
+  // (HOST a name, an IPv4 address or [IPv6]). Default: empty (no scanning).
+  std::string clamd_url;
+  // MEDIA_CLAMD_STREAM_MAX_BYTES: the StreamMaxLength of that clamd. A file
+  // larger than this is not sent at all and its outcome is `unscanned`.
+  // Default: 25 MiB, clamd's default.
+  std::uint64_t stream_max_bytes = 25ull << 20;
+  // MEDIA_CLAMD_TIMEOUT: the longest wait for clamd (connect, each chunk
+  // sent, the verdict). Default: 30 s.
+  std::chrono::milliseconds timeout{30000};
+  // MEDIA_SCAN_UNSCANNED: what becomes of an upload clamd did not scan in
+  // full (over its size limits). Default: refuse.
+  UnscannedPolicy unscanned = UnscannedPolicy::refuse;
+};
+
 struct MS_API Config {
   BackendKind backend = BackendKind::local;
   std::string media_root = "./media";
@@ -164,6 +197,7 @@ struct MS_API Config {
   // Formats every thumbnail is encoded in, in this order, each once, never
   // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
   std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};
+  ScanSettings scan;  // Default: no scanning
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;

@@ -130,6 +130,10 @@ enum class RefusalReason {
   corrupt,             // truncated or undecodable                    -> corrupt_media
   unsupported_codec,   // a container we recognise but cannot decode  -> unsupported_media
   unreadable,          // the file cannot be read                     -> io_error
+  malware,             // the virus scanner found a signature in it   -> unsupported_media
+  unscanned,           // the virus scanner could not scan it in full
+                       // (over its size limits) and the policy refuses
+                       // what was not scanned                        -> too_large
   too_long,            // a video over max_video_duration_ms          -> too_large
   no_video_stream,     // a video container without a video stream
                        // (audio only)                                -> unsupported_media

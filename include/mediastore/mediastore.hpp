@@ -8,6 +8,7 @@
 #include "mediastore/media.hpp"
 #include "mediastore/migrate.hpp"
 #include "mediastore/queue.hpp"
+#include "mediastore/scan.hpp"
 #include "mediastore/status.hpp"
 #include "mediastore/storage.hpp"
 #include "mediastore/upload.hpp"

@@ -33,6 +33,7 @@
 #include "mediastore/export.hpp"
 #include "mediastore/media.hpp"
 #include "mediastore/queue.hpp"
+#include "mediastore/scan.hpp"
 #include "mediastore/status.hpp"
 #include "mediastore/storage.hpp"
 
@@ -52,11 +53,12 @@ enum class UploadStage : int {
   making_thumbnails = 3,
   storing_thumbnails = 4,
   done = 5,
+  scanning = 6,  // the virus scan, the first stage when scanning is on
 };
 // Number of UploadStage values; they are 0 .. kUploadStageCount-1.
-inline constexpr int kUploadStageCount = 6;
+inline constexpr int kUploadStageCount = 7;
 // "queued", "validating", "storing_original", "making_thumbnails",
-// "storing_thumbnails", "done"; "unknown" for values out of range. The
+// "storing_thumbnails", "done", "scanning"; "unknown" for values out of range. The
 // returned pointer is static. Thread-safe.
 MS_API const char* upload_stage_name(UploadStage stage) noexcept;
 
@@ -163,6 +165,14 @@ struct UploadOptions {
   std::string key_prefix = "uploads/";
   // Lifetime of the URLs in results (where the backend signs). Default: 7 days.
   std::chrono::seconds url_expiry{7 * 24 * 3600};
+  // The virus scanner of the scan stage, the first stage: an infected file
+  // fails (unsupported_media, "contains malware: <signature>"), one not
+  // scanned in full fails (too_large) unless config.scan.unscanned is
+  // accept, and a scanner that cannot answer is a transient failure (the
+  // upload retries; it is never accepted unscanned). Shared by every worker
+  // thread, so it must be thread-safe. Default: null = a ClamdScanner from
+  // config.scan when config.scan.mode is required, no scan stage when off.
+  std::shared_ptr<Scanner> scanner;
   // Queue namespace (QueueOptions::name). Default: "uploads".
   std::string queue_name = "uploads";
   // Which upload context keys (UploadRequest::context) are copied into the

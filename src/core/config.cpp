@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/clamd_url.hpp"
 #include "core/codecs.hpp"
 #include "core/config_internal.hpp"
 
@@ -55,6 +56,22 @@ const char* thumbnail_format_content_type(ThumbnailFormat format) noexcept {
 
 bool thumbnail_format_available(ThumbnailFormat format) noexcept {
   return format != ThumbnailFormat::avif || detail::avif_encoder_available();
+}
+
+const char* scan_mode_name(ScanMode mode) noexcept {
+  switch (mode) {
+    case ScanMode::off: return "off";
+    case ScanMode::required: return "required";
+  }
+  return "unknown";
+}
+
+const char* unscanned_policy_name(UnscannedPolicy policy) noexcept {
+  switch (policy) {
+    case UnscannedPolicy::refuse: return "refuse";
+    case UnscannedPolicy::accept: return "accept";
+  }
+  return "unknown";
 }
 
 std::string mask_secret(std::string_view value, std::size_t keep_prefix) {
@@ -122,6 +139,50 @@ Status parse_bool(std::string_view name, const std::string& text, bool& out) {
   } else {
     return Status::InvalidArgument(fmt::format("{} must be true or false, got '{}'", name, text));
   }
+  return Status::Ok();
+}
+
+// "30" (seconds), "30s" or "500ms"; 1 ms .. 1 hour.
+Status parse_duration(std::string_view name, const std::string& text, std::chrono::milliseconds& out) {
+  std::string digits = text;
+  std::uint64_t scale = 1000;
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0) {
+    digits = text.substr(0, text.size() - 2);
+    scale = 1;
+  } else if (text.size() > 1 && text.back() == 's') {
+    digits = text.substr(0, text.size() - 1);
+  }
+  std::uint64_t n = 0;
+  if (!parse_u64(name, digits, n).ok() || n == 0 || n * scale > 3600000)
+    return Status::InvalidArgument(fmt::format(
+        "{} must be a duration of 1 ms .. 1 hour (\"30\" seconds, \"30s\", \"500ms\"), got '{}'", name, text));
+  out = std::chrono::milliseconds(n * scale);
+  return Status::Ok();
+}
+
+Status read_scan_settings(const Config::Lookup& lookup, ScanSettings& s) {
+  if (auto v = get(lookup, "MEDIA_CLAMD_URL")) s.clamd_url = *v;
+  s.mode = s.clamd_url.empty() ? ScanMode::off : ScanMode::required;
+  if (auto v = get(lookup, "MEDIA_SCAN")) {
+    if (*v == "off")
+      s.mode = ScanMode::off;
+    else if (*v == "required")
+      s.mode = ScanMode::required;
+    else
+      return Status::InvalidArgument(fmt::format("MEDIA_SCAN must be off or required, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_SCAN_UNSCANNED")) {
+    if (*v == "refuse")
+      s.unscanned = UnscannedPolicy::refuse;
+    else if (*v == "accept")
+      s.unscanned = UnscannedPolicy::accept;
+    else
+      return Status::InvalidArgument(fmt::format("MEDIA_SCAN_UNSCANNED must be refuse or accept, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_CLAMD_STREAM_MAX_BYTES"))
+    MS_RETURN_IF_ERROR(parse_u64("MEDIA_CLAMD_STREAM_MAX_BYTES", *v, s.stream_max_bytes));
+  if (auto v = get(lookup, "MEDIA_CLAMD_TIMEOUT"))
+    MS_RETURN_IF_ERROR(parse_duration("MEDIA_CLAMD_TIMEOUT", *v, s.timeout));
   return Status::Ok();
 }
 
@@ -203,6 +264,11 @@ bool Config::is_variable(std::string_view name) noexcept {
       "MEDIA_S3_CONDITIONAL_MULTIPART",
       "MEDIA_S3_PUBLIC_ENDPOINT",
       "MEDIA_UPLOAD_GRANT_SECRET",
+      "MEDIA_CLAMD_URL",
+      "MEDIA_CLAMD_STREAM_MAX_BYTES",
+      "MEDIA_CLAMD_TIMEOUT",
+      "MEDIA_SCAN",
+      "MEDIA_SCAN_UNSCANNED",
   };
   for (std::string_view n : kNames)
     if (n == name) return true;
@@ -267,6 +333,7 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
   if (auto v = get(lookup, "MEDIA_THUMBNAIL_FORMATS"))
     MS_RETURN_IF_ERROR(parse_thumbnail_formats("MEDIA_THUMBNAIL_FORMATS", *v, c.thumbnail_formats));
+  MS_RETURN_IF_ERROR(read_scan_settings(lookup, c.scan));
 
   S3Settings& s = c.s3;
   // Settings common to both S3 flavours.
@@ -368,6 +435,14 @@ Status Config::validate() const {
   if (max_video_duration == 0) return Status::InvalidArgument("MAX_VIDEO_DURATION must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
+  if (scan.mode == ScanMode::required && scan.clamd_url.empty())
+    return Status::InvalidArgument("MEDIA_SCAN=required needs MEDIA_CLAMD_URL (the clamd to scan with)");
+  if (!scan.clamd_url.empty()) {
+    auto address = detail::parse_clamd_url(scan.clamd_url);
+    if (!address.ok()) return address.status();
+  }
+  if (scan.stream_max_bytes == 0) return Status::InvalidArgument("MEDIA_CLAMD_STREAM_MAX_BYTES must be greater than 0");
+  if (scan.timeout.count() <= 0) return Status::InvalidArgument("MEDIA_CLAMD_TIMEOUT must be positive");
   if (backend == BackendKind::local) {
     // The state folder holds the spool and the queue file; inside MEDIA_ROOT a
     // web server serving the root would serve them.
@@ -466,6 +541,13 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   for (ThumbnailFormat f : thumbnail_formats)
     formats += (formats.empty() ? "" : ",") + std::string(thumbnail_format_name(f));
   out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
+  out.emplace_back("MEDIA_SCAN", scan_mode_name(scan.mode));
+  if (!scan.clamd_url.empty()) {
+    out.emplace_back("MEDIA_CLAMD_URL", scan.clamd_url);
+    out.emplace_back("MEDIA_CLAMD_STREAM_MAX_BYTES", std::to_string(scan.stream_max_bytes));
+    out.emplace_back("MEDIA_CLAMD_TIMEOUT", std::to_string(scan.timeout.count()) + "ms");
+    out.emplace_back("MEDIA_SCAN_UNSCANNED", unscanned_policy_name(scan.unscanned));
+  }
   return out;
 }
 

@@ -296,6 +296,8 @@ const char* refusal_reason_name(RefusalReason r) noexcept {
     case RefusalReason::corrupt: return "corrupt";
     case RefusalReason::unsupported_codec: return "unsupported_codec";
     case RefusalReason::unreadable: return "unreadable";
+    case RefusalReason::malware: return "malware";
+    case RefusalReason::unscanned: return "unscanned";
     case RefusalReason::too_long: return "too_long";
     case RefusalReason::no_video_stream: return "no_video_stream";
   }
@@ -309,11 +311,13 @@ ErrorCode refusal_reason_code(RefusalReason r) noexcept {
     case RefusalReason::extension_mismatch: return ErrorCode::invalid_argument;
     case RefusalReason::file_too_large:
     case RefusalReason::too_many_pixels:
+    case RefusalReason::unscanned: return ErrorCode::too_large;
     case RefusalReason::too_long: return ErrorCode::too_large;
     case RefusalReason::unknown_type:
     case RefusalReason::dangerous_content:
     case RefusalReason::type_not_allowed:
     case RefusalReason::unsupported_codec:
+    case RefusalReason::malware: return ErrorCode::unsupported_media;
     case RefusalReason::no_video_stream: return ErrorCode::unsupported_media;
     case RefusalReason::corrupt: return ErrorCode::corrupt_media;
     case RefusalReason::unreadable: return ErrorCode::io_error;

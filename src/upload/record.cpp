@@ -29,6 +29,7 @@ const char* upload_stage_name(UploadStage stage) noexcept {
     case UploadStage::making_thumbnails: return "making_thumbnails";
     case UploadStage::storing_thumbnails: return "storing_thumbnails";
     case UploadStage::done: return "done";
+    case UploadStage::scanning: return "scanning";
   }
   return "unknown";
 }

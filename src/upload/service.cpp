@@ -48,7 +48,9 @@ Result<std::shared_ptr<UploadService>> UploadService::create(const Config& confi
   impl->policy = options.policy ? *options.policy : ValidationPolicy::from_config(config);
   impl->options = std::move(options);
   impl->spool_dir = config.effective_spool_dir();
-  impl->pipeline = detail::build_pipeline({impl->config, impl->options, impl->policy});
+  auto pipeline = detail::build_pipeline({impl->config, impl->options, impl->policy});
+  if (!pipeline.ok()) return pipeline.status();
+  impl->pipeline = std::move(pipeline).value();
   MS_LOG(info, "upload", "spool folder '{}'", impl->spool_dir);
   if (const std::string old = detail::legacy_default_spool_dir(config); !old.empty())
     MS_LOG(warn, "upload",

@@ -871,6 +871,11 @@ static void test_media(const char* root) {
   CHECK(strcmp(ms_media_type_extension(MS_MEDIA_PNG), "png") == 0);
   CHECK(strcmp(ms_media_type_extension(MS_MEDIA_HTML), "") == 0);
   CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_CORRUPT), "corrupt") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_MALWARE), "malware") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_UNSCANNED), "unscanned") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_TOO_LONG), "too_long") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_NO_VIDEO_STREAM), "no_video_stream") == 0);
+  CHECK(strcmp(ms_refusal_reason_name(MS_REFUSAL_NO_VIDEO_STREAM + 1), "unknown") == 0);
   CHECK(strcmp(ms_refusal_reason_name(99), "unknown") == 0);
 
   /* Default thumbnails of a small image: three, never upscaled. */

@@ -109,6 +109,15 @@ MEDIA_ROOT=/proc/mediastore-cannot-be-here "$MS" doctor >"$WORK/doctor.txt" 2>&1
 rc=$?
 [ $rc -ne 0 ] || fail "doctor on an unusable root succeeded"
 grep -q "FAILS" "$WORK/doctor.txt" || fail "doctor failure text: $(cat "$WORK/doctor.txt")"
+# A configured clamd that is not there: doctor names it and fails (unavailable).
+MEDIA_CLAMD_URL="unix:$WORK/no-clamd.sock" "$MS" doctor >"$WORK/doctor-clamd.txt" 2>&1
+[ $? -eq 24 ] || fail "doctor with clamd down should exit 24 (unavailable): $(cat "$WORK/doctor-clamd.txt")"
+grep -q "^scanner clamd at unix:$WORK/no-clamd.sock: FAILS: unavailable" "$WORK/doctor-clamd.txt" ||
+  fail "doctor clamd text: $(cat "$WORK/doctor-clamd.txt")"
+grep -q "^backend local: answers" "$WORK/doctor-clamd.txt" || fail "doctor backend text: $(cat "$WORK/doctor-clamd.txt")"
+MEDIA_CLAMD_URL="clamd:3310" "$MS" doctor >/dev/null 2>"$WORK/err"
+[ $? -eq $EXIT_INVALID ] || fail "bad MEDIA_CLAMD_URL exit status"
+grep -q MEDIA_CLAMD_URL "$WORK/err" || fail "bad MEDIA_CLAMD_URL not named: $(cat "$WORK/err")"
 MEDIA_STORAGE_BACKEND=nonsense "$MS" doctor >/dev/null 2>"$WORK/err"
 [ $? -eq $EXIT_INVALID ] || fail "bad MEDIA_STORAGE_BACKEND exit status"
 grep -q MEDIA_STORAGE_BACKEND "$WORK/err" || fail "bad variable not named: $(cat "$WORK/err")"

@@ -654,7 +654,11 @@ typedef enum ms_refusal_reason {
   MS_REFUSAL_EXTENSION_MISMATCH = 7,
   MS_REFUSAL_CORRUPT = 8,
   MS_REFUSAL_UNSUPPORTED_CODEC = 9,
-  MS_REFUSAL_UNREADABLE = 10
+  MS_REFUSAL_UNREADABLE = 10,
+  MS_REFUSAL_MALWARE = 11,        /**< the virus scanner found a signature */
+  MS_REFUSAL_UNSCANNED = 12,      /**< the virus scanner could not scan it in full */
+  MS_REFUSAL_TOO_LONG = 13,       /**< a video over its duration limit */
+  MS_REFUSAL_NO_VIDEO_STREAM = 14 /**< a video container without a video stream (audio only) */
 } ms_refusal_reason;
 
 /**
@@ -867,7 +871,8 @@ typedef enum ms_upload_stage {
   MS_STAGE_STORING_ORIGINAL = 2,
   MS_STAGE_MAKING_THUMBNAILS = 3,
   MS_STAGE_STORING_THUMBNAILS = 4,
-  MS_STAGE_DONE = 5
+  MS_STAGE_DONE = 5,
+  MS_STAGE_SCANNING = 6 /**< the virus scan (first when scanning is on) */
 } ms_upload_stage;
 
 /** @brief "pending", "processing", ...; "unknown" out of range (static). */

@@ -21,9 +21,21 @@ using Pipeline = std::vector<std::unique_ptr<const Stage>>;
 
 // The stages in the order they run. Nothing may be stored before the stages
 // that can refuse the file have run.
-Pipeline build_pipeline(const PipelineSettings& settings);
+// invalid_argument when a stage's settings are wrong (the scan settings).
+Result<Pipeline> build_pipeline(const PipelineSettings& settings);
+
+// A failure of a stage reading the spool as the user should read it: a
+// vanished spool is not_found naming the upload; otherwise the same code
+// with every mention of the spool path replaced by the user's file name.
+Status user_facing(const Status& e, const StageContext& ctx);
 
 // The stages (one file each in this folder).
+
+// scanning: the spooled file through options.scanner, or a ClamdScanner
+// from config.scan when that is null and scanning is required; null (no
+// stage) when scanning is off. Fails only on scan settings ClamdScanner
+// refuses.
+Result<std::unique_ptr<const Stage>> make_scan_stage(const PipelineSettings& settings);
 
 // validating, then making_thumbnails: media::process_media_file over the
 // spool with options.thumbnails and the policy (one decode for both);

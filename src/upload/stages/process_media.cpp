@@ -44,19 +44,6 @@ class ProcessMediaStage final : public Stage {
   }
 
  private:
-  // The refusal as the user should read it: naming the file they gave, not
-  // the spool path; a vanished spool is final.
-  static Status user_facing(const Status& e, const StageContext& ctx) {
-    const std::string& name = ctx.upload.original_filename;
-    if (e.is(ErrorCode::not_found))
-      return Status::NotFound(fmt::format("the spooled source of upload {} is gone", ctx.upload.id));
-    std::string msg = e.message();
-    const std::string& spool = ctx.spool_path;
-    for (auto pos = msg.find(spool); pos != std::string::npos; pos = msg.find(spool, pos + name.size()))
-      msg.replace(pos, spool.size(), name);
-    return Status(e.code(), std::move(msg));
-  }
-
   std::vector<ThumbnailSpec> specs_;
   ValidationPolicy policy_;
 };

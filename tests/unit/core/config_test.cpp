@@ -362,3 +362,63 @@ TEST_CASE("MEDIA_THUMBNAIL_FORMATS: avif is refused at configuration time withou
   // And the real answer on this machine.
   CHECK(detail::avif_encoder_available());
 }
+
+TEST_CASE("scanning: off without MEDIA_CLAMD_URL, required with it") {
+  auto off = Config::from_lookup(env({}));
+  REQUIRE(off.ok());
+  CHECK(off->scan.mode == ScanMode::off);
+  CHECK(off->scan.clamd_url.empty());
+  CHECK(off->scan.stream_max_bytes == 26214400u);
+  CHECK(off->scan.timeout == std::chrono::seconds(30));
+  CHECK(off->scan.unscanned == UnscannedPolicy::refuse);
+
+  auto on = Config::from_lookup(env({{"MEDIA_CLAMD_URL", "unix:/run/clamav/clamd.ctl"},
+                                     {"MEDIA_CLAMD_STREAM_MAX_BYTES", "1048576"},
+                                     {"MEDIA_CLAMD_TIMEOUT", "1500ms"},
+                                     {"MEDIA_SCAN_UNSCANNED", "accept"}}));
+  REQUIRE(on.ok());
+  CHECK(on->scan.mode == ScanMode::required);
+  CHECK(on->scan.stream_max_bytes == 1048576u);
+  CHECK(on->scan.timeout == std::chrono::milliseconds(1500));
+  CHECK(on->scan.unscanned == UnscannedPolicy::accept);
+  CHECK(on->describe().find("MEDIA_CLAMD_URL=unix:/run/clamav/clamd.ctl\n") != std::string::npos);
+
+  auto disabled = Config::from_lookup(env({{"MEDIA_CLAMD_URL", "tcp://clamav:3310"}, {"MEDIA_SCAN", "off"}}));
+  REQUIRE(disabled.ok());
+  CHECK(disabled->scan.mode == ScanMode::off);
+
+  for (auto timeout : {std::pair{"7", 7000}, {"7s", 7000}, {"250ms", 250}, {"3600", 3600000}}) {
+    const char* text = timeout.first;  // not a structured binding: CAPTURE's lambda takes it
+    const int ms = timeout.second;
+    CAPTURE(text);
+    auto c = Config::from_lookup(env({{"MEDIA_CLAMD_TIMEOUT", text}}));
+    REQUIRE(c.ok());
+    CHECK(c->scan.timeout == std::chrono::milliseconds(ms));
+  }
+}
+
+TEST_CASE("scanning: bad values are invalid_argument naming the variable") {
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> cases = {
+      {{{"MEDIA_SCAN", "required"}}, "MEDIA_CLAMD_URL"},
+      {{{"MEDIA_SCAN", "maybe"}}, "MEDIA_SCAN"},
+      {{{"MEDIA_SCAN_UNSCANNED", "ignore"}}, "MEDIA_SCAN_UNSCANNED"},
+      {{{"MEDIA_CLAMD_URL", "clamd:3310"}}, "MEDIA_CLAMD_URL"},
+      {{{"MEDIA_CLAMD_URL", "tcp://clamd"}}, "MEDIA_CLAMD_URL"},
+      {{{"MEDIA_CLAMD_URL", "unix:clamd.ctl"}}, "MEDIA_CLAMD_URL"},
+      {{{"MEDIA_CLAMD_URL", "tcp://clamav:3310"}, {"MEDIA_SCAN", "off"}, {"MEDIA_CLAMD_TIMEOUT", "0"}},
+       "MEDIA_CLAMD_TIMEOUT"},
+      {{{"MEDIA_CLAMD_TIMEOUT", "soon"}}, "MEDIA_CLAMD_TIMEOUT"},
+      {{{"MEDIA_CLAMD_TIMEOUT", "3601s"}}, "MEDIA_CLAMD_TIMEOUT"},
+      {{{"MEDIA_CLAMD_TIMEOUT", "ms"}}, "MEDIA_CLAMD_TIMEOUT"},
+      {{{"MEDIA_CLAMD_STREAM_MAX_BYTES", "0"}}, "MEDIA_CLAMD_STREAM_MAX_BYTES"},
+      {{{"MEDIA_CLAMD_STREAM_MAX_BYTES", "25M"}}, "MEDIA_CLAMD_STREAM_MAX_BYTES"},
+  };
+  for (const auto& c : cases) {
+    const std::string& name = c.second;  // not a structured binding: CAPTURE's lambda takes it
+    CAPTURE(name);
+    auto r = Config::from_lookup(env(c.first));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().is(ErrorCode::invalid_argument));
+    CHECK(r.status().message().find(name) != std::string::npos);
+  }
+}

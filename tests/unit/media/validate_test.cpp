@@ -236,6 +236,10 @@ TEST_CASE("validate: reasons map to codes and have names") {
   CHECK(refusal_reason_code(RefusalReason::corrupt) == ErrorCode::corrupt_media);
   CHECK(refusal_reason_code(RefusalReason::none) == ErrorCode::ok);
   CHECK(std::string(refusal_reason_name(RefusalReason::dangerous_content)) == "dangerous_content");
+  CHECK(std::string(refusal_reason_name(RefusalReason::malware)) == "malware");
+  CHECK(refusal_reason_code(RefusalReason::malware) == ErrorCode::unsupported_media);
+  CHECK(std::string(refusal_reason_name(RefusalReason::unscanned)) == "unscanned");
+  CHECK(refusal_reason_code(RefusalReason::unscanned) == ErrorCode::too_large);
 }
 
 namespace {

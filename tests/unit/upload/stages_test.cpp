@@ -67,7 +67,9 @@ struct StageEnv {
 
 TEST_CASE("pipeline: the default list, its order and traits") {
   StageEnv env("x");
-  Pipeline p = build_pipeline(env.settings());
+  auto built = build_pipeline(env.settings());
+  REQUIRE(built.ok());
+  Pipeline p = std::move(built).value();
   std::vector<UploadStage> names;
   for (auto& s : p) {
     names.push_back(s->traits().stage);
@@ -244,4 +246,122 @@ TEST_CASE("store_thumbnails: nothing to store, nothing to do; a failure names th
   CHECK(end.status().code() == ErrorCode::permission_denied);
   CHECK(end.status().message().find("uploads/u1/thumb_small.jpg") != std::string::npos);
   CHECK(env.work.result.thumbnails.empty());
+}
+
+namespace {
+
+// A scanner with a fixed answer; counts its calls and checks it reads the
+// spooled bytes.
+class FixedScanner final : public Scanner {
+ public:
+  explicit FixedScanner(Result<ScanResult> answer) : answer_(std::move(answer)) {}
+  Result<ScanResult> scan(const ScanReadFn& read, std::optional<std::uint64_t> size) override {
+    ++calls;
+    char buf[4096];
+    std::uint64_t n = 0;
+    while (true) {
+      auto r = read(buf, sizeof buf);
+      if (!r.ok()) return r.status();
+      if (*r == 0) break;
+      n += *r;
+    }
+    bytes_read = n;
+    size_given = size;
+    return answer_;
+  }
+  Status ping() override { return Status::Ok(); }
+  std::string describe() const override { return "fixed scanner"; }
+  int calls = 0;
+  std::uint64_t bytes_read = 0;
+  std::optional<std::uint64_t> size_given;
+
+ private:
+  Result<ScanResult> answer_;
+};
+
+ScanResult verdict(ScanVerdict v, std::string signature = {}, std::string reason = {}) {
+  ScanResult r;
+  r.verdict = v;
+  r.signature = std::move(signature);
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: the scan stage comes first when scanning is on, and only then") {
+  StageEnv env("x");
+  env.options.scanner = std::make_shared<FixedScanner>(verdict(ScanVerdict::clean));
+  auto built = build_pipeline(env.settings());
+  REQUIRE(built.ok());
+  REQUIRE(built->size() == 4);
+  CHECK((*built)[0]->traits().stage == UploadStage::scanning);
+  CHECK((*built)[0]->traits().retry_transient);  // clamd down: the upload waits
+
+  StageEnv from_config("x");
+  from_config.config.scan.mode = ScanMode::required;
+  from_config.config.scan.clamd_url = "unix:/run/clamav/clamd.ctl";
+  auto clamd = build_pipeline(from_config.settings());
+  REQUIRE(clamd.ok());
+  CHECK((*clamd)[0]->traits().stage == UploadStage::scanning);
+
+  from_config.config.scan.clamd_url = "clamd:3310";
+  CHECK(build_pipeline(from_config.settings()).status().message().find("MEDIA_CLAMD_URL") != std::string::npos);
+  from_config.config.scan.mode = ScanMode::off;
+  from_config.config.scan.clamd_url.clear();
+  auto off = build_pipeline(from_config.settings());
+  REQUIRE(off.ok());
+  CHECK((*off)[0]->traits().stage == UploadStage::validating);
+}
+
+TEST_CASE("scan stage: clean goes on, the whole spool scanned") {
+  const std::string photo = upload_test::make_jpeg(64, 48);
+  StageEnv env(photo);
+  auto scanner = std::make_shared<FixedScanner>(verdict(ScanVerdict::clean));
+  env.options.scanner = scanner;
+  auto stage = make_scan_stage(env.settings());
+  REQUIRE(stage.ok());
+  auto end = env.run(**stage);
+  REQUIRE(end.ok());
+  CHECK(*end == StageEnd::next);
+  CHECK(scanner->bytes_read == photo.size());
+  CHECK(scanner->size_given == photo.size());
+  CHECK(env.work.result.metadata["scan"] == "clean");
+  CHECK(env.keys().empty());
+}
+
+TEST_CASE("scan stage: infected fails with the signature, unscanned is refused unless accepted") {
+  StageEnv env("x");
+  env.options.scanner = std::make_shared<FixedScanner>(verdict(ScanVerdict::infected, "Win.Test.EICAR_HDB-1"));
+  auto infected = env.run(*make_scan_stage(env.settings()).value());
+  CHECK(infected.status().is(refusal_reason_code(RefusalReason::malware)));
+  CHECK_FALSE(infected.status().transient());
+  CHECK(infected.status().message().find("IMG_1.jpg contains malware: Win.Test.EICAR_HDB-1") != std::string::npos);
+
+  env.options.scanner = std::make_shared<FixedScanner>(verdict(ScanVerdict::unscanned, "", "over the limit"));
+  auto refused = env.run(*make_scan_stage(env.settings()).value());
+  CHECK(refused.status().is(refusal_reason_code(RefusalReason::unscanned)));
+  CHECK(refused.status().message().find("not scanned in full") != std::string::npos);
+  CHECK(refused.status().message().find("over the limit") != std::string::npos);
+
+  env.config.scan.unscanned = UnscannedPolicy::accept;
+  auto accepted = env.run(*make_scan_stage(env.settings()).value());
+  REQUIRE(accepted.ok());
+  CHECK(*accepted == StageEnd::next);
+  CHECK(env.work.result.metadata["scan"] == "unscanned");
+}
+
+TEST_CASE("scan stage: a scanner that cannot answer is a transient failure naming it, not the spool") {
+  StageEnv env("x");
+  env.options.scanner =
+      std::make_shared<FixedScanner>(Status::Unavailable("clamd at unix:/x: cannot connect: No such file"));
+  auto r = env.run(*make_scan_stage(env.settings()).value());
+  CHECK(r.status().is(ErrorCode::unavailable));
+  CHECK(r.status().transient());
+  CHECK(r.status().message() == "scanning IMG_1.jpg: clamd at unix:/x: cannot connect: No such file");
+
+  std::filesystem::remove(env.spool);
+  auto gone = env.run(*make_scan_stage(env.settings()).value());
+  CHECK(gone.status().is(ErrorCode::not_found));
+  CHECK(gone.status().message().find(env.spool) == std::string::npos);
 }
