@@ -311,11 +311,13 @@ TEST_CASE("URL settings (django-storages' names), create-only multipart, metadat
   CHECK(c->s3.public_endpoint == "http://localhost:9000");
   CHECK(c->s3.conditional_multipart);
   CHECK(c->metadata_context_keys == std::vector<std::string>{"caption", "keep_id", "original-filename"});
-  for (const auto& [name, value] :
+  for (const auto& setting :
        std::vector<std::pair<std::string, std::string>>{{"AWS_QUERYSTRING_EXPIRE", "0"},
                                                         {"AWS_QUERYSTRING_AUTH", "maybe"},
                                                         {"AWS_S3_URL_PROTOCOL", "ftp:"},
                                                         {"MEDIA_METADATA_CONTEXT_KEYS", "caption,user id"}}) {
+    const std::string& name = setting.first;  // not a structured binding: CAPTURE's lambda takes it
+    const std::string& value = setting.second;
     CAPTURE(name);
     auto bad = Config::from_lookup(env({{name, value}}));
     REQUIRE(bad.status().is(ErrorCode::invalid_argument));
