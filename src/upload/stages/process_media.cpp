@@ -15,7 +15,7 @@ class ProcessMediaStage final : public Stage {
  public:
   explicit ProcessMediaStage(const PipelineSettings& s)
       : Stage({UploadStage::validating, kShare, /*retry_transient=*/false}),
-        specs_(s.options.thumbnails),
+        specs_(s.options.thumbnails ? *s.options.thumbnails : thumbnail_specs_from_config(s.config)),
         policy_(s.policy) {}
 
   Result<StageEnd> run(StageContext& ctx) const override {
@@ -38,6 +38,8 @@ class ProcessMediaStage final : public Stage {
     md["has_gps"] = mi.has_gps ? "true" : "false";
     md["filename"] = mi.filename;
     if (!mi.note.empty()) md["note"] = mi.note;
+    if (!mi.thumbhash.empty()) md["thumbhash"] = mi.thumbhash;
+    if (!mi.phash.empty()) md["phash"] = mi.phash;
     ctx.work.media = std::move(pm.info);
     ctx.work.thumbnails = std::move(pm.thumbnails);
     return StageEnd::next;

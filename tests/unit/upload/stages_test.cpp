@@ -136,7 +136,7 @@ TEST_CASE("process_media: refusals name the user's file and are final") {
 
 TEST_CASE("process_media: the thumbnail specs come from the options") {
   StageEnv env(upload_test::make_jpeg(640, 480));
-  env.options.thumbnails = {ThumbnailSpec{"tiny", 32, 32}};
+  env.options.thumbnails = std::vector<ThumbnailSpec>{ThumbnailSpec{"tiny", 32, 32}};
   auto end = env.run(*make_process_media_stage(env.settings()));
   REQUIRE_MESSAGE(end.ok(), end.status().to_string());
   REQUIRE(env.work.thumbnails.size() == 1);
