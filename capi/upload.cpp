@@ -117,6 +117,7 @@ void upload_status_free_whole(ms_upload_status* st) {
     for (std::size_t i = 0; i < st->thumbnail_count; ++i) free_stored(&st->thumbnails[i]);
     std::free(st->thumbnails);
   }
+  free_string_array(st->thumbnail_formats, st->thumbnail_count);
   free_string_array(st->metadata_names, st->metadata_count);
   free_string_array(st->metadata_values, st->metadata_count);
   std::free(st->original_filename);
@@ -142,9 +143,13 @@ ms_upload_status* make_upload_status(const ms::UploadStatus& in) {
   if (in.result) {
     st->has_result = 1;
     fill_stored(&st->original, in.result->original);
-    st->thumbnails =
-        static_cast<ms_stored_object*>(calloc_or_throw(in.result->thumbnails.size(), sizeof(ms_stored_object)));
-    for (const auto& t : in.result->thumbnails) fill_stored(&st->thumbnails[st->thumbnail_count++], t);
+    const std::size_t n = in.result->thumbnails.size();
+    st->thumbnails = static_cast<ms_stored_object*>(calloc_or_throw(n, sizeof(ms_stored_object)));
+    st->thumbnail_formats = static_cast<char**>(calloc_or_throw(n, sizeof(char*)));
+    for (const auto& t : in.result->thumbnails) {
+      fill_stored(&st->thumbnails[st->thumbnail_count++], t);
+      st->thumbnail_formats[st->thumbnail_count - 1] = dup_string(t.format);
+    }
     fill_pairs(in.result->metadata, &st->metadata_names, &st->metadata_values, &st->metadata_count);
   }
   st->original_filename = dup_string(in.original_filename);
