@@ -12,6 +12,8 @@ pkg_check_modules(HEIF REQUIRED IMPORTED_TARGET libheif)
 pkg_check_modules(LCMS2 REQUIRED IMPORTED_TARGET lcms2)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# FFmpeg's libraries (Debian 12: FFmpeg 5.1) for video probing and poster frames.
+pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
 
 find_path(STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
@@ -23,6 +25,6 @@ add_library(ms_deps INTERFACE)
 target_include_directories(ms_deps INTERFACE ${STB_INCLUDE_DIR})
 target_link_libraries(ms_deps INTERFACE
   PkgConfig::CURL PkgConfig::OPENSSL PkgConfig::TINYXML2 PkgConfig::FMT PkgConfig::TURBOJPEG PkgConfig::JPEG
-  PkgConfig::WEBP PkgConfig::HEIF PkgConfig::LCMS2 PkgConfig::SQLITE3 PkgConfig::HIREDIS Threads::Threads)
+  PkgConfig::WEBP PkgConfig::HEIF PkgConfig::LCMS2 PkgConfig::SQLITE3 PkgConfig::HIREDIS PkgConfig::FFMPEG Threads::Threads)
 # For mediastore.pc
-set(MEDIASTORE_PC_REQUIRES_PRIVATE "libcurl libssl libcrypto tinyxml2 fmt libturbojpeg libjpeg libwebp libwebpdemux libheif lcms2 sqlite3 hiredis")
+set(MEDIASTORE_PC_REQUIRES_PRIVATE "libcurl libssl libcrypto tinyxml2 fmt libturbojpeg libjpeg libwebp libwebpdemux libheif lcms2 sqlite3 hiredis libavformat libavcodec libswscale libavutil")

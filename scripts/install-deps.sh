@@ -11,15 +11,18 @@ build_pkgs=(
   libcurl4-openssl-dev libssl-dev libtinyxml2-dev libfmt-dev libstb-dev
   libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libheif-dev liblcms2-dev
   libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 )
 # Real photographs for the demo and the benchmarks (Debian wallpapers), and
 # exiftool to make EXIF-rotated copies.
 demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
+# ffmpeg (the program): the video tests generate their corpus with it.
 test_pkgs=(
   clang libclang-rt-14-dev llvm clang-format curl ca-certificates valgrind
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
   redis-server ceph-mon ceph-osd radosgw ceph-common
   nodejs
+  ffmpeg
 )
 # npm installs the reference implementations the tests compare with
 # (scripts/install-npm.sh). Debian packages it apart from nodejs; a nodejs

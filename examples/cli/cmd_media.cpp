@@ -12,21 +12,27 @@ namespace mediastore::cli {
 namespace {
 
 nlohmann::json info_json(const MediaInfo& m) {
-  return {{"type", media_type_description(m.type)},
-          {"mime", m.mime},
-          {"kind", media_kind_name(m.kind)},
-          {"bytes", m.byte_size},
-          {"sha256", m.sha256},
-          {"width", m.width},
-          {"height", m.height},
-          {"orientation", m.orientation},
-          {"display_width", m.display_width},
-          {"display_height", m.display_height},
-          {"capture_time", m.capture_time},
-          {"has_gps", m.has_gps},
-          {"relabelled", m.relabelled},
-          {"filename", m.filename},
-          {"note", m.note}};
+  nlohmann::json doc = {{"type", media_type_description(m.type)},
+                        {"mime", m.mime},
+                        {"kind", media_kind_name(m.kind)},
+                        {"bytes", m.byte_size},
+                        {"sha256", m.sha256},
+                        {"width", m.width},
+                        {"height", m.height},
+                        {"orientation", m.orientation},
+                        {"display_width", m.display_width},
+                        {"display_height", m.display_height},
+                        {"capture_time", m.capture_time},
+                        {"has_gps", m.has_gps},
+                        {"relabelled", m.relabelled},
+                        {"filename", m.filename},
+                        {"note", m.note}};
+  if (media_type_is_video(m.type)) {
+    nlohmann::json video = nlohmann::json::object();
+    for (const auto& [k, v] : media_metadata(m)) video[k] = v;
+    doc["video"] = video;
+  }
+  return doc;
 }
 
 void add_validate(CLI::App& app, Context& ctx) {
@@ -80,6 +86,17 @@ void add_validate(CLI::App& app, Context& ctx) {
                   << "captured: " << (m.capture_time.empty() ? "unknown" : m.capture_time) << "\n"
                   << "gps:      " << (m.has_gps ? "yes" : "no") << "\n";
       }
+      if (media_type_is_video(m.type)) {
+        const VideoInfo& v = m.video;
+        std::cout << "pixels:   " << m.width << "x" << m.height << " (shown " << m.display_width << "x"
+                  << m.display_height << ", rotation " << v.rotation << ")\n"
+                  << "video:    " << v.video_codec << (v.profile.empty() ? "" : " " + v.profile) << " "
+                  << v.pixel_format << (v.hdr ? " HDR (" + v.color_transfer + ")" : "") << ", "
+                  << v.duration_ms / 1000.0 << " s at " << v.frame_rate << " fps\n"
+                  << "audio:    " << (v.audio_codec.empty() ? "none" : v.audio_codec) << "\n"
+                  << "captured: " << (m.capture_time.empty() ? "unknown" : m.capture_time) << "\n"
+                  << "location: " << (m.has_gps ? "yes" : "no") << "\n";
+      }
       if (m.relabelled) std::cout << "name:     " << m.filename << " (" << m.note << ")\n";
       return kExitOk;
     };
@@ -93,7 +110,8 @@ void add_thumbs(CLI::App& app, Context& ctx) {
     bool progressive = false;
   };
   auto a = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("thumbs", "Write small.jpg, medium.jpg and large.jpg of FILE into OUTDIR");
+  CLI::App* cmd = app.add_subcommand(
+      "thumbs", "Write small.jpg, medium.jpg and large.jpg of FILE (an image, or a video's poster frame) into OUTDIR");
   cmd->add_option("FILE", a->file, "Image to thumbnail")->required();
   cmd->add_option("OUTDIR", a->outdir, "Folder for the thumbnails (created if missing)")->required();
   cmd->add_option("--quality", a->quality, "JPEG quality 1..100 (default: 85)")->check(CLI::Range(1, 100));

@@ -19,6 +19,16 @@
 //   AWS_CA_BUNDLE           CA file for TLS verification
 //   AWS_MAX_ATTEMPTS        Default: 3
 //   MEDIA_AUTO_CREATE_BUCKET  true|false  Default: false
+//   MEDIA_METADATA_CONTEXT_KEYS  upload context keys copied into object
+//                           metadata (comma-separated)         Default: none
+//   MEDIA_S3_CONDITIONAL_MULTIPART true|false  Default: false (see S3Settings)
+//   AWS_QUERYSTRING_AUTH    true|false  presigned (true) or plain URLs  Default: true
+//   AWS_QUERYSTRING_EXPIRE  seconds a URL is valid                     Default: 3600
+//   AWS_S3_CUSTOM_DOMAIN    CDN/public host serving the bucket's keys  Default: none
+//   AWS_S3_URL_PROTOCOL     https: | http:  for AWS_S3_CUSTOM_DOMAIN   Default: https:
+//   MEDIA_S3_PUBLIC_ENDPOINT  endpoint as browsers reach it            Default: the endpoint
+//   Credentials beyond these (web identity, container endpoint, IMDSv2):
+//   see src/s3/credentials.hpp and docs/configuration.md.
 //   MEDIA_QUEUE_BACKEND     memory | sqlite | redis            Default: memory
 //   MEDIA_QUEUE_URL         sqlite file path or redis://host:port/db
 //                           Default (sqlite): MEDIA_STATE_DIR/queue.sqlite3
@@ -96,6 +106,33 @@ struct S3Settings {
   // (aws-chunked, each chunk signed while the previous one is sent) or
   // "auto" (streaming from 8 MiB on). Default: "auto".
   std::string payload_signing = "auto";
+  // The server honours "If-None-Match: *" on CompleteMultipartUpload
+  // (MEDIA_S3_CONDITIONAL_MULTIPART): AWS S3 does; Ceph RGW 16 ignores it
+  // and replaces the object. With false, create-only puts
+  // (PutOptions::if_none_match) are one PutObject whatever their size (up
+  // to 5 GiB). Default: false.
+  bool conditional_multipart = false;
+  // ---- URLs (StorageBackend::get_url / url); django-storages' names ----
+  // AWS_QUERYSTRING_AUTH: URLs are presigned (true) or plain (false, for a
+  // public bucket or a CDN). Default: true.
+  bool querystring_auth = true;
+  // AWS_QUERYSTRING_EXPIRE: seconds a URL made by the Django storage and
+  // the C ABI's default stay valid (1 .. 604800). Default: 3600.
+  std::int64_t querystring_expire = 3600;
+  // AWS_S3_CUSTOM_DOMAIN: a host (or "scheme://host[:port]") serving the
+  // bucket's keys at its root, e.g. a CDN: URLs become
+  // <url_protocol>//<custom_domain>/<key>, never signed (as django-storages
+  // without a CloudFront signer). Default: "" (none).
+  std::string custom_domain;
+  // AWS_S3_URL_PROTOCOL: "https:" or "http:", for custom_domain without a
+  // scheme. Default: "https:".
+  std::string url_protocol = "https:";
+  // MEDIA_S3_PUBLIC_ENDPOINT: the S3 endpoint as browsers reach it when it
+  // differs from the one the library uses (MinIO in Docker:
+  // http://minio:9000 inside, http://localhost:9000 outside). URLs are made
+  // and signed for it, with the same addressing style. Default: "" (the
+  // endpoint).
+  std::string public_endpoint;
 };
 
 struct MS_API Config {
@@ -104,6 +141,8 @@ struct MS_API Config {
   std::string media_url = "/media/";
   std::string url_signing_key;                // secret; empty = plain MEDIA_URL + key
   std::uint64_t max_upload_size = 104857600;  // Default: 100 MiB
+  // Longest accepted video, seconds (MAX_VIDEO_DURATION). Default: 600 (10 min)
+  std::uint64_t max_video_duration = 600;
   S3Settings s3;
   QueueKind queue = QueueKind::memory;
   std::string queue_url;  // empty = sqlite: effective_sqlite_path(); redis: required
@@ -114,6 +153,10 @@ struct MS_API Config {
   // Empty = effective_state_dir() + "/spool". An explicit spool_dir without
   // state_dir keeps the former default queue file spool_dir + "/queue.sqlite3".
   std::string spool_dir;
+  // Upload context keys that may be copied into object metadata
+  // (MEDIA_METADATA_CONTEXT_KEYS=key1,key2; "original-filename" for the
+  // file name). See UploadOptions::metadata_context_keys. Default: none.
+  std::vector<std::string> metadata_context_keys;
   // Formats every thumbnail is encoded in, in this order, each once, never
   // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
   std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};

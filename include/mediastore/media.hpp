@@ -8,14 +8,20 @@
 // Types are always detected from content, never from the file name. Images
 // are decoded with libjpeg-turbo (JPEG, DCT-domain scaled), stb_image (PNG,
 // GIF first frame, BMP), libwebp (WebP) and libheif (HEIC/HEIF/AVIF). Videos
-// are recognised by their container only and never decoded.
+// (MP4/QuickTime, WebM/Matroska) are opened with FFmpeg's libraries over the
+// library's own I/O (never a file name or URL handed to FFmpeg), under a
+// demuxer and decoder whitelist and a time budget; one frame (the poster) is
+// decoded for their thumbnails.
 //
 // Thread-safety: every function here is reentrant; distinct calls may run on
-// distinct threads at once. Nothing here prints or keeps global state.
+// distinct threads at once. Nothing here prints. The only global state is
+// FFmpeg's log callback, installed once on the first video opened: it routes
+// FFmpeg's messages to the library's log (component "media", level debug).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,7 +84,7 @@ struct MS_API ValidationPolicy {
   // Allowed MIME types per kind.
   // Default photo: image/jpeg image/png image/gif image/webp image/heic image/heif
   std::vector<std::string> photo_mime_types;
-  // Default video: video/mp4 video/quicktime video/webm
+  // Default video: video/mp4 video/quicktime video/webm video/x-matroska
   std::vector<std::string> video_mime_types;
   // Files larger than this are refused (too_large). Default: 100 MiB
   // (Config::max_upload_size).
@@ -88,8 +94,20 @@ struct MS_API ValidationPolicy {
   // When the extension names another accepted media type than the content
   // (".jpg" that is a PNG), accept and relabel (true) or refuse (false). Default: true.
   bool relabel_mismatched_extension = true;
-  // Decode images completely to prove they are valid. Default: true.
+  // Decode images completely to prove they are valid; for videos, decode
+  // the poster frame. Default: true.
   bool decode_images = true;
+  // Videos longer than this (declared duration) are refused (too_long).
+  // Default: 10 min (Config::max_video_duration).
+  std::uint64_t max_video_duration_ms = 600'000;
+  // Wall-clock budget for opening, checking and decoding one video; past it
+  // FFmpeg's I/O is interrupted and the video refused (corrupt). Default: 20 s.
+  std::uint64_t video_time_budget_ms = 20'000;
+  // The poster frame: the first keyframe at or after
+  // min(poster_time_ms, poster_fraction * duration), so 1 s into clips of
+  // 10 s or more and 10 % in for shorter ones. Defaults: 1000 ms, 0.1.
+  std::uint64_t poster_time_ms = 1000;
+  double poster_fraction = 0.1;
 
   ValidationPolicy();
   // The defaults with max_upload_size taken from the configuration.
@@ -112,9 +130,32 @@ enum class RefusalReason {
   corrupt,             // truncated or undecodable                    -> corrupt_media
   unsupported_codec,   // a container we recognise but cannot decode  -> unsupported_media
   unreadable,          // the file cannot be read                     -> io_error
+  too_long,            // a video over max_video_duration_ms          -> too_large
+  no_video_stream,     // a video container without a video stream
+                       // (audio only)                                -> unsupported_media
 };
 MS_API const char* refusal_reason_name(RefusalReason reason) noexcept;
 MS_API ErrorCode refusal_reason_code(RefusalReason reason) noexcept;
+
+// What probing learned about an accepted video (MediaInfo::video). Names are
+// FFmpeg's (codec "h264", "hevc", "vp9", "av1"; profile "High", "Main 10").
+struct VideoInfo {
+  std::string container;     // "mp4", "quicktime", "webm" or "matroska" (from the content)
+  std::string video_codec;   // "h264", "hevc", "vp8", "vp9", "av1", "mpeg4"
+  std::string codec_tag;     // the sample entry for MP4/QuickTime ("avc1", "hvc1", "hev1"); "" otherwise
+  std::string profile;       // "" when unknown
+  std::string pixel_format;  // "yuv420p", "yuv420p10le", ...; "" when unknown
+  int bit_depth = 8;         // bits per luma sample
+  std::string audio_codec;   // "aac", "opus", ...; "" without audio
+  std::uint64_t duration_ms = 0;
+  int rotation = 0;             // clockwise degrees to display: 0, 90, 180 or 270 (display matrix)
+  double frame_rate = 0;        // average frames per second; 0 when unknown
+  std::uint64_t bit_rate = 0;   // bits per second over the whole file; 0 when unknown
+  bool hdr = false;             // PQ (SMPTE 2084) or HLG (ARIB STD-B67) transfer
+  std::string color_transfer;   // "bt709", "smpte2084", "arib-std-b67", ...; "" unspecified
+  std::string color_primaries;  // "bt709", "bt2020", ...; "" unspecified
+  bool moov_first = false;      // MP4/QuickTime: the index precedes the media data (faststart)
+};
 
 // What validation learned about an accepted file.
 struct MediaInfo {
@@ -123,27 +164,45 @@ struct MediaInfo {
   MediaKind kind = MediaKind::photo;
   std::uint64_t byte_size = 0;
   std::string sha256;  // lower-case hex of the whole content
-  int width = 0;       // stored pixel size (before orientation); 0 for videos
+  int width = 0;       // stored pixel size (before orientation); videos: the coded frame size
   int height = 0;
   // EXIF orientation 1..8 still to apply; 1 when absent. Always 1 for
   // HEIF/AVIF: the decoder applies the container's rotation, so width and
-  // height are already as displayed.
+  // height are already as displayed. Videos: the display matrix's rotation
+  // as the EXIF value that does the same (90 -> 6, 180 -> 3, 270 -> 8).
   int orientation = 1;
   int display_width = 0;  // size once the orientation is applied
   int display_height = 0;
-  std::string capture_time;  // EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS"; "" when absent
-  bool has_gps = false;      // an EXIF GPS block with at least one entry
-  bool relabelled = false;   // the extension disagreed with the content
-  std::string filename;      // the name to store: the given one, or with the
-                             // extension corrected when relabelled
-  std::string note;          // e.g. "photo.jpg is a PNG image; relabelled photo.png"
-  // Filled by process_media when it makes thumbnails of an image (empty
+  // EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS"; "" when absent. Videos: the
+  // same form from com.apple.quicktime.creationdate (local time as written)
+  // or else the container's creation_time (UTC).
+  std::string capture_time;
+  // An EXIF GPS block with at least one entry; videos: location metadata
+  // (QuickTime/MP4 ©xyz, com.apple.quicktime.location.ISO6709, Matroska tags).
+  bool has_gps = false;
+  bool relabelled = false;  // the extension disagreed with the content
+  std::string filename;     // the name to store: the given one, or with the
+                            // extension corrected when relabelled
+  std::string note;         // e.g. "photo.jpg is a PNG image; relabelled photo.png"
+  // Filled by process_media when it makes thumbnails (of an image or a
+  // video's poster frame; empty
   // otherwise), from the smallest thumbnail's raster as displayed (uncropped),
   // like the thumbnails composited onto white: the ThumbHash is opaque. See
   // image_hashes.
   std::string thumbhash;  // ThumbHash, standard base64 with padding
   std::string phash;      // 64-bit perceptual hash, 16 lower-case hex digits
+  VideoInfo video;        // videos only; default values for images
 };
+
+// The metadata of an accepted file as text, the map an upload's result
+// carries: "media_type", "mime", "sha256", "width", "height",
+// "display_width", "display_height", "orientation", "capture_time",
+// "has_gps", "filename"; "note", "thumbhash" and "phash" (when non-empty); for videos also
+// "container", "video_codec", "codec_tag", "video_profile", "pixel_format",
+// "bit_depth", "audio_codec" (when there is audio), "duration_ms",
+// "rotation", "frame_rate" (3 decimals), "bit_rate", "hdr", "color_transfer",
+// "color_primaries", "moov_first", "has_location" (= has_gps).
+MS_API std::map<std::string, std::string> media_metadata(const MediaInfo& info);
 
 // Validates a file on disk. `filename` is the name the user gave (used for the
 // extension check and in messages); `kind` what the upload claims to be.
@@ -215,9 +274,12 @@ struct Thumbnail {
 // still at least twice the largest thumbnail in each dimension after EXIF
 // orientation (never the full raster when a scaled decode serves), then
 // resampled with a Lanczos-3 filter. Images over `max_pixels` are refused
-// (too_large) from the header. Videos and non-images give
-// unsupported_media; undecodable or truncated data corrupt_media; a spec
-// asking for AVIF where no AV1 encoder exists, unsupported_media.
+// (too_large) from the header. A video's thumbnails come from its poster
+// frame (see ValidationPolicy::poster_time_ms; the default policy's budgets
+// apply), rotated as its display matrix says and converted to sRGB (HDR
+// tone-mapped). Non-media gives unsupported_media; undecodable or truncated
+// data corrupt_media; a spec asking for AVIF where no AV1 encoder exists,
+// unsupported_media.
 MS_API Result<std::vector<Thumbnail>> make_thumbnails_file(const std::string& path,
                                                            const std::vector<ThumbnailSpec>& specs,
                                                            std::uint64_t max_pixels = 100'000'000);
@@ -228,7 +290,7 @@ MS_API Result<std::vector<Thumbnail>> make_thumbnails(std::string_view bytes, co
 struct ProcessedMedia {
   MediaInfo info;
   // One per spec and format (spec order, then the spec's format order);
-  // empty for videos.
+  // videos: from the poster frame.
   std::vector<Thumbnail> thumbnails;
 };
 
@@ -237,7 +299,8 @@ struct ProcessedMedia {
 // at the scale the thumbnails need, and the thumbnails are made from it, so a
 // photo is decoded once instead of twice. Refusals are exactly
 // validate_media_file's (same reasons, codes and messages; *reason receives
-// the reason, none on success). Videos are validated and get no thumbnails.
+// the reason, none on success). A video is probed and its poster frame
+// decoded once, for both the verdict and the thumbnails.
 // With policy.decode_images false the decode is lenient, as
 // make_thumbnails_file's. Empty `specs`: validation only. Invalid specs give
 // invalid_argument before the file is read. With thumbnails, info.thumbhash

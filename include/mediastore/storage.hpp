@@ -139,6 +139,15 @@ struct PutOptions {
   // signs a single PUT with it instead of reading the source once more to
   // hash it. Default: "" (nothing to check; computed where needed).
   std::string sha256;
+  // Create only: the put fails with already_exists, storing nothing, when
+  // the key already holds an object, decided atomically by the store (of
+  // two concurrent create-only puts of one key exactly one succeeds). Local:
+  // checked under the folder lock every commit holds, published with
+  // link(), which never replaces. S3: "If-None-Match: *" on PutObject and
+  // on CompleteMultipartUpload (the server answers 412); for a server that
+  // ignores the header, see S3Settings::conditional_put. Default: false
+  // (replace).
+  bool if_none_match = false;
 };
 
 // [offset, offset+length); length nullopt = to the end. A range starting past
@@ -146,6 +155,29 @@ struct PutOptions {
 struct ByteRange {
   std::uint64_t offset = 0;
   std::optional<std::uint64_t> length;
+};
+
+// What get_url(key, UrlOptions) makes.
+struct UrlOptions {
+  // How long a signed URL is valid: 1 s .. 7 days, else invalid_argument.
+  // Default: 3600 s (django-storages' querystring_expire).
+  std::chrono::seconds expires_in{3600};
+  // The request the URL is for: "GET", "HEAD" or "PUT" (a presigned upload;
+  // S3 with signing only). Anything else is invalid_argument. Default: GET.
+  std::string http_method = "GET";
+  // Headers the server answers a GET/HEAD with instead of the stored ones,
+  // e.g. {"content-disposition", "attachment; filename=\"IMG_1.jpg\""} for a
+  // "download original" link. Names (lower-case): content-type,
+  // content-disposition, cache-control, content-language, content-encoding,
+  // expires. S3 signs them as response-<name> query parameters, so a changed
+  // value is refused (403); they need a signed URL. The local backend does
+  // not support them (invalid_argument). Default: none.
+  std::map<std::string, std::string> response_headers;
+  // Whether to sign. nullopt: the backend's setting (S3:
+  // S3Settings::querystring_auth, AWS_QUERYSTRING_AUTH; local: signed when
+  // MEDIA_URL_SIGNING_KEY is set). false on S3 gives a plain URL that works
+  // for a public bucket or a CDN. Default: nullopt.
+  std::optional<bool> signed_url;
 };
 
 struct ListOptions {
@@ -197,7 +229,18 @@ class MS_API StorageBackend {
   // A URL a client can fetch the object with. expires_in applies where the
   // backend signs URLs (S3 presigned, local with MEDIA_URL_SIGNING_KEY);
   // range: 1 s .. 7 days, else invalid_argument.
+  // On S3 it follows the URL settings (custom domain, public endpoint,
+  // querystring_auth) as url() with only expires_in set does.
   virtual Result<std::string> get_url(std::string_view key, std::chrono::seconds expires_in) = 0;
+
+  // A URL for key as options ask (see UrlOptions). S3: presigned, or plain
+  // without signing; on S3Settings::custom_domain when set (plain URLs
+  // only, as django-storages makes them), else on
+  // S3Settings::public_endpoint when set (signed for that host), else on
+  // the endpoint. Default implementation (local and other backends): GET or
+  // HEAD without response headers is get_url(key, expires_in); anything
+  // else is invalid_argument naming the backend. Thread-safe.
+  virtual Result<std::string> url(std::string_view key, const UrlOptions& options);
 
   // Checks that the backend answers (the bucket exists, the root is writable).
   virtual Status ping() = 0;
@@ -241,6 +284,9 @@ class MS_API StorageWrapper : public StorageBackend {
   Status copy(std::string_view from_key, std::string_view to_key) override { return target_->copy(from_key, to_key); }
   Result<std::string> get_url(std::string_view key, std::chrono::seconds expires_in) override {
     return target_->get_url(key, expires_in);
+  }
+  Result<std::string> url(std::string_view key, const UrlOptions& options) override {
+    return target_->url(key, options);
   }
   Status ping() override { return target_->ping(); }
   StorageBackend& target() { return *target_; }

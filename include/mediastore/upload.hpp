@@ -78,7 +78,7 @@ struct StoredObject {
   std::string name;  // "original", "small", "medium", "large"
   std::string key;
   std::string url;  // StorageBackend::get_url() at completion time
-  int width = 0;    // 0 for videos
+  int width = 0;    // as displayed (videos too: their display size)
   int height = 0;
   std::uint64_t bytes = 0;
   std::string content_type;
@@ -91,12 +91,13 @@ struct StoredObject {
 struct UploadResult {
   StoredObject original;
   // One per spec and format (spec order, then the spec's format order),
-  // stored as "thumb_<name>.<ext>"; none for videos.
+  // stored as "thumb_<name>.<ext>"; a video's are made from its poster frame.
   std::vector<StoredObject> thumbnails;
-  // The media metadata: "media_type", "mime", "sha256", "width", "height",
-  // "display_width", "display_height", "orientation", "capture_time",
-  // "has_gps", "filename"; "note", "thumbhash" (MediaInfo::thumbhash) and
-  // "phash" (MediaInfo::phash) when non-empty.
+  // The media metadata, media_metadata(info): "media_type", "mime",
+  // "sha256", "width", "height", "display_width", "display_height",
+  // "orientation", "capture_time", "has_gps", "filename"; "note",
+  // "thumbhash" (MediaInfo::thumbhash) and "phash" (MediaInfo::phash) when
+  // non-empty; a video's container, codec, duration, ... (see media_metadata).
   std::map<std::string, std::string> metadata;
 };
 
@@ -175,6 +176,14 @@ struct UploadOptions {
   std::chrono::seconds url_expiry{7 * 24 * 3600};
   // Queue namespace (QueueOptions::name). Default: "uploads".
   std::string queue_name = "uploads";
+  // Which upload context keys (UploadRequest::context) are copied into the
+  // original's object metadata, as x-amz-meta-ctx-<key>; the name
+  // "original-filename" in the list copies the file name too. Anyone holding
+  // a URL of the object can read its metadata, so by default none are: the
+  // metadata holds only upload-id and sha256 (the context stays in the
+  // upload's status record). nullopt: Config::metadata_context_keys
+  // (MEDIA_METADATA_CONTEXT_KEYS). Default: nullopt.
+  std::optional<std::vector<std::string>> metadata_context_keys;
 };
 
 class MS_API UploadService {

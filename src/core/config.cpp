@@ -181,8 +181,26 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
+  if (auto v = get(lookup, "MAX_VIDEO_DURATION"))
+    MS_RETURN_IF_ERROR(parse_u64("MAX_VIDEO_DURATION", *v, c.max_video_duration));
   if (auto v = get(lookup, "MEDIA_SPOOL_DIR")) c.spool_dir = *v;
   if (auto v = get(lookup, "MEDIA_STATE_DIR")) c.state_dir = *v;
+  if (auto v = get(lookup, "MEDIA_METADATA_CONTEXT_KEYS")) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item.empty()) continue;
+      if (item.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+          std::string_view::npos)
+        return Status::InvalidArgument(
+            fmt::format("MEDIA_METADATA_CONTEXT_KEYS: '{}' is not a key name (letters, digits, '-', '_', '.')", item));
+      c.metadata_context_keys.emplace_back(item);
+    }
+  }
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
     if (*v == "memory")
       c.queue = QueueKind::memory;
@@ -216,6 +234,22 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_S3_PART_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MEDIA_S3_PART_SIZE", *v, s.part_size));
   if (auto v = get(lookup, "MEDIA_S3_PARTS_IN_FLIGHT"))
     MS_RETURN_IF_ERROR(parse_int_in("MEDIA_S3_PARTS_IN_FLIGHT", *v, 1, 64, s.parts_in_flight));
+  if (auto v = get(lookup, "AWS_QUERYSTRING_AUTH"))
+    MS_RETURN_IF_ERROR(parse_bool("AWS_QUERYSTRING_AUTH", *v, s.querystring_auth));
+  if (auto v = get(lookup, "AWS_QUERYSTRING_EXPIRE")) {
+    int n = 0;
+    MS_RETURN_IF_ERROR(parse_int_in("AWS_QUERYSTRING_EXPIRE", *v, 1, 604800, n));
+    s.querystring_expire = n;
+  }
+  if (auto v = get(lookup, "AWS_S3_CUSTOM_DOMAIN")) s.custom_domain = *v;
+  if (auto v = get(lookup, "AWS_S3_URL_PROTOCOL")) {
+    if (*v != "https:" && *v != "http:")
+      return Status::InvalidArgument(fmt::format("AWS_S3_URL_PROTOCOL must be https: or http:, got '{}'", *v));
+    s.url_protocol = *v;
+  }
+  if (auto v = get(lookup, "MEDIA_S3_PUBLIC_ENDPOINT")) s.public_endpoint = *v;
+  if (auto v = get(lookup, "MEDIA_S3_CONDITIONAL_MULTIPART"))
+    MS_RETURN_IF_ERROR(parse_bool("MEDIA_S3_CONDITIONAL_MULTIPART", *v, s.conditional_multipart));
   if (auto v = get(lookup, "MEDIA_S3_PAYLOAD_SIGNING")) {
     if (*v != "auto" && *v != "whole" && *v != "streaming")
       return Status::InvalidArgument(
@@ -278,6 +312,7 @@ Status Config::validate() const {
     if (s3.part_size < (5ull << 20)) return Status::InvalidArgument("MEDIA_S3_PART_SIZE must be at least 5 MiB");
   }
   if (max_upload_size == 0) return Status::InvalidArgument("MAX_UPLOAD_SIZE must be greater than 0");
+  if (max_video_duration == 0) return Status::InvalidArgument("MAX_VIDEO_DURATION must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
   if (backend == BackendKind::local) {
@@ -347,6 +382,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_URL", media_url);
   out.emplace_back("MEDIA_URL_SIGNING_KEY", url_signing_key.empty() ? "(unset)" : mask_secret(url_signing_key));
   out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
+  out.emplace_back("MAX_VIDEO_DURATION", std::to_string(max_video_duration));
   if (backend != BackendKind::local) {
     out.emplace_back("endpoint", s3.endpoint);
     out.emplace_back("bucket", s3.bucket);
@@ -360,6 +396,11 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     out.emplace_back("part_size", std::to_string(s3.part_size));
     out.emplace_back("parts_in_flight", std::to_string(s3.parts_in_flight));
     out.emplace_back("payload_signing", s3.payload_signing);
+    out.emplace_back("conditional_multipart", s3.conditional_multipart ? "true" : "false");
+    out.emplace_back("querystring_auth", s3.querystring_auth ? "true" : "false");
+    out.emplace_back("querystring_expire", std::to_string(s3.querystring_expire));
+    if (!s3.custom_domain.empty()) out.emplace_back("custom_domain", s3.custom_domain);
+    if (!s3.public_endpoint.empty()) out.emplace_back("public_endpoint", s3.public_endpoint);
   }
   out.emplace_back("MEDIA_QUEUE_BACKEND", queue_kind_name(queue));
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);

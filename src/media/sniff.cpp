@@ -3,6 +3,7 @@
 // DIB header size; ISO-BMFF 'ftyp' brands (HEIC/HEIF/AVIF/MP4/QuickTime);
 // EBML 1A 45 DF A3 with DocType webm/matroska; the dangerous look-alikes by
 // their magic or leading markup.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -148,6 +149,20 @@ MediaType find_embedded_archive(std::string_view data) noexcept {
   if (data.find("\x7f"
                 "ELF") != std::string_view::npos)
     return MediaType::elf;
+  return MediaType::unknown;
+}
+
+MediaType scan_for_hidden_file(const Input& in, std::uint64_t from, std::uint64_t to, bool markup_only) {
+  constexpr std::size_t kChunk = 1 << 20;
+  to = std::min(to, in.size());
+  for (std::uint64_t off = from; off < to; off += kChunk) {
+    // 32 bytes of overlap: markers straddling chunks.
+    const std::uint64_t want = std::min<std::uint64_t>(kChunk + 32, to - off);
+    std::string chunk = in.read_string(off, static_cast<std::size_t>(want));
+    MediaType t = find_active_markup(chunk);
+    if (t == MediaType::unknown && !markup_only) t = find_embedded_archive(chunk);
+    if (t != MediaType::unknown) return t;
+  }
   return MediaType::unknown;
 }
 

@@ -13,6 +13,7 @@
 #include "media/resize.hpp"
 #include "media/sniff.hpp"
 #include "media/thumbnails.hpp"
+#include "media/video.hpp"
 #include "mediastore/media.hpp"
 
 namespace mediastore {
@@ -211,9 +212,16 @@ Result<std::vector<Thumbnail>> thumbnails_from(const detail::Input& in, const st
   MS_RETURN_IF_ERROR(detail::check_thumbnail_specs(specs));
   if (in.size() == 0) return Status::InvalidArgument(in.path() + " is empty");
   const MediaType type = sniff_media_type(in.read_string(0, 4096));
-  if (media_type_is_video(type))
-    return Status::UnsupportedMedia(
-        fmt::format("{} is {}: thumbnails are made for images only", in.path(), detail::with_article(type)));
+  if (media_type_is_video(type)) {
+    detail::VideoOptions opt;  // the default policy's budgets
+    opt.max_pixels = max_pixels;
+    opt.min_size = detail::thumbnail_min_size(specs);
+    detail::ProbeOutcome probed = detail::probe_video(type, in, opt);
+    if (!probed.ok) return Status(refusal_reason_code(probed.error.reason), in.path() + ": " + probed.error.message);
+    auto made = detail::thumbnails_from_image(probed.video.poster, specs, false);
+    if (!made) return made.status();
+    return std::move(made->thumbnails);
+  }
   if (!media_type_is_image(type))
     return Status::UnsupportedMedia(fmt::format("{} is {}, not an image", in.path(), detail::with_article(type)));
 

@@ -9,8 +9,10 @@
 
 #include "core/crypto.hpp"
 #include "media/decode.hpp"
+#include "media/resize.hpp"
 #include "media/sniff.hpp"
 #include "media/thumbnails.hpp"
+#include "media/video.hpp"
 #include "mediastore/media.hpp"
 
 namespace mediastore {
@@ -55,17 +57,6 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 std::string mb(std::uint64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6); }
-
-// Scans the bytes after the end of the image for markup or appended archives.
-MediaType scan_trailing(const Input& in, std::uint64_t from) {
-  for (std::uint64_t off = from; off < in.size(); off += kChunk) {
-    std::string chunk = in.read_string(off, kChunk + 32);  // overlap: markers straddling chunks
-    MediaType t = detail::find_active_markup(chunk);
-    if (t == MediaType::unknown) t = detail::find_embedded_archive(chunk);
-    if (t != MediaType::unknown) return t;
-  }
-  return MediaType::unknown;
-}
 
 Result<std::string> hash_input(const Input& in) {
   if (!in.is_file()) return detail::hex_lower(detail::sha256(in.memory()));
@@ -187,7 +178,7 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
     }
     MediaType hidden = detail::find_active_markup(img.metadata_text);
     if (hidden == MediaType::unknown && img.end_offset > 0 && img.end_offset < in.size())
-      hidden = scan_trailing(in, img.end_offset);
+      hidden = detail::scan_for_hidden_file(in, img.end_offset, in.size());
     if (hidden != MediaType::unknown)
       return refuse(
           RefusalReason::dangerous_content,
@@ -210,6 +201,33 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
     }
   }
 
+  if (media_type_is_video(type)) {
+    detail::VideoOptions opt = detail::VideoOptions::from_policy(policy);
+    opt.decode_poster = policy.decode_images || thumbs;
+    opt.keep_pixels = thumbs != nullptr;
+    if (thumbs) opt.min_size = detail::thumbnail_min_size(*thumbs->specs);
+    detail::ProbeOutcome probed = detail::probe_video(type, in, opt);
+    if (!probed.ok) return refuse(probed.error.reason, name + ": " + probed.error.message);
+    detail::ProbedVideo& v = probed.video;
+    info.width = v.width;
+    info.height = v.height;
+    info.orientation = v.orientation;
+    const bool swap = detail::orientation_swaps(info.orientation);
+    info.display_width = swap ? info.height : info.width;
+    info.display_height = swap ? info.width : info.height;
+    info.capture_time = v.capture_time;
+    info.has_gps = v.has_location;
+    info.video = std::move(v.info);
+    if (thumbs) {
+      if (thumbs->on_validated && *thumbs->on_validated) (*thumbs->on_validated)();
+      auto made = detail::thumbnails_from_image(v.poster, *thumbs->specs, true);
+      if (!made) return made.status().with_context(name);
+      *thumbs->out = std::move(made->thumbnails);
+      info.thumbhash = std::move(made->hashes.thumbhash);
+      info.phash = std::move(made->hashes.phash);
+    }
+  }
+
   auto digest = hash_input(in);
   if (!digest) return refuse(RefusalReason::unreadable, name + ": " + digest.status().message());
   info.sha256 = std::move(*digest);
@@ -220,12 +238,51 @@ Result<MediaInfo> validate(const Input& in, std::string_view filename, MediaKind
 
 ValidationPolicy::ValidationPolicy()
     : photo_mime_types{"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"},
-      video_mime_types{"video/mp4", "video/quicktime", "video/webm"} {}
+      video_mime_types{"video/mp4", "video/quicktime", "video/webm", "video/x-matroska"} {}
 
 ValidationPolicy ValidationPolicy::from_config(const Config& config) {
   ValidationPolicy p;
   p.max_upload_size = config.max_upload_size;
+  p.max_video_duration_ms = config.max_video_duration * 1000;
   return p;
+}
+
+std::map<std::string, std::string> media_metadata(const MediaInfo& mi) {
+  std::map<std::string, std::string> md;
+  md["media_type"] = media_type_description(mi.type);
+  md["mime"] = mi.mime;
+  md["sha256"] = mi.sha256;
+  md["width"] = std::to_string(mi.width);
+  md["height"] = std::to_string(mi.height);
+  md["display_width"] = std::to_string(mi.display_width);
+  md["display_height"] = std::to_string(mi.display_height);
+  md["orientation"] = std::to_string(mi.orientation);
+  md["capture_time"] = mi.capture_time;
+  md["has_gps"] = mi.has_gps ? "true" : "false";
+  md["filename"] = mi.filename;
+  if (!mi.note.empty()) md["note"] = mi.note;
+  if (!mi.thumbhash.empty()) md["thumbhash"] = mi.thumbhash;
+  if (!mi.phash.empty()) md["phash"] = mi.phash;
+  if (media_type_is_video(mi.type)) {
+    const VideoInfo& v = mi.video;
+    md["container"] = v.container;
+    md["video_codec"] = v.video_codec;
+    md["codec_tag"] = v.codec_tag;
+    md["video_profile"] = v.profile;
+    md["pixel_format"] = v.pixel_format;
+    md["bit_depth"] = std::to_string(v.bit_depth);
+    if (!v.audio_codec.empty()) md["audio_codec"] = v.audio_codec;
+    md["duration_ms"] = std::to_string(v.duration_ms);
+    md["rotation"] = std::to_string(v.rotation);
+    md["frame_rate"] = fmt::format("{:.3f}", v.frame_rate);
+    md["bit_rate"] = std::to_string(v.bit_rate);
+    md["hdr"] = v.hdr ? "true" : "false";
+    md["color_transfer"] = v.color_transfer;
+    md["color_primaries"] = v.color_primaries;
+    md["moov_first"] = v.moov_first ? "true" : "false";
+    md["has_location"] = mi.has_gps ? "true" : "false";
+  }
+  return md;
 }
 
 const char* refusal_reason_name(RefusalReason r) noexcept {
@@ -241,6 +298,8 @@ const char* refusal_reason_name(RefusalReason r) noexcept {
     case RefusalReason::corrupt: return "corrupt";
     case RefusalReason::unsupported_codec: return "unsupported_codec";
     case RefusalReason::unreadable: return "unreadable";
+    case RefusalReason::too_long: return "too_long";
+    case RefusalReason::no_video_stream: return "no_video_stream";
   }
   return "unknown";
 }
@@ -251,11 +310,13 @@ ErrorCode refusal_reason_code(RefusalReason r) noexcept {
     case RefusalReason::empty:
     case RefusalReason::extension_mismatch: return ErrorCode::invalid_argument;
     case RefusalReason::file_too_large:
-    case RefusalReason::too_many_pixels: return ErrorCode::too_large;
+    case RefusalReason::too_many_pixels:
+    case RefusalReason::too_long: return ErrorCode::too_large;
     case RefusalReason::unknown_type:
     case RefusalReason::dangerous_content:
     case RefusalReason::type_not_allowed:
-    case RefusalReason::unsupported_codec: return ErrorCode::unsupported_media;
+    case RefusalReason::unsupported_codec:
+    case RefusalReason::no_video_stream: return ErrorCode::unsupported_media;
     case RefusalReason::corrupt: return ErrorCode::corrupt_media;
     case RefusalReason::unreadable: return ErrorCode::io_error;
   }

@@ -106,6 +106,14 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+Status Client::create_only_status(const Status& s, std::string_view key) const {
+  if (s.is(ErrorCode::conflict) && s.message().find("PreconditionFailed") != std::string::npos) {
+    return Status::AlreadyExists(
+        fmt::format("key '{}' already holds an object in bucket '{}' (create-only put)", key, settings_.bucket));
+  }
+  return s;
+}
+
 void add_object_headers(Headers& h, const PutObjectOptions& o) {
   h.emplace_back("Content-Type", o.content_type.empty() ? "application/octet-stream" : o.content_type);
   if (!o.cache_control.empty()) h.emplace_back("Cache-Control", o.cache_control);
@@ -171,15 +179,18 @@ Result<std::shared_ptr<Client>> Client::create(const S3Settings& settings, const
   if (!creds.ok()) return creds.status();
   MS_LOG(debug, "s3", "client for bucket {} at {} (credentials from {})", settings.bucket, settings.endpoint,
          creds->source);
-  return std::make_shared<Client>(settings, std::move(ep.value()), std::move(creds->credentials));
+  return std::make_shared<Client>(settings, std::move(ep.value()), make_credential_cache(std::move(creds.value())));
 }
 
 Client::Client(S3Settings settings, Endpoint endpoint, Credentials credentials)
+    : Client(std::move(settings), std::move(endpoint), std::make_shared<CredentialCache>(std::move(credentials))) {}
+
+Client::Client(S3Settings settings, Endpoint endpoint, std::shared_ptr<CredentialCache> credentials)
     : settings_(std::move(settings)),
       endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
-      http_(HttpOptions{settings_.connect_timeout, settings_.low_speed_timeout, settings_.verify_tls, settings_.ca_file,
-                        16}),
+      http_(HttpOptions{settings_.connect_timeout, settings_.low_speed_timeout, std::chrono::milliseconds(0),
+                        settings_.verify_tls, settings_.ca_file, 16}),
       sleep_([](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }) {
   policy_.max_attempts = std::max(1, settings_.max_attempts);
   payload_signing_.store(parse_payload_signing(settings_.payload_signing).value_or(PayloadSigning::automatic));
@@ -224,6 +235,10 @@ Result<HttpResponse> Client::execute(Op& op) {
         if (!s.ok()) return last.with_context("cannot retry, the download sink does not reset: " + s.message());
       }
     }
+    // Per attempt: a retry after a long wait may need refreshed credentials.
+    auto creds = credentials_->get();
+    if (!creds.ok()) return creds.status().with_context(description);
+    const Credentials& credentials = creds.value();
     SignableRequest sr;
     sr.method = op.method;
     sr.path = target.path;
@@ -235,13 +250,13 @@ Result<HttpResponse> Client::execute(Op& op) {
     SigningParams params;
     params.region = settings_.region;
     params.time = std::chrono::system_clock::now();
-    add_signing_headers(sr, credentials_, params);
-    const SigningResult sig = sign_request(sr, credentials_, params);
+    add_signing_headers(sr, credentials, params);
+    const SigningResult sig = sign_request(sr, credentials, params);
     if (op.chunked != nullptr) {
       // The chunk signatures chain from this attempt's signature.
       ChunkSigningContext ctx;
       const std::string day = sig.amz_date.substr(0, 8);
-      ctx.signing_key = signing_key(credentials_.secret_access_key, day, params.region, params.service);
+      ctx.signing_key = signing_key(credentials.secret_access_key, day, params.region, params.service);
       ctx.amz_date = sig.amz_date;
       ctx.scope = fmt::format("{}/{}/{}/aws4_request", day, params.region, params.service);
       ctx.seed_signature = sig.signature;
@@ -368,8 +383,18 @@ class PrefixedSource final : public BodySource {
 
 Status Client::put_object(std::string_view key, BodySource& source, const PutObjectOptions& options) {
   const auto size = source.size();
+  // A create-only put stays a single PutObject unless the server is known to
+  // honour If-None-Match on CompleteMultipartUpload (see PutObjectOptions).
+  const bool single_only = options.if_none_match && !settings_.conditional_multipart;
   if (size) {
-    if (*size < settings_.multipart_threshold) return put_object_single(key, source, *size, options);
+    if (single_only && *size > kMaxSinglePut) {
+      return Status::TooLarge(fmt::format(
+          "PUT {}/{}: a create-only put of {} bytes needs a multipart upload, and the server is not known to honour "
+          "If-None-Match on CompleteMultipartUpload (MEDIA_S3_CONDITIONAL_MULTIPART); one PutObject takes at most 5 "
+          "GiB",
+          settings_.bucket, key, *size));
+    }
+    if (*size < settings_.multipart_threshold || single_only) return put_object_single(key, source, *size, options);
     return put_object_multipart(key, source, size, options);
   }
   // Unknown size: read up to the threshold; a stream that ends before it is
@@ -388,6 +413,13 @@ Status Client::put_object(std::string_view key, BodySource& source, const PutObj
     MemoryBody body(head);
     return put_object_single(key, body, got, options);
   }
+  if (single_only) {
+    return Status::TooLarge(fmt::format(
+        "PUT {}/{}: a create-only put of a stream of unknown size longer than the multipart threshold ({} bytes) needs "
+        "a multipart upload, and the server is not known to honour If-None-Match on CompleteMultipartUpload "
+        "(MEDIA_S3_CONDITIONAL_MULTIPART); give the size or a file",
+        settings_.bucket, key, settings_.multipart_threshold));
+  }
   PrefixedSource rest(std::move(head), source);
   return put_object_multipart(key, rest, std::nullopt, options);
 }
@@ -398,6 +430,7 @@ Status Client::put_object_single(std::string_view key, BodySource& source, std::
   op.method = "PUT";
   op.key = std::string(key);
   add_object_headers(op.headers, options);
+  if (options.if_none_match) op.headers.emplace_back("If-None-Match", "*");
   op.progress = options.progress;
   std::string buffer;
   std::unique_ptr<ChunkedSigningSource> chunked;
@@ -453,6 +486,7 @@ Status Client::put_object_single(std::string_view key, BodySource& source, std::
     // The reader thread's error (the transfer was aborted, nothing stored).
     return r.status().with_context(fmt::format("PUT {}/{}", settings_.bucket, key));
   }
+  if (!r.ok() && options.if_none_match) return create_only_status(r.status(), key);
   return r.ok() ? Status::Ok() : r.status();
 }
 
@@ -620,6 +654,12 @@ Status Client::create_bucket() {
 
 Result<std::string> Client::presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
                                     std::chrono::system_clock::time_point now) const {
+  return presign(method, key, expires, {}, nullptr, now);
+}
+
+Result<std::string> Client::presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
+                                    const std::vector<std::pair<std::string, std::string>>& query, const Endpoint* on,
+                                    std::chrono::system_clock::time_point now) const {
   if (expires.count() < 1 || expires.count() > 604800) {
     return Status::InvalidArgument(
         fmt::format("presigned URL expiry for '{}' must be 1 s .. 7 days (604800 s), got {} s", key, expires.count()));
@@ -627,17 +667,27 @@ Result<std::string> Client::presign(std::string_view method, std::string_view ke
   if (method != "GET" && method != "PUT" && method != "HEAD" && method != "DELETE") {
     return Status::InvalidArgument(fmt::format("presigned URL method '{}' is not GET, PUT, HEAD or DELETE", method));
   }
-  const Target target = make_target(endpoint_, settings_.bucket, key, settings_.path_style);
+  const Endpoint& ep = on != nullptr ? *on : endpoint_;
+  const Target target = make_target(ep, settings_.bucket, key, settings_.path_style);
   SignableRequest sr;
   sr.method = std::string(method);
   sr.path = target.path;
+  sr.query = query;
   sr.headers.emplace_back("host", target.host);
   sr.payload_hash = "UNSIGNED-PAYLOAD";
   SigningParams params;
   params.region = settings_.region;
   params.time = now;
-  const std::string query = presign_query(sr, credentials_, params, static_cast<long>(expires.count()));
-  return fmt::format("{}://{}{}?{}", endpoint_.scheme, target.host, target.path, query);
+  auto creds = credentials_->get();
+  if (!creds.ok()) return creds.status().with_context(fmt::format("presigning {} {}", method, key));
+  const std::string signed_query = presign_query(sr, creds.value(), params, static_cast<long>(expires.count()));
+  return fmt::format("{}://{}{}?{}", ep.scheme, target.host, target.path, signed_query);
+}
+
+std::string Client::plain_url(std::string_view key, const Endpoint* on) const {
+  const Endpoint& ep = on != nullptr ? *on : endpoint_;
+  const Target target = make_target(ep, settings_.bucket, key, settings_.path_style);
+  return fmt::format("{}://{}{}", ep.scheme, target.host, target.path);
 }
 
 }  // namespace mediastore::s3

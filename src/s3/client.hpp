@@ -27,6 +27,7 @@
 #include "mediastore/config.hpp"
 #include "s3/body.hpp"
 #include "s3/chunked.hpp"
+#include "s3/credentials.hpp"
 #include "s3/http.hpp"
 #include "s3/retry.hpp"
 #include "s3/sigv4.hpp"
@@ -54,7 +55,19 @@ struct PutObjectOptions {
   // Known hex SHA-256 of the body: a whole-body-signed single PUT uses it
   // instead of hashing the source (the server verifies it). "" = compute.
   std::string payload_sha256;
+  // Create only: "If-None-Match: *" on PutObject (and on
+  // CompleteMultipartUpload with S3Settings::conditional_multipart); the
+  // server's 412 becomes already_exists. Without conditional_multipart the
+  // object goes up as one PutObject whatever its size (a stream of unknown
+  // size longer than the multipart threshold, or a size above 5 GiB, is
+  // too_large), because servers that ignore the header on
+  // CompleteMultipartUpload (Ceph RGW 16) would silently replace the
+  // object. Default: false.
+  bool if_none_match = false;
 };
+
+// The largest single PutObject S3 accepts.
+inline constexpr std::uint64_t kMaxSinglePut = 5ull << 30;  // 5 GiB
 
 struct ListRequest {
   std::string prefix;
@@ -89,7 +102,10 @@ class Client {
   // Resolves credentials through the chain (see credentials.hpp) and checks
   // the endpoint. invalid_argument / auth_failed on bad settings.
   static Result<std::shared_ptr<Client>> create(const S3Settings& settings, const Config::Lookup& env = {});
+  // Fixed credentials (never refreshed).
   Client(S3Settings settings, Endpoint endpoint, Credentials credentials);
+  // Credentials from a cache (refreshed ahead of expiry when temporary).
+  Client(S3Settings settings, Endpoint endpoint, std::shared_ptr<CredentialCache> credentials);
 
   const S3Settings& settings() const { return settings_; }
   const std::string& bucket() const { return settings_.bucket; }
@@ -133,8 +149,9 @@ class Client {
   Result<std::string> upload_part(std::string_view key, const std::string& upload_id, int part_number,
                                   std::string_view data, const ProgressFn& progress = {},
                                   std::string payload_sha256 = {});
+  // if_none_match: send "If-None-Match: *" (412 -> already_exists).
   Status complete_multipart_upload(std::string_view key, const std::string& upload_id,
-                                   const std::vector<PartInfo>& parts);
+                                   const std::vector<PartInfo>& parts, bool if_none_match = false);
   Status abort_multipart_upload(std::string_view key, const std::string& upload_id);
   Result<std::vector<PartInfo>> list_parts(std::string_view key, const std::string& upload_id);
   Result<std::vector<UploadInfo>> list_multipart_uploads(std::string_view prefix = {});
@@ -144,15 +161,28 @@ class Client {
                               const PutObjectOptions& options);
 
   // ---- presigned URLs ----
-  // method "GET" or "PUT"; expires 1 s .. 7 days else invalid_argument.
+  // method GET, PUT, HEAD or DELETE; expires 1 s .. 7 days else
+  // invalid_argument.
   Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
                               std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+  // The same with query parameters signed into the URL (response-* header
+  // overrides) and, when `on` is given, for another endpoint than the
+  // client's (the public one browsers reach).
+  Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
+                              const std::vector<std::pair<std::string, std::string>>& query,
+                              const Endpoint* on = nullptr,
+                              std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+  // The plain (unsigned) URL of key on `on` (Default: the client's endpoint).
+  std::string plain_url(std::string_view key, const Endpoint* on = nullptr) const;
 
   // How single PUTs sign their body (see PayloadSigning). Default: from
   // S3Settings::payload_signing (MEDIA_S3_PAYLOAD_SIGNING), "auto" ->
   // automatic. Thread-safe; applies to uploads started afterwards.
   void set_payload_signing(PayloadSigning mode) { payload_signing_.store(mode); }
   PayloadSigning payload_signing() const { return payload_signing_.load(); }
+
+  // The credentials requests are signed with (tests, diagnostics).
+  CredentialCache& credential_cache() const { return *credentials_; }
 
   // Tests: replace the sleep between retries, read the budget.
   void set_sleep_for_tests(SleepFn sleep) { sleep_ = std::move(sleep); }
@@ -180,10 +210,12 @@ class Client {
 
  private:
   std::string what(const Op& op) const;
+  // A create-only request's 412 PreconditionFailed -> already_exists.
+  Status create_only_status(const Status& s, std::string_view key) const;
 
   S3Settings settings_;
   Endpoint endpoint_;
-  Credentials credentials_;
+  std::shared_ptr<CredentialCache> credentials_;
   RetryPolicy policy_;
   RetryBudget budget_;
   HttpClient http_;

@@ -144,6 +144,10 @@ Status transport_error(CURLcode rc, CURL* h, const Transfer& t, const HttpReques
       // connect time cannot tell: it is 0 on a reused connection too.
       curl_off_t pretransfer_us = 0;
       curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+      if (opts.total_timeout.count() > 0 && detail.find("too slow") == std::string::npos && pretransfer_us > 0) {
+        return Status::Timeout(
+            fmt::format("{}: no complete answer within {} ms ({})", what, opts.total_timeout.count(), detail));
+      }
       if (pretransfer_us == 0 && detail.find("too slow") == std::string::npos) {
         return Status::NetworkError(
             fmt::format("{}: could not connect within {} ms ({})", what, opts.connect_timeout.count(), detail));
@@ -227,6 +231,7 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   const long low_speed_s = std::max<long>(1, static_cast<long>((options_.low_speed_timeout.count() + 999) / 1000));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, low_speed_s);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());

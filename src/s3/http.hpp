@@ -27,6 +27,11 @@ struct HttpOptions {
   // A transfer that moves no byte for this long fails with timeout (libcurl
   // counts in whole seconds; rounded up, at least 1 s). Default: 30 s.
   std::chrono::milliseconds low_speed_timeout{30000};
+  // The whole transfer, connect to last byte, fails with timeout after this
+  // long; 0 = no limit (large object transfers). The credential providers
+  // use it so that a server trickling bytes cannot hold a request.
+  // Default: 0.
+  std::chrono::milliseconds total_timeout{0};
   bool verify_tls = true;             // Default: true
   std::string ca_file;                // Default: the system CA store
   std::size_t max_idle_handles = 16;  // Default: 16

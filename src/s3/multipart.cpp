@@ -49,16 +49,17 @@ Result<std::string> Client::upload_part(std::string_view key, const std::string&
 }
 
 Status Client::complete_multipart_upload(std::string_view key, const std::string& upload_id,
-                                         const std::vector<PartInfo>& parts) {
+                                         const std::vector<PartInfo>& parts, bool if_none_match) {
   const std::string body = build_complete_multipart(parts);
   Op op;
   op.method = "POST";
   op.key = std::string(key);
   op.query.emplace_back("uploadId", upload_id);
   op.headers.emplace_back("Content-Type", "application/xml");
+  if (if_none_match) op.headers.emplace_back("If-None-Match", "*");
   op.body = body;
   auto r = execute(op);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) return if_none_match ? create_only_status(r.status(), key) : r.status();
   // S3 may answer 200 with an <Error> document.
   auto parsed = parse_complete_multipart(r->body);
   return parsed.ok() ? Status::Ok() : parsed.status();
@@ -275,7 +276,7 @@ Status Client::put_object_multipart(std::string_view key, BodySource& source, st
       result =
           Status::Internal(fmt::format("PUT {}: {} parts uploaded, {} expected", key, run.parts.size(), total_parts));
     }
-    if (result.ok()) result = complete_multipart_upload(key, upload_id, run.parts);
+    if (result.ok()) result = complete_multipart_upload(key, upload_id, run.parts, options.if_none_match);
   }
   if (!result.ok()) {
     Status aborted = abort_multipart_upload(key, upload_id);

@@ -201,6 +201,40 @@ Result<CopyResult> parse_copy_result(std::string_view body) {
   return out;
 }
 
+Result<StsCredentials> parse_assume_role_with_web_identity(std::string_view body) {
+  constexpr std::string_view what = "STS AssumeRoleWithWebIdentity";
+  XMLDocument doc;
+  if (doc.Parse(body.data(), body.size()) != tinyxml2::XML_SUCCESS) {
+    return Status::Internal(fmt::format("{}: the answer is not well-formed XML ({})", what, doc.ErrorStr()));
+  }
+  const XMLElement* root = doc.RootElement();
+  if (root == nullptr) return Status::Internal(fmt::format("{}: the answer has no XML root element", what));
+  if (local_name(root) == "ErrorResponse") {
+    const XMLElement* err = child(root, "Error");
+    if (err == nullptr) err = root;
+    return Status::AuthFailed(fmt::format("{} refused: {}: {}", what, text_of(err, "Code"), text_of(err, "Message")));
+  }
+  if (local_name(root) != "AssumeRoleWithWebIdentityResponse") {
+    return Status::Internal(
+        fmt::format("{}: expected <AssumeRoleWithWebIdentityResponse>, got <{}>", what, std::string(local_name(root))));
+  }
+  const XMLElement* result = child(root, "AssumeRoleWithWebIdentityResult");
+  const XMLElement* creds = result != nullptr ? child(result, "Credentials") : nullptr;
+  if (creds == nullptr) return Status::Internal(fmt::format("{}: the answer has no <Credentials>", what));
+  StsCredentials out;
+  out.access_key_id = text_of(creds, "AccessKeyId");
+  out.secret_access_key = text_of(creds, "SecretAccessKey");
+  out.session_token = text_of(creds, "SessionToken");
+  const std::string expiration = text_of(creds, "Expiration");
+  auto t = parse_iso8601(expiration);
+  if (out.access_key_id.empty() || out.secret_access_key.empty() || out.session_token.empty() || !t) {
+    return Status::Internal(fmt::format(
+        "{}: the answer's <Credentials> lacks AccessKeyId, SecretAccessKey, SessionToken or a valid Expiration", what));
+  }
+  out.expiration = *t;
+  return out;
+}
+
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 16);

@@ -85,6 +85,18 @@ struct CopyResult {
 };
 Result<CopyResult> parse_copy_result(std::string_view body);
 
+// STS AssumeRoleWithWebIdentity: the temporary credentials of a successful
+// answer. An <ErrorResponse> is auth_failed with its Code and Message; an
+// answer without AccessKeyId, SecretAccessKey, SessionToken or a parseable
+// Expiration is internal. The secret and token are never in a message.
+struct StsCredentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  std::chrono::system_clock::time_point expiration{};
+};
+Result<StsCredentials> parse_assume_role_with_web_identity(std::string_view body);
+
 // Escapes & < > " ' for element text; tab, LF and CR become numeric
 // references. Other control characters cannot appear in XML 1.0 at all (key
 // validation refuses them earlier); here they become '?' so the document

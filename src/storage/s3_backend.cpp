@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "core/log_internal.hpp"
@@ -43,8 +44,12 @@ class SinkAdapter final : public s3::BodySink {
 
 class S3StorageBackend final : public StorageBackend {
  public:
-  S3StorageBackend(std::shared_ptr<s3::Client> client, BackendKind kind, bool auto_create)
-      : client_(std::move(client)), kind_(kind), auto_create_(auto_create) {}
+  S3StorageBackend(std::shared_ptr<s3::Client> client, BackendKind kind, bool auto_create,
+                   std::optional<s3::Endpoint> public_endpoint)
+      : client_(std::move(client)),
+        kind_(kind),
+        auto_create_(auto_create),
+        public_endpoint_(std::move(public_endpoint)) {}
 
   std::string name() const override { return backend_kind_name(kind_); }
 
@@ -59,6 +64,7 @@ class S3StorageBackend final : public StorageBackend {
     o.metadata = options.user_metadata;
     o.progress = options.progress;
     o.payload_sha256 = options.sha256;
+    o.if_none_match = options.if_none_match;
     SourceAdapter body(source);
     return client_->put_object(key, body, o);
   }
@@ -180,8 +186,67 @@ class S3StorageBackend final : public StorageBackend {
   }
 
   Result<std::string> get_url(std::string_view key, std::chrono::seconds expires_in) override {
+    UrlOptions o;
+    o.expires_in = expires_in;
+    return url(key, o);
+  }
+
+  Result<std::string> url(std::string_view key, const UrlOptions& options) override {
     MS_RETURN_IF_ERROR(validate_key(key));
-    return client_->presign("GET", key, expires_in);
+    const std::string& method = options.http_method;
+    if (method != "GET" && method != "HEAD" && method != "PUT") {
+      return Status::InvalidArgument(
+          fmt::format("a URL for key '{}' is for GET, HEAD or PUT, not '{}'", escape_for_message(key), method));
+    }
+    if (options.expires_in.count() < 1 || options.expires_in.count() > 604800) {
+      return Status::InvalidArgument(fmt::format("URL expiry for key '{}' must be 1 s .. 7 days (604800 s), got {} s",
+                                                 escape_for_message(key), options.expires_in.count()));
+    }
+    std::vector<std::pair<std::string, std::string>> query;
+    for (const auto& [name, value] : options.response_headers) {
+      static constexpr std::string_view kAllowed[] = {"content-type",     "content-disposition", "cache-control",
+                                                      "content-language", "content-encoding",    "expires"};
+      if (std::find(std::begin(kAllowed), std::end(kAllowed), name) == std::end(kAllowed)) {
+        return Status::InvalidArgument(fmt::format(
+            "response header '{}' cannot be overridden in a URL (content-type, content-disposition, cache-control, "
+            "content-language, content-encoding, expires)",
+            escape_for_message(name)));
+      }
+      if (value.empty() || value.size() > 1024 || std::any_of(value.begin(), value.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+          })) {
+        return Status::InvalidArgument(
+            fmt::format("response header '{}' for key '{}' is empty, too long or has a control character", name,
+                        escape_for_message(key)));
+      }
+      query.emplace_back("response-" + name, value);
+    }
+    if (!query.empty() && method == "PUT") {
+      return Status::InvalidArgument("response header overrides apply to GET and HEAD URLs, not PUT");
+    }
+    const auto& settings = client_->settings();
+    const bool sign = options.signed_url.value_or(settings.querystring_auth);
+    if (!sign && !query.empty()) {
+      // S3 refuses response-* parameters on anonymous requests.
+      return Status::InvalidArgument(fmt::format(
+          "response header overrides for key '{}' need a signed URL (querystring_auth)", escape_for_message(key)));
+    }
+    if (!sign && method == "PUT") return Status::InvalidArgument("a PUT URL must be signed");
+    if (!settings.custom_domain.empty()) {
+      if (options.signed_url.value_or(false) || method == "PUT") {
+        return Status::InvalidArgument(
+            fmt::format("URLs on the custom domain '{}' are plain (as django-storages makes them): no signed or PUT "
+                        "URL for key '{}'",
+                        settings.custom_domain, escape_for_message(key)));
+      }
+      std::string base = settings.custom_domain;
+      while (!base.empty() && base.back() == '/') base.pop_back();
+      if (base.find("://") == std::string::npos) base = settings.url_protocol + "//" + base;
+      return base + "/" + s3::encode_key(key);
+    }
+    const s3::Endpoint* on = public_endpoint_ ? &*public_endpoint_ : nullptr;
+    if (!sign) return client_->plain_url(key, on);
+    return client_->presign(method, key, options.expires_in, query, on);
   }
 
   Status ping() override {
@@ -207,6 +272,7 @@ class S3StorageBackend final : public StorageBackend {
   std::shared_ptr<s3::Client> client_;
   BackendKind kind_;
   bool auto_create_;
+  std::optional<s3::Endpoint> public_endpoint_;
   std::mutex bucket_mu_;
   bool bucket_ready_ = false;
 };
@@ -214,10 +280,16 @@ class S3StorageBackend final : public StorageBackend {
 }  // namespace
 
 Result<std::shared_ptr<StorageBackend>> make_s3_backend(const Config& config) {
+  std::optional<s3::Endpoint> public_endpoint;
+  if (!config.s3.public_endpoint.empty()) {
+    auto ep = s3::parse_endpoint(config.s3.public_endpoint);
+    if (!ep.ok()) return ep.status().with_context("MEDIA_S3_PUBLIC_ENDPOINT");
+    public_endpoint = std::move(ep.value());
+  }
   auto client = s3::Client::create(config.s3);
   if (!client.ok()) return client.status();
-  return std::shared_ptr<StorageBackend>(
-      std::make_shared<S3StorageBackend>(std::move(client.value()), config.backend, config.s3.auto_create_bucket));
+  return std::shared_ptr<StorageBackend>(std::make_shared<S3StorageBackend>(
+      std::move(client.value()), config.backend, config.s3.auto_create_bucket, std::move(public_endpoint)));
 }
 
 }  // namespace mediastore::detail

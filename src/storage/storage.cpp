@@ -94,6 +94,18 @@ Result<std::vector<std::pair<std::string, Status>>> StorageBackend::remove_many(
   return failures;
 }
 
+Result<std::string> StorageBackend::url(std::string_view key, const UrlOptions& options) {
+  if (options.http_method != "GET" && options.http_method != "HEAD") {
+    return Status::InvalidArgument(fmt::format("the {} backend makes only GET and HEAD URLs, not {} (key '{}')", name(),
+                                               options.http_method, detail::escape_for_message(key)));
+  }
+  if (!options.response_headers.empty()) {
+    return Status::InvalidArgument(fmt::format("the {} backend cannot override response headers in a URL (key '{}')",
+                                               name(), detail::escape_for_message(key)));
+  }
+  return get_url(key, options.expires_in);
+}
+
 Result<std::string> StorageBackend::save(ByteSource& source, std::string_view filename, const PutOptions& options) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};

@@ -529,6 +529,22 @@ TEST_CASE("get_url names the key") {
   CHECK(store().get_url(scope("a b.jpg"), std::chrono::seconds(0)).status().is(ErrorCode::invalid_argument));
 }
 
+TEST_CASE("url() with options: a GET URL like get_url, bad methods and expiries refused") {
+  Scope scope("url-options");
+  REQUIRE(store().put_bytes(scope("a b.jpg"), "x", {}).ok());
+  UrlOptions o;
+  o.expires_in = std::chrono::seconds(120);
+  auto url = store().url(scope("a b.jpg"), o);
+  REQUIRE_MESSAGE(url.ok(), url.status().to_string());
+  CHECK(url->find("a%20b.jpg") != std::string::npos);
+  o.http_method = "DELETE";
+  CHECK(store().url(scope("a b.jpg"), o).status().is(ErrorCode::invalid_argument));
+  o.http_method = "GET";
+  o.expires_in = std::chrono::seconds(0);
+  CHECK(store().url(scope("a b.jpg"), o).status().is(ErrorCode::invalid_argument));
+  CHECK(store().url("../x", UrlOptions{}).status().is(ErrorCode::invalid_argument));
+}
+
 TEST_CASE("concurrent writers to one key: the last complete write wins, never a mix") {
   Scope scope("race");
   const std::string key = scope("contended");
@@ -581,6 +597,64 @@ TEST_CASE("concurrent writers to one key: the last complete write wins, never a 
   REQUIRE(store().put_bytes(key, "first", {}).ok());
   REQUIRE(store().put_bytes(key, "second", {}).ok());
   CHECK(*store().read_bytes(key) == "second");
+}
+
+TEST_CASE("create-only puts (if_none_match): already_exists when the key holds an object") {
+  Scope scope("create-only");
+  PutOptions once;
+  once.if_none_match = true;
+  const std::string key = scope("photo.jpg");
+  REQUIRE(store().put_bytes(key, "first", once).ok());
+  auto again = store().put_bytes(key, "second", once);
+  REQUIRE(again.is(ErrorCode::already_exists));
+  CHECK(again.message().find("photo.jpg") != std::string::npos);
+  CHECK(*store().read_bytes(key) == "first");
+  // Without the option the put replaces, as before.
+  REQUIRE(store().put_bytes(key, "third", {}).ok());
+  CHECK(*store().read_bytes(key) == "third");
+  // After a delete the key can be created again.
+  REQUIRE(store().remove(key).ok());
+  REQUIRE(store().put_bytes(key, "fourth", once).ok());
+  CHECK(*store().read_bytes(key) == "fourth");
+}
+
+TEST_CASE("two create-only writers of one key: exactly one succeeds, the other gets already_exists") {
+  Scope scope("create-race");
+  constexpr int kRounds = 8;
+  constexpr std::size_t kSize = 256 << 10;
+  for (int round = 0; round < kRounds; ++round) {
+    CAPTURE(round);
+    const std::string key = scope(fmt::format("name-{}", round));
+    Status results[2];
+    std::atomic<int> ready{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back([&, w] {
+        PutOptions o;
+        o.if_none_match = true;
+        o.user_metadata = {{"writer", std::to_string(w)}};
+        PatternSource body(kSize, static_cast<std::uint64_t>(round * 2 + w));
+        ++ready;
+        while (ready.load() < 2) std::this_thread::yield();
+        results[w] = store().put(key, body, o);
+      });
+    }
+    for (auto& t : writers) t.join();
+    const int ok = results[0].ok() + results[1].ok();
+    REQUIRE_MESSAGE(ok == 1, results[0].to_string() << " / " << results[1].to_string());
+    const int winner = results[0].ok() ? 0 : 1;
+    CHECK(results[1 - winner].is(ErrorCode::already_exists));
+    // Nothing lost or mixed: the object is the winner's, whole, with its metadata.
+    auto got = store().read_bytes(key);
+    REQUIRE(got.ok());
+    PatternSource expected(kSize, static_cast<std::uint64_t>(round * 2 + winner));
+    std::string want(kSize, '\0');
+    REQUIRE(expected.read_at(0, want.data(), kSize).ok());
+    CHECK(*got == want);
+    auto info = store().stat(key);
+    REQUIRE(info.ok());
+    CHECK(info->user_metadata.at("writer") == std::to_string(winner));
+  }
 }
 
 TEST_CASE("each bad key form is invalid_argument naming the key, on every operation") {

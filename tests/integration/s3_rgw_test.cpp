@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -770,4 +771,171 @@ TEST_CASE("streaming PUT: a chunk damaged in transit is refused and nothing is s
     CHECK((r.status().is(ErrorCode::auth_failed) || r.status().is(ErrorCode::network_error)));
     CHECK(c->head_object(key).status().is(ErrorCode::not_found));
   }
+}
+
+namespace {
+
+// The storage backend for the RGW environment plus `extra` variables.
+std::shared_ptr<StorageBackend> store_with(std::map<std::string, std::string> extra) {
+  auto cfg = Config::from_lookup([extra = std::move(extra)](std::string_view name) -> std::optional<std::string> {
+    auto it = extra.find(std::string(name));
+    if (it != extra.end()) return it->second;
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  });
+  REQUIRE_MESSAGE(cfg.ok(), cfg.status().to_string());
+  auto b = make_storage(*cfg);
+  REQUIRE_MESSAGE(b.ok(), b.status().to_string());
+  return b.value();
+}
+
+// The response headers curl receives for a GET (names lower-case), and the
+// status line's code.
+std::pair<std::string, std::string> curl_headers(const std::string& url, const std::string& extra = "") {
+  Run r = run(fmt::format("{} -s -o /dev/null -D - {} {}", env("MS_TEST_CURL"), extra, shell_quote(url)));
+  std::string lowered;
+  for (char ch : r.out) lowered.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  const auto sp = r.out.find(' ');
+  return {lowered, sp == std::string::npos ? "" : r.out.substr(sp + 1, 3)};
+}
+
+}  // namespace
+
+TEST_CASE("url(): response-header overrides come back as asked; a tampered override is refused") {
+  auto store = store_with({});
+  const std::string key = prefix() + "urls/IMG 0001.jpg";
+  PutOptions po;
+  po.content_type = "image/jpeg";
+  po.content_disposition = "inline";
+  REQUIRE(store->put_bytes(key, "jpeg bytes", po).ok());
+
+  UrlOptions o;
+  o.expires_in = std::chrono::seconds(120);
+  o.response_headers = {{"content-disposition", "attachment; filename=\"IMG_0001.jpg\""},
+                        {"content-type", "application/octet-stream"},
+                        {"cache-control", "no-store"}};
+  auto url = store->url(key, o);
+  REQUIRE_MESSAGE(url.ok(), url.status().to_string());
+  CHECK(url->find("response-content-disposition=") != std::string::npos);
+  CHECK(url->find("X-Amz-Expires=120") != std::string::npos);
+  auto [headers, code] = curl_headers(*url);
+  CHECK(code == "200");
+  CHECK(headers.find("content-disposition: attachment; filename=\"img_0001.jpg\"") != std::string::npos);
+  CHECK(headers.find("content-type: application/octet-stream") != std::string::npos);
+  CHECK(headers.find("cache-control: no-store") != std::string::npos);
+  // The stored headers are unchanged for a plain URL.
+  auto plain = store->get_url(key, std::chrono::seconds(60));
+  REQUIRE(plain.ok());
+  CHECK(curl_headers(*plain).first.find("content-disposition: inline") != std::string::npos);
+
+  // The override is part of the signature: changing it is 403.
+  std::string tampered = *url;
+  const auto at = tampered.find("IMG_0001.jpg");
+  REQUIRE(at != std::string::npos);
+  tampered.replace(at, 12, "IMG_0001.exe");
+  CHECK(curl_headers(tampered).second == "403");
+
+  // HEAD and PUT URLs.
+  UrlOptions head;
+  head.http_method = "HEAD";
+  auto head_url = store->url(key, head);
+  REQUIRE(head_url.ok());
+  CHECK(curl_headers(*head_url, "-I").second == "200");
+  UrlOptions put;
+  put.http_method = "PUT";
+  const std::string put_key = prefix() + "urls/put.bin";
+  auto put_url = store->url(put_key, put);
+  REQUIRE(put_url.ok());
+  Run r = run(
+      fmt::format("{} -s -f -X PUT --data-binary 'put through a URL' {}", env("MS_TEST_CURL"), shell_quote(*put_url)));
+  CHECK(r.code == 0);
+  CHECK(store->read_bytes(put_key).value_or("") == "put through a URL");
+
+  // Refusals before anything is signed.
+  UrlOptions bad = o;
+  bad.response_headers = {{"x-amz-meta-owner", "x"}};
+  CHECK(store->url(key, bad).status().is(ErrorCode::invalid_argument));
+  bad = o;
+  bad.signed_url = false;  // S3 refuses response-* overrides on anonymous requests
+  CHECK(store->url(key, bad).status().is(ErrorCode::invalid_argument));
+  bad = UrlOptions{};
+  bad.http_method = "DELETE";
+  CHECK(store->url(key, bad).status().is(ErrorCode::invalid_argument));
+  CHECK(store->remove(key).ok());
+  CHECK(store->remove(put_key).ok());
+}
+
+TEST_CASE("URL settings: plain URLs (AWS_QUERYSTRING_AUTH=false), a custom domain, a public endpoint") {
+  const std::string key = prefix() + "urls/a b.txt";
+  auto store = store_with({});
+  REQUIRE(store->put_bytes(key, "public?", {}).ok());
+
+  auto plain_store = store_with({{"AWS_QUERYSTRING_AUTH", "false"}});
+  auto plain = plain_store->get_url(key, std::chrono::seconds(60));
+  REQUIRE(plain.ok());
+  CHECK(*plain == env("MINIO_ENDPOINT") + "/" + env("MINIO_BUCKET_NAME") + "/" + prefix() + "urls/a%20b.txt");
+  // The bucket is private: a plain URL is refused, which shows it carries no
+  // signature (a public bucket or a CDN would serve it).
+  CHECK(curl_headers(*plain).second == "403");
+
+  auto cdn = store_with({{"AWS_S3_CUSTOM_DOMAIN", "media.example.com"}});
+  auto cdn_url = cdn->get_url(key, std::chrono::seconds(60));
+  REQUIRE(cdn_url.ok());
+  CHECK(*cdn_url == "https://media.example.com/" + prefix() + "urls/a%20b.txt");
+  UrlOptions put;
+  put.http_method = "PUT";
+  CHECK(cdn->url(key, put).status().is(ErrorCode::invalid_argument));
+
+  // The endpoint as browsers reach it (here: the same RGW by another name).
+  std::string public_endpoint = env("MINIO_ENDPOINT");
+  public_endpoint.replace(public_endpoint.find("127.0.0.1"), 9, "localhost");
+  auto pub = store_with({{"MEDIA_S3_PUBLIC_ENDPOINT", public_endpoint}});
+  auto pub_url = pub->get_url(key, std::chrono::seconds(60));
+  REQUIRE(pub_url.ok());
+  CHECK(pub_url->rfind(public_endpoint + "/", 0) == 0);
+  Run r = run(fmt::format("{} -s -f {}", env("MS_TEST_CURL"), shell_quote(*pub_url)));
+  CHECK(r.out == "public?");  // signed for the public host, accepted there
+  CHECK(store->remove(key).ok());
+}
+
+TEST_CASE("create-only puts on RGW: If-None-Match on PutObject is honoured, on CompleteMultipartUpload it is not") {
+  Client& c = client();
+  const std::string key = prefix() + "create-only/k.bin";
+  s3::PutObjectOptions once;
+  once.if_none_match = true;
+  s3::MemoryBody first("first");
+  REQUIRE(c.put_object(key, first, once).ok());
+  s3::MemoryBody second("second");
+  CHECK(c.put_object(key, second, once).is(ErrorCode::already_exists));
+  CHECK(get_string(c, key) == "first");
+
+  // RGW 16 ignores the header on CompleteMultipartUpload and replaces the
+  // object: that is why create-only puts stay single PutObjects unless
+  // MEDIA_S3_CONDITIONAL_MULTIPART says the server honours it. If this check
+  // fails, the server now refuses (412 -> already_exists) and the setting
+  // can be turned on for it.
+  auto upload = c.create_multipart_upload(key, {});
+  REQUIRE(upload.ok());
+  auto etag = c.upload_part(key, *upload, 1, "replaced by multipart");
+  REQUIRE(etag.ok());
+  Status complete = c.complete_multipart_upload(key, *upload, {s3::PartInfo{1, *etag, 0}}, true);
+  CHECK(complete.ok());
+  CHECK(get_string(c, key) == "replaced by multipart");
+
+  // Above the multipart threshold a create-only put is still one PutObject
+  // and still refused when the key exists.
+  S3Settings small = settings();
+  small.multipart_threshold = 5 << 20;
+  auto sc = make_client(small);
+  const std::string big_key = prefix() + "create-only/big.bin";
+  const std::string big = random_bytes(6 << 20, 11);
+  s3::MemoryBody b1(big);
+  REQUIRE(sc->put_object(big_key, b1, once).ok());
+  const std::string other = random_bytes(6 << 20, 12);
+  s3::MemoryBody b2(other);
+  CHECK(sc->put_object(big_key, b2, once).is(ErrorCode::already_exists));
+  CHECK(sha256_hex(get_string(*sc, big_key)) == sha256_hex(big));
+  CHECK(c.delete_object(key).ok());
+  CHECK(c.delete_object(big_key).ok());
 }

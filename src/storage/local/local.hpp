@@ -146,8 +146,13 @@ struct LocalStorageBackend::Impl {
   static Status write_temp(const UniqueFd& fd, ByteSource& source, const PutOptions& options, std::string_view key,
                            local::MetaEntry& entry);
   // Steps 1-4 of the commit described at the top of write.cpp.
+  // no_clobber (PutOptions::if_none_match): already_exists when the key
+  // holds an object, checked under the folder lock that every commit takes,
+  // and the object published with link() (which never replaces) instead of
+  // rename().
   static Status commit(int root, int dir, const std::vector<std::string>& segs, const std::string& tmp,
-                       local::MetaEntry entry, std::string_view key);
+                       local::MetaEntry entry, std::string_view key, bool no_clobber);
+  static Status already_exists(std::string_view key);
 };
 
 }  // namespace mediastore::detail

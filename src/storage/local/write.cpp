@@ -122,8 +122,13 @@ Status LocalStorageBackend::Impl::write_temp(const UniqueFd& fd, ByteSource& sou
 }
 
 // Steps 1-4 of the commit described at the top of this file.
+Status LocalStorageBackend::Impl::already_exists(std::string_view key) {
+  return Status::AlreadyExists(fmt::format("key '{}' already holds an object (create-only put)", q(key)));
+}
+
 Status LocalStorageBackend::Impl::commit(int root, int dir, const std::vector<std::string>& segs,
-                                         const std::string& tmp, MetaEntry entry, std::string_view key) {
+                                         const std::string& tmp, MetaEntry entry, std::string_view key,
+                                         bool no_clobber) {
   const std::size_t nd = segs.size() - 1;
   const std::string& name = segs.back();
   for (int attempt = 0;; ++attempt) {
@@ -138,6 +143,7 @@ Status LocalStorageBackend::Impl::commit(int root, int dir, const std::vector<st
     if (::fstatat(dir, name.c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISDIR(cur.st_mode))
         return Status::Conflict(fmt::format("cannot store key '{}': it is a folder holding other keys", q(key)));
+      if (S_ISREG(cur.st_mode) && no_clobber) return already_exists(key);
       if (S_ISREG(cur.st_mode)) {
         const auto old = read_sidecar(mdir->get(), name);
         if (const MetaEntry* e = find_entry(old, fingerprint_of(cur))) entries.push_back(*e);
@@ -173,7 +179,14 @@ Status LocalStorageBackend::Impl::commit(int root, int dir, const std::vector<st
     // The sidecar must be durable before the object rename can be.
     if (::fsync(mdir->get()) != 0)
       return errno_status(errno, fmt::format("cannot flush the metadata folder of key '{}'", q(key)));
-    if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) {
+    if (no_clobber) {
+      if (::linkat(dir, tmp.c_str(), dir, name.c_str(), 0) != 0) {
+        const int err = errno;
+        if (err == EEXIST) return already_exists(key);  // placed by something that does not lock
+        return errno_status(err, fmt::format("cannot store key '{}'", q(key)));
+      }
+      ::unlinkat(dir, tmp.c_str(), 0);
+    } else if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) {
       const int err = errno;
       if (err == EISDIR || err == ENOTEMPTY || err == EEXIST)
         return Status::Conflict(fmt::format("cannot store key '{}': it is a folder holding other keys", q(key)));
@@ -204,6 +217,9 @@ Status LocalStorageBackend::put(std::string_view key, ByteSource& source, const 
     struct stat cur {};
     if (::fstatat(dir->get(), segs.back().c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cur.st_mode))
       return Status::Conflict(fmt::format("cannot store key '{}': it is a folder holding other keys", q(key)));
+    // Fails early (before writing); commit() holds the decisive check.
+    if (options.if_none_match && ::fstatat(dir->get(), segs.back().c_str(), &cur, AT_SYMLINK_NOFOLLOW) == 0)
+      return Impl::already_exists(key);
     const std::string tmp = std::string(kTmpPrefix) + random_hex(8);
     UniqueFd fd(::openat(dir->get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
     if (!fd.valid()) {
@@ -212,7 +228,7 @@ Status LocalStorageBackend::put(std::string_view key, ByteSource& source, const 
     }
     Status st = Impl::write_temp(fd, source, options, key, entry);
     fd.reset();
-    if (st.ok()) st = Impl::commit(root->get(), dir->get(), segs, tmp, entry, key);
+    if (st.ok()) st = Impl::commit(root->get(), dir->get(), segs, tmp, entry, key, options.if_none_match);
     if (!st.ok()) {
       ::unlinkat(dir->get(), tmp.c_str(), 0);
       prune_folders(root->get(), segs, nd);

@@ -31,7 +31,8 @@ Pipeline build_pipeline(const PipelineSettings& settings);
 // final; they name the user's file.
 std::unique_ptr<const Stage> make_process_media_stage(const PipelineSettings& settings);
 // storing_original: the spooled file as <prefix>original.<ext> with its
-// content type, SHA-256 and the upload's context as object metadata; sets
+// content type and SHA-256 as object metadata, plus the context keys (and
+// the file name) UploadOptions::metadata_context_keys lists; sets
 // work.result.original.
 std::unique_ptr<const Stage> make_store_original_stage(const PipelineSettings& settings);
 // storing_thumbnails: every entry of work.thumbnails as

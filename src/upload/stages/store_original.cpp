@@ -1,6 +1,8 @@
 // The store_original stage: the accepted file, as it was uploaded.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "upload/stages/pipeline.hpp"
 
 namespace mediastore::detail {
@@ -18,7 +20,9 @@ std::string header_safe(std::string_view s) {
 
 class StoreOriginalStage final : public Stage {
  public:
-  StoreOriginalStage() : Stage({UploadStage::storing_original, 20, /*retry_transient=*/true}) {}
+  explicit StoreOriginalStage(std::vector<std::string> metadata_keys)
+      : Stage({UploadStage::storing_original, 20, /*retry_transient=*/true}),
+        metadata_keys_(std::move(metadata_keys)) {}
 
   Result<StageEnd> run(StageContext& ctx) const override {
     if (!ctx.work.media)
@@ -34,22 +38,32 @@ class StoreOriginalStage final : public Stage {
     original.content_type = mi.mime;
     PutOptions po;
     po.content_type = mi.mime;
-    po.user_metadata = {
-        {"upload-id", ctx.upload.id}, {"sha256", mi.sha256}, {"original-filename", header_safe(mi.filename)}};
+    po.user_metadata = {{"upload-id", ctx.upload.id}, {"sha256", mi.sha256}};
     po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
-    for (auto& [k, v] : ctx.upload.context) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
+    // Privacy: anyone holding a URL can read object metadata, so only the
+    // listed context keys (and the file name, if listed) go there.
+    if (listed("original-filename")) po.user_metadata["original-filename"] = header_safe(mi.filename);
+    for (auto& [k, v] : ctx.upload.context)
+      if (listed(k)) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
     Status st = ctx.storage.put_file(original.key, ctx.spool_path, po);
     if (!st.ok()) return st.with_context(fmt::format("storing {}", original.key));
     ctx.work.result.original = std::move(original);
     return StageEnd::next;
   }
+
+ private:
+  bool listed(const std::string& key) const {
+    return std::find(metadata_keys_.begin(), metadata_keys_.end(), key) != metadata_keys_.end();
+  }
+
+  std::vector<std::string> metadata_keys_;
 };
 
 }  // namespace
 
 std::unique_ptr<const Stage> make_store_original_stage(const PipelineSettings& settings) {
-  (void)settings;
-  return std::make_unique<StoreOriginalStage>();
+  return std::make_unique<StoreOriginalStage>(
+      settings.options.metadata_context_keys.value_or(settings.config.metadata_context_keys));
 }
 
 }  // namespace mediastore::detail

@@ -257,6 +257,42 @@ TEST_CASE("MS_LOG formats only when enabled and redacts what it delivers") {
   set_log_sink(nullptr, LogLevel::warn);
 }
 
+TEST_CASE("URL settings (django-storages' names), create-only multipart, metadata context keys") {
+  auto d = Config::from_lookup(env({}));
+  REQUIRE(d.ok());
+  CHECK(d->s3.querystring_auth);
+  CHECK(d->s3.querystring_expire == 3600);
+  CHECK(d->s3.custom_domain.empty());
+  CHECK(d->s3.url_protocol == "https:");
+  CHECK_FALSE(d->s3.conditional_multipart);
+  CHECK(d->metadata_context_keys.empty());
+  auto c = Config::from_lookup(env({{"AWS_QUERYSTRING_AUTH", "false"},
+                                    {"AWS_QUERYSTRING_EXPIRE", "600"},
+                                    {"AWS_S3_CUSTOM_DOMAIN", "cdn.example.com"},
+                                    {"AWS_S3_URL_PROTOCOL", "http:"},
+                                    {"MEDIA_S3_PUBLIC_ENDPOINT", "http://localhost:9000"},
+                                    {"MEDIA_S3_CONDITIONAL_MULTIPART", "true"},
+                                    {"MEDIA_METADATA_CONTEXT_KEYS", " caption, keep_id ,,original-filename"}}));
+  REQUIRE_MESSAGE(c.ok(), c.status().to_string());
+  CHECK_FALSE(c->s3.querystring_auth);
+  CHECK(c->s3.querystring_expire == 600);
+  CHECK(c->s3.custom_domain == "cdn.example.com");
+  CHECK(c->s3.url_protocol == "http:");
+  CHECK(c->s3.public_endpoint == "http://localhost:9000");
+  CHECK(c->s3.conditional_multipart);
+  CHECK(c->metadata_context_keys == std::vector<std::string>{"caption", "keep_id", "original-filename"});
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"AWS_QUERYSTRING_EXPIRE", "0"},
+                                                        {"AWS_QUERYSTRING_AUTH", "maybe"},
+                                                        {"AWS_S3_URL_PROTOCOL", "ftp:"},
+                                                        {"MEDIA_METADATA_CONTEXT_KEYS", "caption,user id"}}) {
+    CAPTURE(name);
+    auto bad = Config::from_lookup(env({{name, value}}));
+    REQUIRE(bad.status().is(ErrorCode::invalid_argument));
+    CHECK(bad.status().message().find(name) != std::string::npos);
+  }
+}
+
 TEST_CASE("MEDIA_THUMBNAIL_FORMATS: default jpeg, strict list of jpeg, webp, avif") {
   auto c = Config::from_lookup(env({}));
   REQUIRE(c.ok());

@@ -121,13 +121,14 @@ TEST_CASE("validate: types outside the default photo policy") {
   }
 }
 
-TEST_CASE("validate: videos by container and size only") {
+TEST_CASE("validate: a container without its index is refused; kinds must match") {
+  // A file type check alone no longer accepts a video: an ftyp box without a
+  // 'moov' (the tests in video_test.cpp use real clips).
   Verdict mp4 = check(fixtures::bmff("isom"), "clip.mp4", MediaKind::video);
-  CHECK(mp4.ok);
-  CHECK(mp4.info.mime == "video/mp4");
-  CHECK(mp4.info.width == 0);
-  CHECK(check(fixtures::bmff("qt  "), "clip.MOV", MediaKind::video).info.mime == "video/quicktime");
-  CHECK(check(fixtures::webm(), "clip.webm", MediaKind::video).info.mime == "video/webm");
+  CHECK(mp4.reason == RefusalReason::corrupt);
+  CHECK(mp4.message.find("clip.mp4: no 'moov' box") == 0);
+  Verdict webm = check(fixtures::webm(), "clip.webm", MediaKind::video);
+  CHECK_FALSE(webm.ok);
   Verdict as_photo = check(fixtures::bmff("isom"), "clip.mp4", MediaKind::photo);
   CHECK(as_photo.reason == RefusalReason::type_not_allowed);
   CHECK(as_photo.message.find("clip.mp4 is an MP4 video") == 0);
@@ -355,11 +356,13 @@ TEST_CASE("process_media: from a file, refusals, videos, no specs and bad specs"
   CHECK(p.status().message() == v.status().message());
   CHECK_FALSE(called);
 
-  // Videos are validated, not decoded: no thumbnails.
-  auto video = process_media(fixtures::bmff("isom"), "clip.mp4", MediaKind::video, default_thumbnail_specs());
-  REQUIRE(video.ok());
-  CHECK(video->info.mime == "video/mp4");
-  CHECK(video->thumbnails.empty());
+  // A video's refusal is validate's (video_test.cpp has the accepted ones).
+  RefusalReason vr = RefusalReason::none;
+  auto video = process_media(fixtures::bmff("isom"), "clip.mp4", MediaKind::video, default_thumbnail_specs(),
+                             ValidationPolicy(), &vr);
+  CHECK(vr == RefusalReason::corrupt);
+  CHECK(video.status().message() ==
+        validate_media(fixtures::bmff("isom"), "clip.mp4", MediaKind::video).status().message());
 
   // No specs: validation only.
   auto bare = process_media(j, "f.jpg", MediaKind::photo, {});

@@ -123,7 +123,10 @@ TEST_CASE("HOME/.aws/credentials is the default file; nothing anywhere is auth_f
   REQUIRE(r.ok());
   CHECK(r->credentials.access_key_id == "DEFAULTKEY");
   std::filesystem::remove_all(home);
-  auto none = resolve_credentials(S3Settings{}, env_of({{"HOME", home.string()}}));
+  // IMDS off: the chain's last resort is tested against a protocol server
+  // in tests/credentials.
+  auto none =
+      resolve_credentials(S3Settings{}, env_of({{"HOME", home.string()}, {"AWS_EC2_METADATA_DISABLED", "true"}}));
   CHECK(none.status().is(ErrorCode::auth_failed));
   CHECK(none.status().message().find("no S3 credentials") != std::string::npos);
 }

@@ -234,6 +234,32 @@ TEST_CASE("upload: an explicit thumbnail list wins over MEDIA_THUMBNAIL_FORMATS"
   CHECK(s.result->thumbnails[0].width == 32);
 }
 
+TEST_CASE("upload: context and file name reach object metadata only when listed") {
+  Env env("memory");
+  auto id = env.submit(upload_test::make_jpeg(64, 48));
+  auto s = env.run_until_done(id);
+  REQUIRE(s.state == UploadState::completed);
+  auto info = env.storage->stat(s.result->original.key);
+  REQUIRE(info.ok());
+  // Default: only what identifies the object, nothing the user wrote.
+  CHECK(info->user_metadata == Metadata{{"upload-id", id}, {"sha256", info->user_metadata.at("sha256")}});
+  CHECK(s.context.at("caption") == "a day at the beach");  // still in the status record
+
+  UploadOptions uo;
+  uo.metadata_context_keys = std::vector<std::string>{"caption", "original-filename"};
+  auto listed = UploadService::create(env.config, env.storage, env.queue, uo);
+  REQUIRE(listed.ok());
+  env.service = listed.value();
+  auto id2 = env.submit(upload_test::make_jpeg(64, 48, 3));
+  auto s2 = env.run_until_done(id2);
+  REQUIRE(s2.state == UploadState::completed);
+  auto info2 = env.storage->stat(s2.result->original.key);
+  REQUIRE(info2.ok());
+  CHECK(info2->user_metadata.at("ctx-caption") == "a day at the beach");
+  CHECK(info2->user_metadata.at("original-filename") == "IMG_1.jpg");
+  CHECK(info2->user_metadata.count("ctx-keep_id") == 0);
+}
+
 TEST_CASE("upload: a hostile file fails with a reason, nothing kept") {
   for (const std::string& kind : kKinds) {
     CAPTURE(kind);
