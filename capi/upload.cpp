@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "internal.hpp"
 
@@ -50,7 +51,9 @@ int upload_options(const ms_upload_options* in, ms::UploadOptions& out) {
     if (out.queue_name.empty() || out.queue_name.size() > 64) return invalid("queue_name must be 1..64 characters");
   }
   if (in->thumbnail_count > 0 || in->thumbnails != nullptr) {
-    if ((rc = thumbnail_specs(in->thumbnails, in->thumbnail_count, out.thumbnails)) != MS_OK) return rc;
+    std::vector<ms::ThumbnailSpec> specs;
+    if ((rc = thumbnail_specs(in->thumbnails, in->thumbnail_count, specs)) != MS_OK) return rc;
+    out.thumbnails = std::move(specs);  // the caller's list wins over MEDIA_THUMBNAIL_FORMATS
   }
   if (in->validation) {
     ms::ValidationPolicy policy;
