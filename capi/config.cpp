@@ -77,6 +77,8 @@ int ms_config_set(ms_config* config, const char* name, const char* value) {
       if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
         return invalid("variable name '" + std::string(n) + "' must consist of A-Z, 0-9 and _");
     }
+    // A misspelt name would otherwise be ignored and its default used.
+    if (!ms::Config::is_variable(n)) return invalid("unknown variable name '" + std::string(n) + "'");
     if (value == nullptr) {
       config->vars[std::string(n)] = std::nullopt;
       return MS_OK;

@@ -26,9 +26,11 @@ using namespace mediastore::capi;
 
 namespace {
 
-// Size of an ms_put_options of `version`: version 1 ends before sha256.
+// Size of an ms_put_options of `version`: version 1 ends before sha256,
+// version 2 before if_none_match.
 std::size_t put_options_size(unsigned int version) {
-  return version >= 2 ? sizeof(ms_put_options) : offsetof(ms_put_options, sha256);
+  if (version >= 3) return sizeof(ms_put_options);
+  return version >= 2 ? offsetof(ms_put_options, if_none_match) : offsetof(ms_put_options, sha256);
 }
 
 void free_info_members(ms_object_info* info) {
@@ -98,6 +100,7 @@ int put_options(const ms_put_options* in, ms::PutOptions& out) {
   // older caller's struct ends before them and must not be read past its end.
   // The form of sha256 is checked by the backend (validate_put_options).
   if (in->version >= 2 && !optional_text_arg(in->sha256, "sha256", out.sha256, rc)) return rc;
+  if (in->version >= 3) out.if_none_match = in->if_none_match != 0;
   return MS_OK;
 }
 
@@ -438,6 +441,52 @@ int ms_store_list(ms_list_page** out, ms_store* store, const ms_list_options* op
     }
     page->next_page_token = dup_string(r->next_page_token);
     *out = holder.release();
+    return MS_OK;
+  });
+}
+
+int ms_url_options_init(ms_url_options* opts, unsigned int version) {
+  return init_struct(opts, "opts", version, MS_URL_OPTIONS_VERSION, "ms_url_options version", [](ms_url_options& o) {
+    o.expires_seconds = 3600;
+    o.signed_url = -1;
+  });
+}
+
+int ms_store_url_with(char** out, ms_store* store, const char* key, const ms_url_options* opts) {
+  return guard([&]() -> int {
+    if (out == nullptr) return invalid("out must not be NULL");
+    *out = nullptr;
+    int rc = MS_OK;
+    std::string_view k;
+    if (!store_arg(store, rc) || !text_arg(key, "key", k, rc)) return rc;
+    ms::UrlOptions o;
+    if (opts != nullptr) {
+      if ((rc = version_arg(opts->version, MS_URL_OPTIONS_VERSION, "ms_url_options.version")) != MS_OK) return rc;
+      if (opts->expires_seconds < 1 || opts->expires_seconds > kMaxUrlExpiry)
+        return invalid("expires_seconds must be 1..604800, got " + std::to_string(opts->expires_seconds));
+      o.expires_in = std::chrono::seconds(opts->expires_seconds);
+      if (opts->http_method != nullptr) {
+        std::string_view m;
+        if (!text_arg(opts->http_method, "http_method", m, rc)) return rc;
+        o.http_method = std::string(m);
+      }
+      if (opts->response_header_count > 0 &&
+          (opts->response_header_names == nullptr || opts->response_header_values == nullptr))
+        return invalid("response_header_names and _values must not be NULL when response_header_count > 0");
+      for (std::size_t i = 0; i < opts->response_header_count; ++i) {
+        std::string_view n, v;
+        if (!text_arg(opts->response_header_names[i], "response header name", n, rc) ||
+            !text_arg(opts->response_header_values[i], "response header value", v, rc))
+          return rc;
+        o.response_headers[std::string(n)] = std::string(v);
+      }
+      if (opts->signed_url < -1 || opts->signed_url > 1)
+        return invalid("signed_url must be -1, 0 or 1, got " + std::to_string(opts->signed_url));
+      if (opts->signed_url >= 0) o.signed_url = opts->signed_url == 1;
+    }
+    auto r = store->backend->url(k, o);
+    if (!r.ok()) return fail(r.status());
+    *out = dup_string(*r);
     return MS_OK;
   });
 }

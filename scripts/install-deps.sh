@@ -10,7 +10,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev libtinyxml2-dev libfmt-dev libstb-dev
   libturbojpeg0-dev libjpeg62-turbo-dev libwebp-dev libheif-dev liblcms2-dev
-  libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev
+  libsqlite3-dev libhiredis-dev libcli11-dev nlohmann-json3-dev doctest-dev libmicrohttpd-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 )
 # Real photographs for the demo and the benchmarks (Debian wallpapers), and
@@ -19,7 +19,7 @@ demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
 # ffmpeg (the program): the video tests generate their corpus with it.
 test_pkgs=(
   clang libclang-rt-14-dev llvm clang-format curl ca-certificates valgrind
-  python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3
+  python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3 mypy
   redis-server ceph-mon ceph-osd radosgw ceph-common
   nodejs
   ffmpeg

@@ -2,6 +2,7 @@
 // error reporting, exit statuses and the progress bar.
 #include "cli.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -80,6 +81,15 @@ int Context::fail(const Status& status) {
 void Context::print_json(const nlohmann::json& doc) {
   if (!json) return;
   std::cout << doc.dump(2, ' ', false, kJsonReplace) << "\n";
+}
+
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
 }
 
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }

@@ -6,6 +6,7 @@
 // which main() runs after parsing and whose return value is the exit status.
 #pragma once
 
+#include <signal.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,10 @@ nlohmann::json object_info_json(const ObjectInfo& info);
 
 // "2024-05-01T12:00:00Z"
 std::string iso8601(std::chrono::system_clock::time_point t);
+
+// Blocks SIGTERM and SIGINT in this thread and every thread started after,
+// so that only sigwait() sees them (worker, serve).
+sigset_t block_stop_signals();
 
 // Whether stdout/stderr is a terminal (progress bars only there).
 bool stderr_is_tty();

@@ -108,17 +108,6 @@ void add_service_options(CLI::App* cmd, ServiceArgs& a) {
       ->check(CLI::Range(0.2, 3600.0));
 }
 
-// Blocks SIGTERM and SIGINT in this thread and every thread started after,
-// so that only sigwait() sees them.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
 // Waits for the upload to end, drawing progress on stderr (a line per change,
 // or a redrawn line on a terminal).
 Result<UploadStatus> wait_for(UploadService& svc, const std::string& id, bool quiet) {

@@ -7,6 +7,7 @@
 //   MEDIA_URL               public URL prefix of local media   Default: /media/
 //   MEDIA_URL_SIGNING_KEY   if set, local get_url() signs expiring URLs
 //   MAX_UPLOAD_SIZE         bytes                              Default: 104857600
+//   MEDIA_UPLOAD_GRANT_SECRET  HMAC key of upload grants (grant.hpp); unset = none
 //   MINIO_ENDPOINT          host:port or http(s)://host:port   (minio)
 //   MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MINIO_BUCKET_NAME      (minio)
 //   MINIO_USE_SSL           true|false                         Default: false
@@ -141,6 +142,9 @@ struct MS_API Config {
   std::string media_url = "/media/";
   std::string url_signing_key;                // secret; empty = plain MEDIA_URL + key
   std::uint64_t max_upload_size = 104857600;  // Default: 100 MiB
+  // secret; signs and checks upload grants (grant.hpp). Empty = no grants can
+  // be issued or verified (`mediastore serve` refuses to start).
+  std::string upload_grant_secret;
   // Longest accepted video, seconds (MAX_VIDEO_DURATION). Default: 600 (10 min)
   std::uint64_t max_video_duration = 600;
   S3Settings s3;
@@ -169,6 +173,11 @@ struct MS_API Config {
   // Reads variables through `lookup` (tests, a second configuration for
   // migration: e.g. a lookup that adds a prefix).
   static Result<Config> from_lookup(const Lookup& lookup);
+
+  // Whether `name` is one of the variables from_lookup reads (the list at the
+  // top of this file), so that a caller setting a variable by name can refuse
+  // a misspelt one instead of having it ignored. Thread-safe.
+  static bool is_variable(std::string_view name) noexcept;
 
   // Checks consistency (bucket present for minio/s3, sizes > 0, the default
   // state folder outside MEDIA_ROOT, thumbnail formats non-empty, without

@@ -3,6 +3,7 @@
 
 #include "mediastore/config.hpp"
 #include "mediastore/export.hpp"
+#include "mediastore/grant.hpp"
 #include "mediastore/log.hpp"
 #include "mediastore/media.hpp"
 #include "mediastore/migrate.hpp"

@@ -19,7 +19,8 @@
 // threads at once.
 //
 // Shape (non-virtual interface): the public calls whose arguments need
-// checking or defaults (enqueue, enqueue_batch, lease, heartbeat, put_record)
+// checking or defaults (enqueue, enqueue_batch, lease, heartbeat, put_record,
+// create_record)
 // are not virtual; they check and complete their arguments once, in JobQueue,
 // and then call the protected do_* hook that each backend implements. The
 // other public calls are virtual and implemented by the backends directly.
@@ -159,6 +160,13 @@ class MS_API JobQueue {
   // default-constructed time means now). invalid_argument if record.id is not
   // a valid job id (see enqueue()).
   Status put_record(const JobRecord& record);
+  // Creates the record with record.id only if there is none: atomic across
+  // every process and thread sharing the backend, so exactly one of several
+  // concurrent callers gets ok and the others already_exists naming the id
+  // (the existing record is left as it was). updated_at as in put_record().
+  // invalid_argument for a bad id. Used for once-only markers (a single-use
+  // upload grant's nonce).
+  Status create_record(const JobRecord& record);
   // not_found naming the id if there is no such record.
   virtual Result<JobRecord> get_record(std::string_view id) = 0;
   // Records in `state` last updated before `updated_before`, oldest first, at
@@ -208,6 +216,9 @@ class MS_API JobQueue {
   // put_record() with record.id checked (valid) and record.updated_at set
   // (never SystemTime{}).
   virtual Status do_put_record(const JobRecord& record) = 0;
+  // create_record() with the same preconditions as do_put_record(); must be
+  // atomic with respect to every other record call.
+  virtual Status do_create_record(const JobRecord& record) = 0;
 
   // enqueue_batch()'s work. results holds one Status per job, in order: ok for
   // each job to enqueue, the refusal of the argument checks for the others,

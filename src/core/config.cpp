@@ -157,6 +157,58 @@ bool is_inside(const std::string& path, const std::string& folder) {
 
 }  // namespace
 
+bool Config::is_variable(std::string_view name) noexcept {
+  // Every name from_lookup reads; tests/unit/core/config_test.cpp checks the
+  // two agree.
+  static constexpr std::string_view kNames[] = {
+      "MEDIA_STORAGE_BACKEND",
+      "MEDIA_ROOT",
+      "MEDIA_URL",
+      "MEDIA_URL_SIGNING_KEY",
+      "MAX_UPLOAD_SIZE",
+      "MEDIA_SPOOL_DIR",
+      "MEDIA_STATE_DIR",
+      "MEDIA_QUEUE_BACKEND",
+      "MEDIA_QUEUE_URL",
+      "MEDIA_THUMBNAIL_FORMATS",
+      "AWS_PROFILE",
+      "AWS_SHARED_CREDENTIALS_FILE",
+      "AWS_CA_BUNDLE",
+      "AWS_MAX_ATTEMPTS",
+      "MEDIA_AUTO_CREATE_BUCKET",
+      "MEDIA_S3_CONNECT_TIMEOUT_MS",
+      "MEDIA_S3_MULTIPART_THRESHOLD",
+      "MEDIA_S3_PART_SIZE",
+      "MEDIA_S3_PARTS_IN_FLIGHT",
+      "MEDIA_S3_PAYLOAD_SIGNING",
+      "MINIO_USE_SSL",
+      "MINIO_ENDPOINT",
+      "MINIO_ACCESS_KEY",
+      "MINIO_SECRET_KEY",
+      "MINIO_BUCKET_NAME",
+      "MINIO_REGION",
+      "AWS_STORAGE_BUCKET_NAME",
+      "AWS_DEFAULT_REGION",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "AWS_S3_ENDPOINT_URL",
+      "AWS_S3_ADDRESSING_STYLE",
+      "AWS_QUERYSTRING_AUTH",
+      "AWS_QUERYSTRING_EXPIRE",
+      "AWS_S3_CUSTOM_DOMAIN",
+      "AWS_S3_URL_PROTOCOL",
+      "MAX_VIDEO_DURATION",
+      "MEDIA_METADATA_CONTEXT_KEYS",
+      "MEDIA_S3_CONDITIONAL_MULTIPART",
+      "MEDIA_S3_PUBLIC_ENDPOINT",
+      "MEDIA_UPLOAD_GRANT_SECRET",
+  };
+  for (std::string_view n : kNames)
+    if (n == name) return true;
+  return false;
+}
+
 Result<Config> Config::from_environment() {
   return from_lookup([](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
@@ -180,6 +232,7 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
   if (auto v = get(lookup, "MEDIA_ROOT")) c.media_root = *v;
   if (auto v = get(lookup, "MEDIA_URL")) c.media_url = *v;
   if (auto v = get(lookup, "MEDIA_URL_SIGNING_KEY")) c.url_signing_key = *v;
+  if (auto v = get(lookup, "MEDIA_UPLOAD_GRANT_SECRET")) c.upload_grant_secret = *v;
   if (auto v = get(lookup, "MAX_UPLOAD_SIZE")) MS_RETURN_IF_ERROR(parse_u64("MAX_UPLOAD_SIZE", *v, c.max_upload_size));
   if (auto v = get(lookup, "MAX_VIDEO_DURATION"))
     MS_RETURN_IF_ERROR(parse_u64("MAX_VIDEO_DURATION", *v, c.max_video_duration));
@@ -382,6 +435,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_URL", media_url);
   out.emplace_back("MEDIA_URL_SIGNING_KEY", url_signing_key.empty() ? "(unset)" : mask_secret(url_signing_key));
   out.emplace_back("MAX_UPLOAD_SIZE", std::to_string(max_upload_size));
+  out.emplace_back("MEDIA_UPLOAD_GRANT_SECRET",
+                   upload_grant_secret.empty() ? "(unset)" : mask_secret(upload_grant_secret));
   out.emplace_back("MAX_VIDEO_DURATION", std::to_string(max_video_duration));
   if (backend != BackendKind::local) {
     out.emplace_back("endpoint", s3.endpoint);

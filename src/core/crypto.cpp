@@ -84,6 +84,34 @@ bool base64_decode(std::string_view text, std::string& out) {
   return true;
 }
 
+std::string base64url_encode(std::string_view raw) {
+  std::string s = base64_encode(raw);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+bool base64url_decode(std::string_view text, std::string& out) {
+  if (text.size() % 4 == 1) return false;
+  std::string std_text(text);
+  for (char& c : std_text) {
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (!plain)
+      return false;
+  }
+  std_text.append((4 - std_text.size() % 4) % 4, '=');
+  if (!base64_decode(std_text, out)) return false;
+  // Canonical only: one text per byte string.
+  return base64url_encode(out) == text;
+}
+
 Status random_bytes(void* out, std::size_t n) {
   if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) != 1)
     return Status::Internal("the system random number generator failed");

@@ -42,6 +42,11 @@ std::string hex_lower(std::string_view raw);
 std::string base64_encode(std::string_view raw);
 // Returns false on malformed input.
 bool base64_decode(std::string_view text, std::string& out);
+// URL-safe base64 (RFC 4648 §5: '-' and '_') without padding.
+std::string base64url_encode(std::string_view raw);
+// Strict: only the URL-safe alphabet, no padding, no whitespace, canonical
+// (unused trailing bits zero); returns false otherwise.
+bool base64url_decode(std::string_view text, std::string& out);
 
 // Cryptographically random bytes (RAND_bytes); aborts never, falls back to
 // an internal error status.

@@ -38,6 +38,8 @@ Status already_queued(std::string_view id);
 Status lease_lost(const LeasedJob& job);
 // The error of get_record() for an id without a record.
 Status no_record(std::string_view id);
+// already_exists naming the record id (create_record).
+Status record_exists(std::string_view id);
 
 // How lease() waits in the backends that poll (SQLite, Redis): pauses from
 // 2 ms, doubling up to 50 ms, until `wait` from construction is over.

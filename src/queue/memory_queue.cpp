@@ -236,6 +236,12 @@ class MemoryQueue final : public JobQueue {
     return Status::Ok();
   }
 
+  Status do_create_record(const JobRecord& record) override {
+    std::lock_guard lock(mu_);
+    if (!records_.emplace(record.id, record).second) return record_exists(record.id);
+    return Status::Ok();
+  }
+
   Status enqueue_locked(std::string_view id, std::string_view payload, std::int64_t at) {
     std::string key(id);
     if (jobs_.count(key)) return already_queued(id);

@@ -54,6 +54,14 @@ Status JobQueue::put_record(const JobRecord& record) {
   return do_put_record(stamped);
 }
 
+Status JobQueue::create_record(const JobRecord& record) {
+  MS_RETURN_IF_ERROR(detail::validate_job_id(record.id));
+  if (record.updated_at != SystemTime{}) return do_create_record(record);
+  JobRecord stamped = record;
+  stamped.updated_at = std::chrono::system_clock::now();
+  return do_create_record(stamped);
+}
+
 std::vector<Status> JobQueue::ack_batch(const std::vector<LeasedJob>& jobs) {
   std::vector<Status> out;
   out.reserve(jobs.size());
@@ -92,6 +100,9 @@ Status lease_lost(const LeasedJob& job) {
 }
 
 Status no_record(std::string_view id) { return Status::NotFound(fmt::format("no job record with id '{}'", id)); }
+Status record_exists(std::string_view id) {
+  return Status::AlreadyExists(fmt::format("a job record with id '{}' already exists", id));
+}
 
 }  // namespace detail
 

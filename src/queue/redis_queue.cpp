@@ -219,6 +219,16 @@ redis.call('SADD', p .. 'recstates', ARGV[3])
 return 1
 )lua";
 
+// ARGV: prefix id state updated_ms body. 0 if the record exists (untouched).
+constexpr const char* kCreateRecord = R"lua(
+local rk = p .. 'rec:' .. ARGV[2]
+if redis.call('EXISTS', rk) == 1 then return 0 end
+redis.call('HSET', rk, 'state', ARGV[3], 'updated', ARGV[4], 'body', ARGV[5])
+redis.call('ZADD', p .. 'recs:' .. ARGV[3], tonumber(ARGV[4]), ARGV[2])
+redis.call('SADD', p .. 'recstates', ARGV[3])
+return 1
+)lua";
+
 // ARGV: prefix state before_ms limit
 constexpr const char* kListRecords = R"lua(
 local ids = redis.call('ZRANGEBYSCORE', p .. 'recs:' .. ARGV[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
@@ -515,6 +525,14 @@ class RedisQueue final : public JobQueue {
   Status do_put_record(const JobRecord& record) override {
     std::int64_t at = to_ms(record.updated_at);
     return eval(kPutRecord, {record.id, record.state, std::to_string(at), record.body}).status();
+  }
+
+  Status do_create_record(const JobRecord& record) override {
+    std::int64_t at = to_ms(record.updated_at);
+    auto r = eval(kCreateRecord, {record.id, record.state, std::to_string(at), record.body});
+    if (!r.ok()) return r.status();
+    if ((*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 0) return record_exists(record.id);
+    return Status::Ok();
   }
 
   static std::string str(const redisReply* r) {

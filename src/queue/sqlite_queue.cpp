@@ -366,6 +366,18 @@ class SqliteQueue final : public JobQueue {
     return Status::Ok();
   }
 
+  Status do_create_record(const JobRecord& record) override {
+    std::int64_t at = to_ms(record.updated_at);
+    std::lock_guard lock(mu_);
+    // The primary key makes the insert the atomic test-and-set across
+    // processes; OR IGNORE turns "exists" into zero changes.
+    Stmt st(db_, fmt::format("INSERT OR IGNORE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_));
+    st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
+    if (step_retry(st) != SQLITE_DONE) return error("create_record");
+    if (sqlite3_changes(db_) == 0) return record_exists(record.id);
+    return Status::Ok();
+  }
+
   // A prepared statement for sql, prepared once per connection (null if it
   // fails). Caller holds mu_.
   sqlite3_stmt* cached(const std::string& sql) {

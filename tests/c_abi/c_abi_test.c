@@ -166,6 +166,23 @@ static void test_errors(void) {
   ms_free(NULL);
 }
 
+/* ms_put_options_init(version) on a struct filled with 0xAB: the first
+ * `size` bytes are the macro's (after the version field), the rest is left
+ * untouched, and the version is set. 1 if so. */
+static int put_init_writes_only(unsigned int version, size_t size, const ms_put_options* macro) {
+  ms_put_options opts;
+  unsigned char* raw = (unsigned char*)&opts;
+  size_t i;
+  memset(&opts, 0xAB, sizeof opts);
+  if (ms_put_options_init(&opts, version) != MS_OK || opts.version != version) return 0;
+  if (memcmp((const unsigned char*)macro + sizeof(unsigned int), raw + sizeof(unsigned int),
+             size - sizeof(unsigned int)) != 0)
+    return 0;
+  for (i = size; i < sizeof opts; ++i)
+    if (raw[i] != 0xAB) return 0;
+  return 1;
+}
+
 static void test_struct_init(void) {
   /* Static storage: padding bytes are zero, as ms_*_init() leaves them. */
   static const ms_put_options put_macro = MS_PUT_OPTIONS_INIT;
@@ -211,24 +228,23 @@ static void test_struct_init(void) {
   CHECK_RC(ms_list_options_init(NULL, MS_LIST_OPTIONS_VERSION), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_list_options_init(&list_fn, 2), MS_E_INVALID_ARGUMENT);
   /* ms_put_options version 2 appended sha256; the macro leaves it NULL. */
-  CHECK(MS_PUT_OPTIONS_VERSION == 2);
+  CHECK(MS_PUT_OPTIONS_VERSION == 3);
   CHECK(put_macro.sha256 == NULL);
-  /* Initialising an older version writes only that version's bytes (an old
-   * caller's struct ends before sha256) and keeps its version number. */
   {
-    const size_t v1_size = offsetof(ms_put_options, sha256);
-    size_t i;
-    int tail_untouched = 1;
-    unsigned char* raw = (unsigned char*)&put_fn;
-    memset(&put_fn, 0xAB, sizeof put_fn);
-    CHECK_RC(ms_put_options_init(&put_fn, 1), MS_OK);
-    CHECK(put_fn.version == 1);
-    CHECK(memcmp((const unsigned char*)&put_macro + sizeof(unsigned int), raw + sizeof(unsigned int),
-                 v1_size - sizeof(unsigned int)) == 0);
-    for (i = v1_size; i < sizeof put_fn; ++i)
-      if (raw[i] != 0xAB) tail_untouched = 0;
-    CHECK(tail_untouched);
+    static const ms_url_options url_macro = MS_URL_OPTIONS_INIT;
+    ms_url_options url_fn;
+    memset(&url_fn, 0xAB, sizeof url_fn);
+    CHECK_RC(ms_url_options_init(&url_fn, MS_URL_OPTIONS_VERSION), MS_OK);
+    CHECK(memcmp(&url_macro, &url_fn, sizeof url_fn) == 0);
+    CHECK(url_fn.expires_seconds == 3600 && url_fn.signed_url == -1);
+    CHECK_RC(ms_url_options_init(&url_fn, 2), MS_E_INVALID_ARGUMENT);
   }
+  /* Version 3 appended if_none_match; default 0 (replace). */
+  CHECK(put_macro.if_none_match == 0);
+  /* Initialising an older version writes only that version's bytes (an old
+   * caller's struct ends before the later fields) and keeps its version. */
+  CHECK(put_init_writes_only(2, offsetof(ms_put_options, if_none_match), &put_macro));
+  CHECK(put_init_writes_only(1, offsetof(ms_put_options, sha256), &put_macro));
 }
 
 static void test_config(const char* root) {
@@ -243,6 +259,9 @@ static void test_config(const char* root) {
   CHECK_RC(ms_config_set(cfg, "media_root", "x"), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_config_set(cfg, "MEDIA\xff", "x"), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", "\xc3\x28"), MS_E_INVALID_ARGUMENT);
+  /* A misspelt variable is refused with its name, not ignored. */
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOTS", root), MS_E_INVALID_ARGUMENT);
+  CHECK(strstr(ms_error_last(), "unknown variable name 'MEDIA_ROOTS'") != NULL);
   CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
   CHECK_RC(ms_config_check(cfg), MS_OK);
   CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", "lots"), MS_OK);
@@ -326,6 +345,53 @@ static void test_hostile(ms_store* store) {
   CHECK_RC(ms_store_put(NULL, "k", "x", 1, NULL), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_put(store, NULL, "x", 1, NULL), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_put(store, "k", NULL, 5, NULL), MS_E_INVALID_ARGUMENT);
+  /* Create only (version 3): a second create of one key is refused and
+   * leaves the first content. */
+  {
+    ms_put_options create = MS_PUT_OPTIONS_INIT;
+    void* got = NULL;
+    size_t got_len = 0;
+    create.if_none_match = 1;
+    CHECK_RC(ms_store_put(store, "create/once", "first", 5, &create), MS_OK);
+    CHECK_RC(ms_store_put(store, "create/once", "second", 6, &create), MS_E_ALREADY_EXISTS);
+    CHECK_RC(ms_store_get(&got, &got_len, store, "create/once", 0, MS_TO_END), MS_OK);
+    CHECK(got_len == 5 && memcmp(got, "first", 5) == 0);
+    ms_free(got);
+    CHECK_RC(ms_store_remove(store, "create/once"), MS_OK);
+  }
+  /* URL options: NULL is ms_store_url(3600); the local backend refuses
+   * response-header overrides and methods other than GET/HEAD. */
+  {
+    ms_url_options uo = MS_URL_OPTIONS_INIT;
+    const char* names[1] = {"content-disposition"};
+    const char* values[1] = {"attachment"};
+    char* plain = NULL;
+    char* with = NULL;
+    CHECK_RC(ms_store_url(&plain, store, "u/x.txt", 3600), MS_OK);
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", NULL), MS_OK);
+    CHECK(plain != NULL && with != NULL && strcmp(plain, with) == 0);
+    ms_free(with);
+    with = NULL;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_OK);
+    CHECK(with != NULL && strcmp(plain, with) == 0);
+    ms_free(with);
+    ms_free(plain);
+    uo.response_header_names = names;
+    uo.response_header_values = values;
+    uo.response_header_count = 1;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    CHECK(with == NULL);
+    uo.response_header_count = 0;
+    uo.http_method = "PUT";
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    uo.http_method = NULL;
+    uo.expires_seconds = 0;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    uo.expires_seconds = 3600;
+    uo.signed_url = 7;
+    CHECK_RC(ms_store_url_with(&with, store, "u/x.txt", &uo), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_url_with(NULL, store, "u/x.txt", NULL), MS_E_INVALID_ARGUMENT);
+  }
   CHECK_RC(ms_store_get(NULL, &len, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_get(&buf, NULL, store, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_store_get(&buf, &len, NULL, "k", 0, MS_TO_END), MS_E_INVALID_ARGUMENT);

@@ -97,6 +97,14 @@ def test_put_get_stat_metadata_and_ranges(store: mediastore.Store) -> None:
     assert store.get("docs/mv") == b"abc"
     with store.open("docs/a.txt") as f:
         assert f.read() == b"hello world"
+    # open() reads ranges on demand: a 4-byte buffer makes every read a ranged GET.
+    with store.open("docs/a.txt", buffer_size=4) as f:
+        f.seek(6)
+        assert f.read(3) == b"wor"
+        assert f.seek(-2, io.SEEK_END) == 9 and f.read() == b"ld"
+        assert f.read(5) == b""
+    with pytest.raises(FileNotFoundError):
+        store.open("docs/missing")
 
 
 def test_streaming_file_objects(store: mediastore.Store, tmp_path) -> None:
@@ -110,6 +118,23 @@ def test_streaming_file_objects(store: mediastore.Store, tmp_path) -> None:
     part = io.BytesIO()
     store.download_fileobj("big/blob.bin", part, offset=10, length=100)
     assert part.getvalue() == payload[10:110]
+    # boto3's convention: bytes since the previous call, on uploads and downloads.
+    steps: list = []
+    store.upload_fileobj("big/cb.bin", io.BytesIO(payload), callback=steps.append)
+    assert len(steps) >= 1 and all(s > 0 for s in steps) and sum(steps) == len(payload)
+    down: list = []
+    store.download_fileobj("big/cb.bin", io.BytesIO(), callback=down.append)
+    assert len(down) >= 1 and sum(down) == len(payload)
+
+    # A callback that raises fails the operation with its exception.
+    def boom(_n: int) -> None:
+        raise RuntimeError("callback boom")
+
+    with pytest.raises(RuntimeError, match="callback boom"):
+        store.upload_fileobj("big/boom.bin", io.BytesIO(payload), callback=boom)
+    assert not store.exists("big/boom.bin")
+    with pytest.raises(RuntimeError, match="callback boom"):
+        store.download_fileobj("big/cb.bin", io.BytesIO(), callback=boom)
 
     # A non-seekable source of unknown size.
     class Pipe(io.RawIOBase):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import threading
 import time
 
@@ -141,9 +143,22 @@ def wait_final(u: mediastore.Uploads, upload_id: str) -> mediastore.UploadStatus
     raise AssertionError(f"upload {upload_id} did not finish: {st}")
 
 
+def test_states_and_stages_are_str_enums_with_the_librarys_names() -> None:
+    lib = mediastore._native.load()
+    for i, member in enumerate(m for m in mediastore.UploadState if m.name != "UNKNOWN"):
+        assert member.value == lib.ms_upload_state_name(i).decode()
+    for i, member in enumerate(m for m in mediastore.UploadStage if m.name != "UNKNOWN"):
+        assert member.value == lib.ms_upload_stage_name(i).decode()
+    done = mediastore.UploadState.COMPLETED
+    assert done == "completed" and f"{done}" == "completed" and str(done) == "completed"
+    assert {"completed": 1}[done] == 1 and json.dumps(done) == '"completed"'
+    assert mediastore.UploadState("failed") is mediastore.UploadState.FAILED
+
+
 def test_upload_lifecycle_with_worker(uploads: mediastore.Uploads, tmp_path) -> None:
     uid = uploads.submit(jpeg(), "IMG_1.jpg", content_type="image/jpeg", context={"keep_id": "7", "caption": "Hi"})
     st = uploads.status(uid)
+    assert st.state is mediastore.UploadState.PENDING and st.stage is mediastore.UploadStage.QUEUED
     assert st.state == "pending" and st.progress_percentage == 0 and st.result is None
     assert st.context == {"keep_id": "7", "caption": "Hi"} and st.original_filename == "IMG_1.jpg"
     bad = uploads.submit(HTML, "evil.jpg")
@@ -222,3 +237,39 @@ def test_process_next_releases_the_gil(uploads: mediastore.Uploads) -> None:
     uploads.submit(jpeg(), "late.jpg")
     t.join(60)
     assert result == [1]
+
+
+def test_submit_reads_file_objects_in_chunks(uploads: mediastore.Uploads, tmp_path) -> None:
+    data = jpeg()
+
+    class Chunked(io.RawIOBase):
+        """A stream that fails if asked for everything at once."""
+
+        def __init__(self) -> None:
+            self._b = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, n: int = -1) -> bytes:
+            assert 0 < n <= 1 << 20, f"read({n}): the whole file was asked for"
+            return self._b.read(n)
+
+    class OnDisk:
+        """Django's TemporaryUploadedFile: a file with a path."""
+
+        def __init__(self, path: str) -> None:
+            self._path = path
+
+        def temporary_file_path(self) -> str:
+            return self._path
+
+        def read(self, n: int = -1) -> bytes:
+            raise AssertionError("submitted by its path, not read")
+
+    (tmp_path / "up.jpg").write_bytes(data)
+    ids = [uploads.submit(Chunked(), "a.jpg"), uploads.submit(OnDisk(str(tmp_path / "up.jpg")), "b.jpg")]
+    assert uploads.process_next(2, wait=5) == 2
+    for uid in ids:
+        assert wait_final(uploads, uid).state == "completed"
+    assert (tmp_path / "up.jpg").read_bytes() == data  # copied, never moved

@@ -23,7 +23,7 @@ PUBLIC = [
 ]
 # Public names outside __all__ that callers use: the type aliases of the
 # signatures and the logger the library's records go to.
-EXTRA = ["Bytes", "Progress", "logger"]
+EXTRA = ["Bytes", "Callback", "Progress", "logger"]
 
 # Where names that are only imports come from (typing, ctypes, ...): not API.
 _IMPORTED_FROM = ("typing", "ctypes", "_ctypes", "dataclasses", "__future__")

@@ -4,6 +4,7 @@
 #   python.pytest.rgw  Ceph RGW: Django storage, the issue 8 secret-grep test, and
 #                      (MS_SECRET_GREP=1) every library log line of the run checked for secrets
 #   python.pip_install pip-installs bindings/python into a venv under the build dir
+#   python.mypy        mypy --strict over the package (settings in bindings/python/pyproject.toml)
 if(NOT TARGET mediastore_c)
   return()
 endif()
@@ -24,6 +25,10 @@ set_tests_properties(python.pytest.rgw PROPERTIES ENVIRONMENT "${ms_py_env};${MS
 add_test(NAME python.pip_install COMMAND ${ms_pytest} -m pip ${CMAKE_CURRENT_LIST_DIR})
 set_tests_properties(python.pip_install PROPERTIES
   ENVIRONMENT "${ms_py_env};MS_PIP_VENV_DIR=${CMAKE_CURRENT_BINARY_DIR}/python-pip-venv" LABELS python TIMEOUT 300)
+
+add_test(NAME python.mypy COMMAND mypy --strict --cache-dir ${CMAKE_CURRENT_BINARY_DIR}/mypy-cache mediastore
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python)
+set_tests_properties(python.mypy PROPERTIES LABELS python TIMEOUT 300)
 
 # The keeps reference Django project (examples/django_keeps): Django's test
 # client with a real worker, against the local backend and against RGW.

@@ -22,7 +22,7 @@ warnings and errors are forwarded once the library is loaded. The
 application configures logging (for example Django's ``LOGGING``).
 
 Layout: one private module per part, re-exported here (only the names in
-``__all__``, plus ``Bytes``, ``Progress`` and ``logger``, are API):
+``__all__``, plus ``Bytes``, ``Callback``, ``Progress`` and ``logger``, are API):
 ``_errors`` (exceptions), ``_common`` (argument conversion, handles,
 callbacks), ``_log`` (logging bridge, redaction), ``_config``, ``_store``
 (storage), ``_media``, ``_uploads`` (upload service, worker, dead letters),
@@ -33,6 +33,7 @@ callbacks), ``_log`` (logging bridge, redaction), ``_config``, ``_store``
 from __future__ import annotations
 
 from ._common import Bytes as Bytes
+from ._common import Callback as Callback
 from ._common import Progress as Progress
 from ._config import Config
 from ._errors import (
@@ -71,7 +72,7 @@ from ._media import (
 )
 from ._migrate import MigrateReport, migrate
 from ._store import ListPage, ObjectInfo, Store, validate_key, verify_local_url
-from ._uploads import DeadJob, StoredObject, UploadResult, UploadStatus, Uploads, Worker
+from ._uploads import DeadJob, StoredObject, UploadResult, UploadStage, UploadState, UploadStatus, Uploads, Worker
 from ._version import __version__ as __version__
 from ._version import version
 
@@ -118,6 +119,8 @@ __all__ += [
     "StoredObject",
     "UploadResult",
     "UploadStatus",
+    "UploadState",
+    "UploadStage",
     "Uploads",
     "Worker",
 ]

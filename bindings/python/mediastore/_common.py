@@ -5,8 +5,10 @@ Python callbacks during one C call."""
 from __future__ import annotations
 
 import ctypes
+import logging
 import datetime as _dt
 import os
+import threading
 from ctypes import c_void_p
 from typing import Any, Callable, Optional, Tuple, TypeVar, Union
 
@@ -16,7 +18,17 @@ from ._errors import InvalidArgumentError, MediaStoreError, _check
 Bytes = Union[bytes, bytearray, memoryview]
 _H = TypeVar("_H", bound="_Handle")
 Progress = Callable[[int, int], Optional[bool]]
-"""Progress callback (done, total or 0 if unknown); returning False cancels."""
+"""Progress callback (done, total or 0 if unknown); returning False cancels.
+
+Thread: the thread calling the operation or, for a multipart or streaming S3
+upload, one of the library's threads of that operation; never two at once
+for one operation. An exception it raises is logged (logger "mediastore",
+debug), fails the operation, and is raised again by the call."""
+
+Callback = Callable[[int], Any]
+"""boto3's convention (``Callback=``): called with the bytes transferred since
+the previous call (negative when a retry restarts the data). Same threads as
+:data:`Progress`."""
 
 
 def _text(value: Any, what: str) -> bytes:
@@ -73,25 +85,56 @@ def _time_ms(ms: int) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc)
 
 
+_fork_lock = threading.Lock()
+
+
 class _Handle:
     """Owns one native object: ``_h()`` gives its handle (InvalidArgumentError
     once closed); ``close()`` frees it with the library function named by
     ``_free`` (again a no-op); a context manager that closes on exit, and
-    closed when collected. Subclasses set ``_what``, ``_free`` and ``_handle``."""
+    closed when collected. Subclasses set ``_what``, ``_free`` and ``_handle``.
+
+    Fork safety: a handle belongs to the process that opened it. In a child
+    after ``os.fork()`` (gunicorn ``--preload``, Celery prefork), ``_h()``
+    opens a new native object through ``_reopen`` when the subclass set one
+    (the parent's copy is left alone: freeing it in the child would act on
+    the parent's threads and connections), else raises InvalidArgumentError
+    saying so."""
 
     _what = "object"
     _free = ""
     _handle: Optional[c_void_p] = None
+    _pid: int = 0
+    _reopen: Optional[Callable[[], c_void_p]] = None
+
+    def _own(self, handle: c_void_p, reopen: Optional[Callable[[], c_void_p]] = None) -> None:
+        """Takes ``handle``, opened by this process; ``reopen`` opens another
+        like it (called in a forked child)."""
+        self._handle = handle
+        self._pid = os.getpid()
+        self._reopen = reopen
 
     def _h(self) -> c_void_p:
         if self._handle is None:
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"{self._what} is closed")
+        if self._pid and self._pid != os.getpid():
+            with _fork_lock:
+                if self._pid != os.getpid():
+                    if self._reopen is None:
+                        raise InvalidArgumentError(
+                            _native.MS_E_INVALID_ARGUMENT,
+                            f"this {self._what} was made in process {self._pid} before fork(); "
+                            f"make a new one in this process ({os.getpid()})",
+                        )
+                    self._handle = self._reopen()
+                    self._pid = os.getpid()
         return self._handle
 
     def close(self) -> None:
         """Frees the native object; it must not be in use by other threads."""
         if self._handle is not None:
-            getattr(_native.load(), self._free)(self._handle)
+            if not self._pid or self._pid == os.getpid():
+                getattr(_native.load(), self._free)(self._handle)
             self._handle = None
 
     def __enter__(self: _H) -> _H:
@@ -117,17 +160,29 @@ class _Callbacks:
     def fail(self, exc: BaseException) -> int:
         if self.error is None:
             self.error = exc
+            logging.getLogger("mediastore").debug("a callback raised %r: the operation fails", exc, exc_info=exc)
         if isinstance(exc, MediaStoreError):
             return exc.code
         return _native.MS_E_CANCELLED
 
-    def progress(self, fn: Optional[Progress]) -> Any:
-        if fn is None:
+    def progress(self, fn: Optional[Progress], callback: Optional[Callback] = None) -> Any:
+        """The native progress callback calling fn (done, total) and/or
+        callback (bytes since the previous call)."""
+        if fn is None and callback is None:
             return _native.PROGRESS_FN()
+        report = fn
+        delta = callback
+        last = [0]
 
         def cb(done: int, total: int, _p: Any) -> int:
             try:
-                return 1 if fn(int(done), int(total)) is False else 0
+                if delta is not None and done != last[0]:
+                    step = int(done) - last[0]
+                    last[0] = int(done)
+                    delta(step)
+                if report is None:
+                    return 0
+                return 1 if report(int(done), int(total)) is False else 0
             except BaseException as e:  # noqa: BLE001
                 self.fail(e)
                 return 1

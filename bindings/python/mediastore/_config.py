@@ -68,6 +68,7 @@ class Config(_Handle):
 
     @property
     def max_upload_size(self) -> int:
+        """The largest upload this configuration accepts, in bytes (MAX_UPLOAD_SIZE)."""
         out = c_uint64()
         _check(_lib().ms_config_max_upload_size(byref(out), self._h()))
         return int(out.value)

@@ -114,7 +114,7 @@ _ERRORS: Dict[int, type] = {
     _native.MS_E_INTERNAL: InternalError,
 }
 for _code, _cls in _ERRORS.items():
-    _cls.code = _code
+    setattr(_cls, "code", _code)
 
 
 def _error(code: int, message: Optional[str] = None) -> MediaStoreError:
@@ -124,7 +124,8 @@ def _error(code: int, message: Optional[str] = None) -> MediaStoreError:
         message = raw.decode("utf-8", errors="replace") if raw else ""
         if not message:
             message = (lib.ms_strerror(code) or b"unknown").decode()
-    return _ERRORS.get(code, MediaStoreError)(code, message)
+    err: MediaStoreError = _ERRORS.get(code, MediaStoreError)(code, message)
+    return err
 
 
 def _check(rc: int) -> None:

@@ -9,7 +9,7 @@ import enum as _enum
 import os
 from ctypes import POINTER, byref, c_int, c_size_t, c_void_p
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from . import _native
 from ._common import Bytes, _buffer, _s, _text, _u64
@@ -43,11 +43,13 @@ class MediaType(_enum.IntEnum):
 
     @property
     def mime(self) -> str:
-        return _native.load().ms_media_type_mime(int(self)).decode()
+        """The type's MIME type ("image/jpeg")."""
+        return str(_native.load().ms_media_type_mime(int(self)).decode())
 
     @property
     def extension(self) -> str:
-        return _native.load().ms_media_type_extension(int(self)).decode()
+        """The usual file extension without the dot ("jpg")."""
+        return str(_native.load().ms_media_type_extension(int(self)).decode())
 
 
 _KINDS = {"photo": 0, "video": 1}
@@ -98,6 +100,7 @@ class ThumbnailSpec:
 
 @dataclass(frozen=True)
 class Thumbnail:
+    """A thumbnail made by make_thumbnails/process: its spec name, size and JPEG bytes."""
     name: str
     width: int
     height: int
@@ -123,7 +126,7 @@ def _validation_options(
     decode_images: bool,
     photo_mime_types: Optional[List[str]],
     video_mime_types: Optional[List[str]],
-    keep: list,
+    keep: List[Any],
 ) -> _native.ValidationOptions:
     o = _native.ValidationOptions()
     _check(_lib().ms_validation_options_init(byref(o), _native.MS_VALIDATION_OPTIONS_VERSION))
@@ -192,8 +195,9 @@ def _media_call(
     (a path) with the out pointers, the reason, the source, filename, kind, the
     options of ``policy`` (_validation_options' arguments) and ``extra``;
     raises the refusal's error with ``.reason`` set to the reason's name."""
-    keep: list = []
-    opts = _validation_options(*policy, keep)
+    keep: List[Any] = []
+    build: Callable[..., _native.ValidationOptions] = _validation_options  # policy's length is not typed
+    opts = build(*policy, keep)
     reason = c_int(0)
     lib = _lib()
     head = [byref(o) for o in outs] + [byref(reason)]

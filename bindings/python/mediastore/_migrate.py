@@ -15,6 +15,7 @@ from ._store import Store
 
 @dataclass(frozen=True)
 class MigrateReport:
+    """What migrate() did: counts per outcome, the failures, the keys planned (dry run), and whether it was cancelled or failed as a whole."""
     counts: Dict[str, int]
     failures: List[Tuple[str, int, str]]  # (key, code, message), sorted by key
     planned: List[str]
@@ -24,6 +25,7 @@ class MigrateReport:
 
     @property
     def ok(self) -> bool:
+        """True when nothing failed and the migration ran to its end."""
         return not self.failures and not self.cancelled and self.error_code == 0
 
 
@@ -59,11 +61,12 @@ def migrate(
         o.journal_scope = _text(journal_scope, "journal_scope")
     cbs = _Callbacks()
     if progress is not None:
+        report = progress
 
         def cb(p: Any, _payload: Any) -> int:
             try:
                 c = p.contents
-                return 1 if progress({n: getattr(c, n) for n, _ in _native.MigrateProgress._fields_}) is False else 0
+                return 1 if report({n: getattr(c, n) for n, _ in _native.MigrateProgress._fields_}) is False else 0
             except BaseException as e:  # noqa: BLE001
                 cbs.fail(e)
                 return 1

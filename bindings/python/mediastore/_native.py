@@ -31,7 +31,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, List, Optional, TypeVar
 
 SONAME = "libmediastore_c.so.0"
 _T = TypeVar("_T")
@@ -58,8 +58,9 @@ MS_E_INTERNAL = -16
 MS_LOG_TRACE, MS_LOG_DEBUG, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERROR, MS_LOG_OFF = range(6)
 
 MS_TO_END = 2**64 - 1
-MS_PUT_OPTIONS_VERSION = 2  # 2 appended sha256
+MS_PUT_OPTIONS_VERSION = 3  # 2 appended sha256, 3 if_none_match
 MS_LIST_OPTIONS_VERSION = 1
+MS_URL_OPTIONS_VERSION = 1
 MS_VALIDATION_OPTIONS_VERSION = 1
 MS_UPLOAD_OPTIONS_VERSION = 1
 MS_UPLOAD_REQUEST_VERSION = 1
@@ -81,11 +82,23 @@ class LogRecord(Structure):
     ]
 
 
-LOG_FN = CFUNCTYPE(None, POINTER(LogRecord), c_void_p)
-PROGRESS_FN = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
-READ_FN = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_size_t), c_void_p)
-WRITE_FN = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
-REWIND_FN = CFUNCTYPE(c_int, c_void_p)
+LOG_FN: Any = CFUNCTYPE(None, POINTER(LogRecord), c_void_p)
+PROGRESS_FN: Any = CFUNCTYPE(c_int, c_uint64, c_uint64, c_void_p)
+READ_FN: Any = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_size_t), c_void_p)
+WRITE_FN: Any = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
+REWIND_FN: Any = CFUNCTYPE(c_int, c_void_p)
+
+
+class UrlOptions(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("expires_seconds", c_int64),
+        ("http_method", c_char_p),
+        ("response_header_names", POINTER(c_char_p)),
+        ("response_header_values", POINTER(c_char_p)),
+        ("response_header_count", c_size_t),
+        ("signed_url", c_int),
+    ]
 
 
 class PutOptions(Structure):
@@ -101,6 +114,8 @@ class PutOptions(Structure):
         ("progress_payload", c_void_p),
         # version 2
         ("sha256", c_char_p),
+        # version 3
+        ("if_none_match", c_int),
     ]
 
 
@@ -334,7 +349,7 @@ class MigrateProgress(Structure):
     ]
 
 
-MIGRATE_PROGRESS_FN = CFUNCTYPE(c_int, POINTER(MigrateProgress), c_void_p)
+MIGRATE_PROGRESS_FN: Any = CFUNCTYPE(c_int, POINTER(MigrateProgress), c_void_p)
 
 
 class MigrateOptions(Structure):
@@ -504,13 +519,16 @@ _FUNCTIONS = [
 
 # Declarations of parts that a given library build may not have yet
 # (media, uploads): bound when present.
-_OPTIONAL_FUNCTIONS: list = []
+_OPTIONAL_FUNCTIONS: List[Any] = [
+    ("ms_url_options_init", c_int, [POINTER(UrlOptions), c_uint]),
+    ("ms_store_url_with", c_int, [POINTER(c_void_p), c_void_p, c_char_p, POINTER(UrlOptions)]),
+]
 
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None
 
 
-def _candidates() -> list:
+def _candidates() -> List[str]:
     out = []
     env = os.environ.get("MEDIASTORE_LIBRARY")
     if env:
@@ -579,7 +597,7 @@ def take_string(ptr: c_void_p) -> str:
 def take_bytes(ptr: c_void_p, size: int) -> bytes:
     """Copies a library-allocated buffer of ``size`` bytes and frees it."""
     try:
-        return ctypes.string_at(ptr.value, size) if size else b""
+        return ctypes.string_at(ptr.value or 0, size) if size else b""
     finally:
         load().ms_free(ptr)
 

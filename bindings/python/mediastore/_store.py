@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _native
-from ._common import Bytes, Progress, _buffer, _Callbacks, _Handle, _s, _text, _u64
+from ._common import Bytes, Callback, Progress, _buffer, _Callbacks, _Handle, _s, _text, _u64
 from ._config import Config, _with_config
 from ._errors import InvalidArgumentError, _check
 from ._log import _lib
@@ -69,11 +69,13 @@ class _PutArgs:
         metadata: Optional[Mapping[str, str]],
         progress: Optional[Progress],
         sha256: Optional[str] = None,
+        callback: Optional[Callback] = None,
+        if_none_match: bool = False,
     ) -> None:
         o = _native.PutOptions()
-        # Version 1 (no sha256 field) unless a hash is given, so that puts
-        # without one also work with a library older than the binding.
-        version = _native.MS_PUT_OPTIONS_VERSION if sha256 is not None else 1
+        # The oldest version that carries what is asked, so that plain puts
+        # also work with a library older than the binding.
+        version = _native.MS_PUT_OPTIONS_VERSION if if_none_match else 2 if sha256 is not None else 1
         _check(_lib().ms_put_options_init(byref(o), version))
         if content_type is not None:
             o.content_type = _text(content_type, "content_type")
@@ -88,10 +90,12 @@ class _PutArgs:
             o.metadata_names = ctypes.cast(self._names, POINTER(ctypes.c_char_p))
             o.metadata_values = ctypes.cast(self._values, POINTER(ctypes.c_char_p))
             o.metadata_count = len(items)
-        self._progress = cbs.progress(progress)
+        self._progress = cbs.progress(progress, callback)
         o.progress = self._progress
         if sha256 is not None:
             o.sha256 = _text(sha256, "sha256")
+        if if_none_match:
+            o.if_none_match = 1
         self.options = o
 
 
@@ -108,12 +112,20 @@ class Store(_Handle):
 
     def __init__(self, config: Union[Config, Mapping[str, Optional[str]], None] = None) -> None:
         lib = _lib()
-        handle = c_void_p()
-        _with_config(config, lambda c: _check(lib.ms_store_open(byref(handle), c)))
-        self._handle: Optional[c_void_p] = handle
+        if config is not None and not isinstance(config, Config):
+            config = dict(config)  # as given now, also for a reopening after fork
+
+        def open_native() -> c_void_p:
+            handle = c_void_p()
+            _with_config(config, lambda c: _check(lib.ms_store_open(byref(handle), c)))
+            return handle
+
+        # A child process after fork() opens a store of its own on first use.
+        self._own(open_native(), open_native)
 
     @property
     def backend_name(self) -> str:
+        """"local", "minio" or "s3"."""
         out = c_void_p()
         _check(_lib().ms_store_backend_name(byref(out), self._h()))
         return _native.take_string(out)
@@ -133,8 +145,17 @@ class Store(_Handle):
         metadata: Optional[Mapping[str, str]] = None,
         progress: Optional[Progress] = None,
         sha256: Optional[str] = None,
+        callback: Optional[Callback] = None,
+        if_none_match: bool = False,
     ) -> None:
         """Stores data at key, replacing any previous object atomically.
+
+        if_none_match: create only; AlreadyExistsError (storing nothing) when
+        key holds an object, decided atomically by the store (of two
+        concurrent creates exactly one succeeds). Default: False.
+
+        progress: (done, total) per step, False cancels; callback: boto3's
+        convention, bytes since the previous call (see :data:`Callback`).
 
         sha256: the content's SHA-256 as 64 lower-case hex digits, when known
         (default None or "": unknown). The put is held to it and stores
@@ -143,7 +164,9 @@ class Store(_Handle):
         XAmzContentSHA256Mismatch). Any other form raises InvalidArgumentError.
         """
         cbs = _Callbacks()
-        args = _PutArgs(cbs, content_type, cache_control, content_disposition, metadata, progress, sha256)
+        args = _PutArgs(
+            cbs, content_type, cache_control, content_disposition, metadata, progress, sha256, callback, if_none_match
+        )
         ptr, n = _buffer(data)
         rc = _lib().ms_store_put(self._h(), _text(key, "key"), ptr, n, byref(args.options))
         cbs.reraise(rc)
@@ -231,8 +254,10 @@ class Store(_Handle):
         offset: int = 0,
         length: Optional[int] = None,
         progress: Optional[Progress] = None,
+        callback: Optional[Callback] = None,
     ) -> None:
-        """Streams an object into a binary file object."""
+        """Streams an object into a binary file object. progress and callback
+        as for :meth:`put`; fileobj.write runs on the calling thread."""
         cbs = _Callbacks()
         start = _tell(fileobj)
 
@@ -255,7 +280,7 @@ class Store(_Handle):
 
         write_cb = _native.WRITE_FN(write)
         reset_cb = _native.REWIND_FN(reset) if start is not None else _native.REWIND_FN()
-        progress_cb = cbs.progress(progress)
+        progress_cb = cbs.progress(progress, callback)
         rc = _lib().ms_store_get_stream(
             self._h(),
             _text(key, "key"),
@@ -268,9 +293,12 @@ class Store(_Handle):
         )
         cbs.reraise(rc)
 
-    def open(self, key: str) -> io.BytesIO:
-        """The object's content as a readable in-memory file object."""
-        return io.BytesIO(self.get(key))
+    def open(self, key: str, buffer_size: int = 1 << 20) -> io.BufferedReader:
+        """The object as a read-only binary file that fetches ranges on
+        demand (one HEAD now, one ranged GET per buffer refill; never the
+        whole object in memory). buffer_size: bytes read ahead (default
+        1 MiB). NotFoundError if the object is missing."""
+        return io.BufferedReader(_RangedReader(self, key), buffer_size)
 
     def get_file(self, key: str, path: Union[str, "os.PathLike[str]"]) -> None:
         """Downloads an object into a local file atomically."""
@@ -283,6 +311,7 @@ class Store(_Handle):
         return _native.take_struct(out, _info, "ms_object_info_free")
 
     def exists(self, key: str) -> bool:
+        """Whether an object is stored at key."""
         out = c_int()
         _check(_lib().ms_store_exists(byref(out), self._h(), _text(key, "key")))
         return bool(out.value)
@@ -298,6 +327,7 @@ class Store(_Handle):
         _check(_lib().ms_store_remove_many(byref(failed), self._h(), arr, len(keys)))
 
     def copy(self, from_key: str, to_key: str) -> None:
+        """Copies the object at from_key to to_key."""
         _check(_lib().ms_store_copy(self._h(), _text(from_key, "from_key"), _text(to_key, "to_key")))
 
     def list_page(
@@ -349,20 +379,121 @@ class Store(_Handle):
             if not token:
                 return dirs, files
 
-    def url(self, key: str, expires: Union[int, _dt.timedelta] = 3600) -> str:
+    def url(
+        self,
+        key: str,
+        expires: Union[int, _dt.timedelta] = 3600,
+        *,
+        http_method: Optional[str] = None,
+        response_headers: Optional[Mapping[str, str]] = None,
+        signed: Optional[bool] = None,
+    ) -> str:
         """A URL to fetch the object: presigned (S3) or signed (local with a
-        signing key) for `expires` seconds (1 .. 7 days), else public."""
+        signing key) for `expires` seconds (1 .. 7 days), else public.
+
+        http_method: "GET" (default), "HEAD" or "PUT" (S3 presigned upload).
+        response_headers: {"content-disposition": 'attachment; filename="a.jpg"', ...}
+        the server answers with (S3, signed URLs; the local backend raises
+        InvalidArgumentError). signed: False gives a plain URL, True a signed
+        one; None (default) the backend's setting (AWS_QUERYSTRING_AUTH)."""
         if isinstance(expires, _dt.timedelta):
             expires = int(expires.total_seconds())
         if not isinstance(expires, int) or not -(2**63) <= expires < 2**63:
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"expires must be 1..604800, got {expires!r}")
         out = c_void_p()
-        _check(_lib().ms_store_url(byref(out), self._h(), _text(key, "key"), expires))
+        lib = _lib()
+        if http_method is None and not response_headers and signed is None:
+            _check(lib.ms_store_url(byref(out), self._h(), _text(key, "key"), expires))
+            return _native.take_string(out)
+        if getattr(lib, "ms_store_url_with", None) is None:
+            raise InvalidArgumentError(
+                _native.MS_E_INVALID_ARGUMENT, "URL options need a newer libmediastore_c (ms_store_url_with)"
+            )
+        o = _native.UrlOptions()
+        _check(lib.ms_url_options_init(byref(o), _native.MS_URL_OPTIONS_VERSION))
+        o.expires_seconds = expires
+        if http_method is not None:
+            o.http_method = _text(http_method, "http_method")
+        items = list((response_headers or {}).items())
+        names = (ctypes.c_char_p * max(1, len(items)))(*[_text(k.lower(), "header name") for k, _ in items])
+        values = (ctypes.c_char_p * max(1, len(items)))(*[_text(v, "header value") for _, v in items])
+        if items:
+            o.response_header_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
+            o.response_header_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
+            o.response_header_count = len(items)
+        if signed is not None:
+            o.signed_url = 1 if signed else 0
+        _check(lib.ms_store_url_with(byref(out), self._h(), _text(key, "key"), byref(o)))
         return _native.take_string(out)
 
 
+class _RangedReader(io.RawIOBase):
+    """A read-only raw file over one object (what :meth:`Store.open` buffers):
+    opening is one HEAD (a missing object raises NotFoundError, a
+    FileNotFoundError, there); every read is one ranged GET of what is asked;
+    seeking costs nothing. Not thread-safe (one reader per thread); the Store
+    must stay open while it is used."""
+
+    def __init__(self, store: "Store", key: str) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._pos = 0
+        self._size = store.stat(key).size
+
+    def _length(self) -> int:
+        return self._size
+
+    @property
+    def size(self) -> int:
+        """The object's size in bytes, as the HEAD at opening found it."""
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._length() + offset
+        else:
+            raise ValueError(f"invalid whence {whence!r}")
+        if pos < 0:
+            raise ValueError(f"negative seek position {pos}")
+        self._pos = pos
+        return pos
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        want = min(len(view), self._length() - self._pos)
+        if want <= 0:
+            return 0
+        data = self._store.get(self._key, self._pos, want)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
 def _put_kwargs(options: Mapping[str, Any]) -> Dict[str, Any]:
-    allowed = ("content_type", "cache_control", "content_disposition", "metadata", "progress", "sha256")
+    allowed = (
+        "content_type",
+        "cache_control",
+        "content_disposition",
+        "metadata",
+        "progress",
+        "sha256",
+        "callback",
+        "if_none_match",
+    )
     unknown = set(options) - set(allowed)
     if unknown:
         raise TypeError(f"unexpected option(s): {', '.join(sorted(unknown))}")

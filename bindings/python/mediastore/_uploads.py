@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import ctypes
 import datetime as _dt
+import enum
+import shutil
+import tempfile
 import os
 from ctypes import POINTER, byref, c_size_t, c_void_p
 from dataclasses import dataclass
@@ -19,8 +22,52 @@ from ._log import _lib
 from ._media import ThumbnailSpec, _kind, _specs
 
 
+class _StrEnum(str, enum.Enum):
+    """A str-valued Enum that compares, hashes, prints and serialises (JSON,
+    Django fields) as its string value: ``UploadState.COMPLETED ==
+    "completed"``."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class UploadState(_StrEnum):
+    """Where an upload is (ms_upload_state). UNKNOWN: a state this binding
+    does not know (a newer library)."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class UploadStage(_StrEnum):
+    """The processing step an upload is at (ms_upload_stage)."""
+
+    QUEUED = "queued"
+    VALIDATING = "validating"
+    STORING_ORIGINAL = "storing_original"
+    MAKING_THUMBNAILS = "making_thumbnails"
+    STORING_THUMBNAILS = "storing_thumbnails"
+    DONE = "done"
+    UNKNOWN = "unknown"
+
+
+def _member(cls: Any, name: str) -> Any:
+    try:
+        return cls(name)
+    except ValueError:
+        return cls.UNKNOWN
+
+
 @dataclass(frozen=True)
 class StoredObject:
+    """One stored file of an upload: the original or a thumbnail (name), its key, URL, size in pixels and bytes."""
     name: str  # "original", "small", "medium", "large"
     key: str
     url: str
@@ -33,6 +80,7 @@ class StoredObject:
 
 @dataclass(frozen=True)
 class UploadResult:
+    """What a completed upload stored: the original, its thumbnails and the metadata found."""
     original: StoredObject
     thumbnails: List[StoredObject]
     metadata: Dict[str, str]
@@ -40,11 +88,12 @@ class UploadResult:
 
 @dataclass(frozen=True)
 class UploadStatus:
-    """The status of an upload (state: pending, processing, retrying, completed, failed)."""
+    """The status of an upload. state and stage are str-valued enums: they
+    compare equal to "completed", "validating", ..."""
 
     id: str
-    state: str
-    stage: str
+    state: UploadState
+    stage: UploadStage
     progress_percentage: int
     attempt: int
     next_try: Optional[_dt.datetime]
@@ -62,6 +111,7 @@ class UploadStatus:
 
 @dataclass(frozen=True)
 class DeadJob:
+    """A job the queue gave up on after its last attempt."""
     id: str
     payload: str
     attempts: int
@@ -88,8 +138,8 @@ def _status(c: _native.UploadStatus) -> UploadStatus:
         )
     return UploadStatus(
         id=_s(c.id),
-        state=lib.ms_upload_state_name(c.state).decode(),
-        stage=lib.ms_upload_stage_name(c.stage).decode(),
+        state=_member(UploadState, lib.ms_upload_state_name(c.state).decode()),
+        stage=_member(UploadStage, lib.ms_upload_stage_name(c.stage).decode()),
         progress_percentage=c.progress_percentage,
         attempt=c.attempt,
         next_try=_time_ms(c.next_try_ms) if c.next_try_ms > 0 else None,
@@ -135,10 +185,12 @@ class Worker(_Handle):
         o.cleanup_older_than_seconds = _ms(cleanup_older_than, "cleanup_older_than") // 1000
         handle = c_void_p()
         _check(lib.ms_worker_new(byref(handle), uploads._h(), byref(o)))
-        self._handle: Optional[c_void_p] = handle
+        # Its threads do not survive fork(): a child gets a clear error.
+        self._own(handle)
         self._uploads = uploads  # keeps the service alive on the Python side too
 
     def start(self) -> None:
+        """Starts the threads; InvalidArgumentError if already started."""
         _check(_lib().ms_worker_start(self._h()))
 
     def stop(self, release: bool = False) -> None:
@@ -146,10 +198,12 @@ class Worker(_Handle):
         _check(_lib().ms_worker_stop(self._h(), 1 if release else 0))
 
     def wait(self) -> None:
+        """Waits until every thread has ended (after stop())."""
         _check(_lib().ms_worker_wait(self._h()))
 
     @property
     def running(self) -> bool:
+        """Whether the threads are running."""
         return bool(_lib().ms_worker_running(self._h()))
 
     def __enter__(self) -> "Worker":
@@ -202,9 +256,19 @@ class Uploads(_Handle):
         if n:
             o.thumbnails = ctypes.cast(arr, POINTER(_native.ThumbnailSpec))
             o.thumbnail_count = n
-        handle = c_void_p()
-        _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
-        self._handle: Optional[c_void_p] = handle
+        if config is not None and not isinstance(config, Config):
+            config = dict(config)
+        self._options = o
+        self._keep = arr
+
+        def open_native() -> c_void_p:
+            handle = c_void_p()
+            _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
+            return handle
+
+        # A child process after fork() opens the service again (its own queue
+        # and spool connections) on first use.
+        self._own(open_native(), open_native)
 
     def submit(
         self,
@@ -217,19 +281,32 @@ class Uploads(_Handle):
     ) -> str:
         """Accepts an upload durably and queues it; returns its id.
 
-        source: bytes, a file path, or a binary file object (read whole).
+        source: bytes, a file path, or a binary file object. A file object is
+        read in 1 MiB chunks (never whole): one with a path on disk
+        (``temporary_file_path()``, as Django's large uploads have) is
+        submitted by that path, any other is copied into a temporary file
+        first.
         Raises TooLargeError over MAX_UPLOAD_SIZE, InvalidArgumentError for an
         empty file or a missing name, NotFoundError for a missing path.
         """
         r = _native.UploadRequest()
         lib = _lib()
         _check(lib.ms_upload_request_init(byref(r), _native.MS_UPLOAD_REQUEST_VERSION))
-        keep: list = []
+        keep: List[Any] = []
+        if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+            path = getattr(source, "temporary_file_path", None)
+            if callable(path):
+                source = str(path())
+            else:
+                with tempfile.NamedTemporaryFile(prefix="mediastore-submit-") as tmp:
+                    shutil.copyfileobj(source, tmp, 1 << 20)
+                    tmp.flush()
+                    return self.submit(
+                        tmp.name, filename, content_type=content_type, media_kind=media_kind, context=context
+                    )
         if isinstance(source, (str, os.PathLike)):
             r.source_path = _text(source, "source_path")
         else:
-            if not isinstance(source, (bytes, bytearray, memoryview)):
-                source = source.read()
             ptr, n = _buffer(source)
             keep.append(ptr)
             r.data = ctypes.cast(ptr, c_void_p) if ptr is not None else None
@@ -277,6 +354,7 @@ class Uploads(_Handle):
         return _native.take_struct(out, lambda c: {name: getattr(c, name) for name, _ in c._fields_})
 
     def metrics_prometheus(self) -> str:
+        """The service's counters in the Prometheus text format, for a /metrics endpoint."""
         out = c_void_p()
         _check(_lib().ms_upload_metrics_prometheus(byref(out), self._h()))
         return _native.take_string(out)

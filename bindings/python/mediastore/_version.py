@@ -11,4 +11,4 @@ __version__ = "0.1.0"
 
 def version() -> str:
     """Version of the loaded library ("0.1.0")."""
-    return _native.load().ms_version().decode()
+    return str(_native.load().ms_version().decode())

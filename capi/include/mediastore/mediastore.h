@@ -211,6 +211,8 @@ MS_EXTERN int ms_config_from_env(ms_config** out);
 
 /**
  * @brief Sets one variable by its environment name ("MEDIA_ROOT").
+ * A name that is not one of the library's variables (docs/configuration.md)
+ * is MS_E_INVALID_ARGUMENT naming it.
  * @param value the value; NULL unsets it (also hiding the environment's).
  * The whole configuration is checked when it is used (ms_config_check(),
  * ms_store_open(), ...).
@@ -249,6 +251,10 @@ typedef struct ms_store ms_store;
  * Progress callback: (bytes done, bytes total or 0 if unknown). Return 0 to
  * continue, anything else cancels the operation (it fails with
  * MS_E_CANCELLED).
+ * Thread: the thread calling the operation or, for a multipart or streaming
+ * S3 upload, one of the library threads that operation runs; never two
+ * calls at once for one operation, and never after the operation returned.
+ * done can go back after a retry restarts the data.
  */
 typedef int (*ms_progress_fn)(uint64_t done, uint64_t total, void* payload);
 
@@ -256,12 +262,15 @@ typedef int (*ms_progress_fn)(uint64_t done, uint64_t total, void* payload);
  * Source callback of a streamed write: fill up to cap bytes of buf and store
  * the count in *out_len (0 = end of data). Return 0, or a negative MS_E_*
  * code to abort the write with that code.
+ * Thread: as ms_progress_fn (the calling thread or a library thread of the
+ * same operation, one call at a time, none after the operation returned).
  */
 typedef int (*ms_read_fn)(void* buf, size_t cap, size_t* out_len, void* payload);
 
 /**
  * Sink callback of a streamed read: consume len bytes. Return 0, or a
  * negative MS_E_* code to abort the read with that code.
+ * Thread: as ms_progress_fn.
  */
 typedef int (*ms_write_fn)(const void* data, size_t len, void* payload);
 
@@ -269,17 +278,19 @@ typedef int (*ms_write_fn)(const void* data, size_t len, void* payload);
  * Rewind callback: go back to the first byte (source) or drop everything
  * received so far (sink), so that a failed attempt can be retried. Return 0
  * or a negative MS_E_* code. Optional: without it no retry restarts the data.
+ * Thread: as ms_progress_fn.
  */
 typedef int (*ms_rewind_fn)(void* payload);
 
 /**
  * Current version of ms_put_options. Version 1: the fields up to
- * progress_payload; version 2 appends sha256. The library reads only the
+ * progress_payload; version 2 appends sha256; version 3 appends
+ * if_none_match. The library reads only the
  * fields of the version a struct declares, so a struct of an older version
  * (from a caller compiled against an older header) keeps working and its
  * missing fields take their defaults.
  */
-#define MS_PUT_OPTIONS_VERSION 2
+#define MS_PUT_OPTIONS_VERSION 3
 
 /** Options of a write. Strings are borrowed for the duration of the call. */
 typedef struct ms_put_options {
@@ -305,10 +316,21 @@ typedef struct ms_put_options {
    * Default (NULL or ""): unknown, nothing to check. Ignored when version < 2.
    */
   const char* sha256;
+  /* ---- version 3 ---- */
+  /**
+   * Non-zero: create only. The write fails with #MS_E_ALREADY_EXISTS,
+   * storing nothing, when the key already holds an object, decided
+   * atomically by the store: of two concurrent create-only writes of one key
+   * exactly one succeeds (local: under the folder lock, published with
+   * link(); S3: "If-None-Match: *", see MEDIA_S3_CONDITIONAL_MULTIPART in
+   * docs/configuration.md for servers that ignore it on multipart uploads).
+   * Default: 0 (replace). Ignored when version < 3.
+   */
+  int if_none_match;
 } ms_put_options;
 
 #define MS_PUT_OPTIONS_INIT \
-  { MS_PUT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
+  { MS_PUT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0 }
 
 /**
  * @brief Fills opts with the defaults of `version` (1 .. MS_PUT_OPTIONS_VERSION)
@@ -461,6 +483,43 @@ MS_EXTERN int ms_store_list(ms_list_page** out, ms_store* store, const ms_list_o
  * @param[out] out free with ms_free().
  */
 MS_EXTERN int ms_store_url(char** out, ms_store* store, const char* key, int64_t expires_seconds);
+
+#define MS_URL_OPTIONS_VERSION 1
+
+/** What ms_store_url_with() makes. Strings are borrowed for the call. */
+typedef struct ms_url_options {
+  unsigned int version;    /**< MS_URL_OPTIONS_VERSION */
+  int64_t expires_seconds; /**< lifetime of a signed URL, 1 .. 604800. Default: 3600 */
+  /** "GET", "HEAD" or "PUT" (a presigned upload; S3 signed only). Default (NULL): "GET" */
+  const char* http_method;
+  /**
+   * Headers the server answers with instead of the stored ones (lower-case
+   * names: content-type, content-disposition, cache-control,
+   * content-language, content-encoding, expires), signed as response-<name>
+   * query parameters on S3; the local backend refuses them
+   * (#MS_E_INVALID_ARGUMENT). Default: none.
+   */
+  const char* const* response_header_names;
+  const char* const* response_header_values; /**< response_header_count values */
+  size_t response_header_count;              /**< Default: 0 */
+  /** -1: the backend's setting (AWS_QUERYSTRING_AUTH; local: signed with MEDIA_URL_SIGNING_KEY); 0: plain; 1: signed.
+   * Default: -1 */
+  int signed_url;
+} ms_url_options;
+
+#define MS_URL_OPTIONS_INIT \
+  { MS_URL_OPTIONS_VERSION, 3600, NULL, NULL, NULL, 0, -1 }
+
+/** @brief Fills opts with the defaults of `version` (MS_URL_OPTIONS_VERSION). */
+MS_EXTERN int ms_url_options_init(ms_url_options* opts, unsigned int version);
+
+/**
+ * @brief A URL for key as opts asks (NULL: the defaults): on S3 presigned, or
+ * plain with signed_url 0, on AWS_S3_CUSTOM_DOMAIN or MEDIA_S3_PUBLIC_ENDPOINT
+ * when set (docs/configuration.md). Thread-safe.
+ * @param[out] out free with ms_free().
+ */
+MS_EXTERN int ms_store_url_with(char** out, ms_store* store, const char* key, const ms_url_options* opts);
 
 /**
  * @brief Deletes many keys (missing keys succeed).

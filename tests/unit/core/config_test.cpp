@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -195,8 +196,10 @@ TEST_CASE("minio and s3 settings come from their own variables") {
                                     {"AWS_DEFAULT_REGION", "eu-west-1"},
                                     {"AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1234"},
                                     {"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
-                                    {"AWS_SESSION_TOKEN", "session-token-value"}}));
+                                    {"AWS_SESSION_TOKEN", "session-token-value"},
+                                    {"MEDIA_UPLOAD_GRANT_SECRET", "grant-secret-value"}}));
   REQUIRE(s.ok());
+  CHECK(s->upload_grant_secret == "grant-secret-value");
   CHECK(s->s3.endpoint == "https://s3.eu-west-1.amazonaws.com");
   CHECK_FALSE(s->s3.path_style);
   CHECK(s->s3.region == "eu-west-1");
@@ -204,6 +207,8 @@ TEST_CASE("minio and s3 settings come from their own variables") {
   std::string d = s->describe();
   CHECK(d.find("wJalrXUtnFEMI") == std::string::npos);
   CHECK(d.find("session-token-value") == std::string::npos);
+  CHECK(d.find("grant-secret-value") == std::string::npos);
+  CHECK(d.find("MEDIA_UPLOAD_GRANT_SECRET=****") != std::string::npos);
   CHECK(d.find("AKIAEXAMPLE1234") == std::string::npos);
   CHECK(d.find("AKIA****") != std::string::npos);
   CHECK(d.find("family-media") != std::string::npos);
@@ -255,6 +260,31 @@ TEST_CASE("MS_LOG formats only when enabled and redacts what it delivers") {
   REQUIRE(fields.size() == 1);
   CHECK(fields[0].find("secretsig") == std::string::npos);
   set_log_sink(nullptr, LogLevel::warn);
+}
+
+TEST_CASE("is_variable knows exactly the variables from_lookup reads") {
+  // Every name read under each backend and queue (values chosen so that no
+  // branch returns before its reads) is known; names outside are not.
+  std::set<std::string> read;
+  for (const char* backend : {"local", "minio", "s3"}) {
+    for (const char* queue : {"memory", "sqlite", "redis"}) {
+      auto r = Config::from_lookup([&](std::string_view name) -> std::optional<std::string> {
+        read.emplace(name);
+        if (name == "MEDIA_STORAGE_BACKEND") return backend;
+        if (name == "MEDIA_QUEUE_BACKEND") return queue;
+        if (name == "MINIO_ENDPOINT") return "127.0.0.1:9";
+        if (name == "MINIO_BUCKET_NAME" || name == "AWS_STORAGE_BUCKET_NAME") return "b";
+        if (name == "MEDIA_QUEUE_URL") return std::string(queue) == "redis" ? "redis://127.0.0.1:9/0" : "/tmp/q.db";
+        return std::nullopt;
+      });
+      CHECK_MESSAGE(r.ok(), r.status().message());
+    }
+  }
+  CHECK(read.size() >= 30);
+  for (const auto& name : read) CHECK_MESSAGE(Config::is_variable(name), name);
+  CHECK_FALSE(Config::is_variable("MEDIA_ROOTS"));
+  CHECK_FALSE(Config::is_variable("media_root"));
+  CHECK_FALSE(Config::is_variable(""));
 }
 
 TEST_CASE("URL settings (django-storages' names), create-only multipart, metadata context keys") {

@@ -291,6 +291,39 @@ inline void records(const Fixture& fx) {
   CHECK(other->count_records().value()["failed"] == 2);
 }
 
+// create_record: one winner among handles and threads racing on one id; the
+// loser's body never overwrites the winner's.
+inline void create_record_once(const Fixture& fx) {
+  auto opts = fresh_options();
+  auto q = must_open(fx, opts);
+  auto other = must_open(fx, opts);
+  CHECK(q->create_record({"", "used", {}, ""}).is(ErrorCode::invalid_argument));
+  REQUIRE(q->create_record({"n1", "used", {}, "first"}).ok());
+  Status again = other->create_record({"n1", "used", {}, "second"});
+  CHECK(again.is(ErrorCode::already_exists));
+  CHECK(again.message().find("n1") != std::string::npos);
+  CHECK(other->get_record("n1")->body == "first");
+  CHECK(other->count_records().value()["used"] == 1);
+  // After removal the id can be created again.
+  REQUIRE(q->remove_record("n1").ok());
+  CHECK(other->create_record({"n1", "used", {}, "third"}).ok());
+
+  constexpr int kThreads = 8;
+  std::atomic<int> winners{0}, losers{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto h = i % 2 == 0 ? q : other;
+      Status s = h->create_record({"race", "used", {}, std::to_string(i)});
+      if (s.ok()) ++winners;
+      if (s.is(ErrorCode::already_exists)) ++losers;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(winners.load() == 1);
+  CHECK(losers.load() == kThreads - 1);
+}
+
 inline void concurrent_consumers_get_each_job_once(const Fixture& fx) {
   auto opts = fresh_options();
   auto q = must_open(fx, opts);
@@ -601,6 +634,7 @@ inline void busy_worker_killed_at_random_loses_nothing(const Fixture& fx, const 
   TEST_CASE(NAME ": delayed enqueue") { queue_suite::delayed_enqueue(FX); }                                            \
   TEST_CASE(NAME ": remove") { queue_suite::remove_cancels(FX); }                                                      \
   TEST_CASE(NAME ": record store") { queue_suite::records(FX); }                                                       \
+  TEST_CASE(NAME ": create_record has one winner") { queue_suite::create_record_once(FX); }                            \
   TEST_CASE(NAME ": concurrent consumers get each job once") {                                                         \
     queue_suite::concurrent_consumers_get_each_job_once(FX);                                                           \
   }                                                                                                                    \

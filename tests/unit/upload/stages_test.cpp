@@ -147,6 +147,7 @@ TEST_CASE("process_media: the thumbnail specs come from the options") {
 TEST_CASE("store_original: the spooled file under its key with metadata") {
   const std::string jpeg = upload_test::make_jpeg(300, 200);
   StageEnv env(jpeg);
+  env.options.metadata_context_keys = std::vector<std::string>{"keep_id"};  // context reaches metadata only when listed
   REQUIRE(env.run(*make_process_media_stage(env.settings())).ok());
   auto stage = make_store_original_stage(env.settings());
   CHECK(stage->applies(env.work));

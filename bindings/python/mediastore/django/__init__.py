@@ -1,10 +1,11 @@
 """Django integration of libmediastore.
 
-``mediastore.django.MediaStoreStorage`` implements Django's Storage API
-(Django 3.2) over a :class:`mediastore.Store`; use it as
-``DEFAULT_FILE_STORAGE = "mediastore.django.MediaStoreStorage"``.
+``mediastore.django.MediaStoreStorage`` implements Django's Storage API over a
+:class:`mediastore.Store` (``STORAGES["default"]`` on Django 4.2+,
+``DEFAULT_FILE_STORAGE`` on Django 3.2); ``MediaStoreStaticStorage`` is the
+same for ``collectstatic``. See docs/django.md.
 """
 
-from .storage import MediaStoreStorage
+from .storage import MediaStoreStaticStorage, MediaStoreStorage
 
-__all__ = ["MediaStoreStorage"]
+__all__ = ["MediaStoreStaticStorage", "MediaStoreStorage"]
