@@ -12,6 +12,7 @@ using namespace mediastore::capi;
 namespace {
 
 static_assert(MS_MEDIA_PE == static_cast<int>(ms::MediaType::pe), "ms_media_type mirrors MediaType");
+static_assert(MS_SIMILAR_IMAGE_DISTANCE == ms::kSimilarImageDistance, "MS_SIMILAR_IMAGE_DISTANCE mirrors C++");
 static_assert(MS_REFUSAL_UNREADABLE == static_cast<int>(ms::RefusalReason::unreadable) &&
                   MS_REFUSAL_MALWARE == static_cast<int>(ms::RefusalReason::malware) &&
                   MS_REFUSAL_UNSCANNED == static_cast<int>(ms::RefusalReason::unscanned) &&
@@ -109,6 +110,8 @@ void free_media_info_members(ms_media_info* m) {
   std::free(m->capture_time);
   std::free(m->filename);
   std::free(m->note);
+  std::free(m->thumbhash);
+  std::free(m->phash);
 }
 
 void media_info_free_whole(ms_media_info* m) {
@@ -136,6 +139,8 @@ ms_media_info* make_media_info(const ms::MediaInfo& in) {
   m->relabelled = in.relabelled ? 1 : 0;
   m->filename = dup_string(in.filename);
   m->note = dup_string(in.note);
+  m->thumbhash = dup_string(in.thumbhash);
+  m->phash = dup_string(in.phash);
   return h.release();
 }
 
@@ -148,6 +153,14 @@ void thumbnail_list_free_whole(ms_thumbnail_list* l) {
     }
     std::free(l->items);
   }
+  if (l->encodings) {
+    for (std::size_t i = 0; i < l->count; ++i) {
+      std::free(l->encodings[i].format);
+      std::free(l->encodings[i].extension);
+      std::free(l->encodings[i].content_type);
+    }
+    std::free(l->encodings);
+  }
   std::free(l);
 }
 
@@ -155,13 +168,18 @@ ms_thumbnail_list* make_thumbnail_list(const std::vector<ms::Thumbnail>& thumbs)
   CHolder<ms_thumbnail_list, thumbnail_list_free_whole> h;
   h.p = static_cast<ms_thumbnail_list*>(calloc_or_throw(1, sizeof(ms_thumbnail_list)));
   h.p->items = static_cast<ms_thumbnail*>(calloc_or_throw(thumbs.size(), sizeof(ms_thumbnail)));
+  h.p->encodings = static_cast<ms_thumbnail_encoding*>(calloc_or_throw(thumbs.size(), sizeof(ms_thumbnail_encoding)));
   for (const auto& t : thumbs) {
+    ms_thumbnail_encoding& e = h.p->encodings[h.p->count];
     ms_thumbnail& o = h.p->items[h.p->count++];
     o.name = dup_string(t.name);
     o.width = t.width;
     o.height = t.height;
-    o.jpeg = static_cast<unsigned char*>(dup_bytes(t.jpeg));
-    o.jpeg_len = t.jpeg.size();
+    o.jpeg = static_cast<unsigned char*>(dup_bytes(t.bytes));  // whatever e.format says
+    o.jpeg_len = t.bytes.size();
+    e.format = dup_string(ms::thumbnail_format_name(t.format));
+    e.extension = dup_string(t.extension);
+    e.content_type = dup_string(t.content_type);
   }
   return h.release();
 }
@@ -351,6 +369,22 @@ int ms_thumbnails_make_file(ms_thumbnail_list** out, const char* path, const ms_
     return MS_OK;
   });
 }
+
+int ms_perceptual_hash_parse(uint64_t* out, const char* hex) {
+  return guard([&]() -> int {
+    if (out == nullptr) return invalid("out must not be NULL");
+    *out = 0;
+    int rc = MS_OK;
+    std::string_view h;
+    if (!text_arg(hex, "hex", h, rc)) return rc;
+    auto r = ms::parse_perceptual_hash(h);
+    if (!r.ok()) return fail(r.status());
+    *out = *r;
+    return MS_OK;
+  });
+}
+
+int ms_hamming_distance(uint64_t a, uint64_t b) { return ms::hamming_distance(a, b); }
 
 int ms_jpeg_strip_metadata(void** out, size_t* out_len, const void* jpeg, size_t len, int mode) {
   return guard([&]() -> int {

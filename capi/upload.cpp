@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "internal.hpp"
 
@@ -52,7 +53,9 @@ int upload_options(const ms_upload_options* in, ms::UploadOptions& out) {
     if (out.queue_name.empty() || out.queue_name.size() > 64) return invalid("queue_name must be 1..64 characters");
   }
   if (in->thumbnail_count > 0 || in->thumbnails != nullptr) {
-    if ((rc = thumbnail_specs(in->thumbnails, in->thumbnail_count, out.thumbnails)) != MS_OK) return rc;
+    std::vector<ms::ThumbnailSpec> specs;
+    if ((rc = thumbnail_specs(in->thumbnails, in->thumbnail_count, specs)) != MS_OK) return rc;
+    out.thumbnails = std::move(specs);  // the caller's list wins over MEDIA_THUMBNAIL_FORMATS
   }
   if (in->validation) {
     ms::ValidationPolicy policy;
@@ -119,6 +122,7 @@ void upload_status_free_whole(ms_upload_status* st) {
     for (std::size_t i = 0; i < st->thumbnail_count; ++i) free_stored(&st->thumbnails[i]);
     std::free(st->thumbnails);
   }
+  free_string_array(st->thumbnail_formats, st->thumbnail_count);
   free_string_array(st->metadata_names, st->metadata_count);
   free_string_array(st->metadata_values, st->metadata_count);
   std::free(st->original_filename);
@@ -144,9 +148,13 @@ ms_upload_status* make_upload_status(const ms::UploadStatus& in) {
   if (in.result) {
     st->has_result = 1;
     fill_stored(&st->original, in.result->original);
-    st->thumbnails =
-        static_cast<ms_stored_object*>(calloc_or_throw(in.result->thumbnails.size(), sizeof(ms_stored_object)));
-    for (const auto& t : in.result->thumbnails) fill_stored(&st->thumbnails[st->thumbnail_count++], t);
+    const std::size_t n = in.result->thumbnails.size();
+    st->thumbnails = static_cast<ms_stored_object*>(calloc_or_throw(n, sizeof(ms_stored_object)));
+    st->thumbnail_formats = static_cast<char**>(calloc_or_throw(n, sizeof(char*)));
+    for (const auto& t : in.result->thumbnails) {
+      fill_stored(&st->thumbnails[st->thumbnail_count++], t);
+      st->thumbnail_formats[st->thumbnail_count - 1] = dup_string(t.format);
+    }
     fill_pairs(in.result->metadata, &st->metadata_names, &st->metadata_values, &st->metadata_count);
   }
   st->original_filename = dup_string(in.original_filename);

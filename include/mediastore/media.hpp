@@ -201,7 +201,7 @@ struct MediaInfo {
 // The metadata of an accepted file as text, the map an upload's result
 // carries: "media_type", "mime", "sha256", "width", "height",
 // "display_width", "display_height", "orientation", "capture_time",
-// "has_gps", "filename", "note" (when non-empty); for videos also
+// "has_gps", "filename"; "note", "thumbhash" and "phash" (when non-empty); for videos also
 // "container", "video_codec", "codec_tag", "video_profile", "pixel_format",
 // "bit_depth", "audio_codec" (when there is audio), "duration_ms",
 // "rotation", "frame_rate" (3 decimals), "bit_rate", "hdr", "color_transfer",

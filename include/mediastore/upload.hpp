@@ -84,14 +84,22 @@ struct StoredObject {
   int height = 0;
   std::uint64_t bytes = 0;
   std::string content_type;
+  // A thumbnail's encoding: thumbnail_format_name() ("jpeg", "webp",
+  // "avif"); "" for the original. Records written before the field existed
+  // load with "jpeg" for their thumbnails.
+  std::string format;
 };
 
 struct UploadResult {
   StoredObject original;
-  std::vector<StoredObject> thumbnails;  // one per spec (videos: from the poster frame)
-  // The media metadata: "media_type", "mime", "sha256", "width", "height",
-  // "display_width", "display_height", "orientation", "capture_time",
-  // "has_gps", "filename", "note" (when non-empty).
+  // One per spec and format (spec order, then the spec's format order),
+  // stored as "thumb_<name>.<ext>"; a video's are made from its poster frame.
+  std::vector<StoredObject> thumbnails;
+  // The media metadata, media_metadata(info): "media_type", "mime",
+  // "sha256", "width", "height", "display_width", "display_height",
+  // "orientation", "capture_time", "has_gps", "filename"; "note",
+  // "thumbhash" (MediaInfo::thumbhash) and "phash" (MediaInfo::phash) when
+  // non-empty; a video's container, codec, duration, ... (see media_metadata).
   std::map<std::string, std::string> metadata;
 };
 
@@ -157,8 +165,11 @@ struct UploadOptions {
   // Lease of a job and how often workers extend it. Defaults: 30 s, 10 s.
   std::chrono::milliseconds lease_duration{30000};
   std::chrono::milliseconds heartbeat_interval{10000};
-  // Thumbnails made of images. Default: default_thumbnail_specs().
-  std::vector<ThumbnailSpec> thumbnails = default_thumbnail_specs();
+  // Thumbnails made of images; an empty list makes none. Default (nullopt):
+  // thumbnail_specs_from_config(config), i.e. small, medium and large in
+  // every MEDIA_THUMBNAIL_FORMATS format. UploadService::options() shows
+  // the list in use (never nullopt).
+  std::optional<std::vector<ThumbnailSpec>> thumbnails;
   // Validation rules. Default: ValidationPolicy::from_config(config).
   std::optional<ValidationPolicy> policy;
   // Prefix of every object key. Default: "uploads/".

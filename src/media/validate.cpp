@@ -261,6 +261,8 @@ std::map<std::string, std::string> media_metadata(const MediaInfo& mi) {
   md["has_gps"] = mi.has_gps ? "true" : "false";
   md["filename"] = mi.filename;
   if (!mi.note.empty()) md["note"] = mi.note;
+  if (!mi.thumbhash.empty()) md["thumbhash"] = mi.thumbhash;
+  if (!mi.phash.empty()) md["phash"] = mi.phash;
   if (media_type_is_video(mi.type)) {
     const VideoInfo& v = mi.video;
     md["container"] = v.container;

@@ -56,10 +56,13 @@ json object_to_json(const StoredObject& o) {
               {"width", o.width},
               {"height", o.height},
               {"bytes", o.bytes},
-              {"content_type", o.content_type}};
+              {"content_type", o.content_type},
+              {"format", o.format}};
 }
 
-StoredObject object_from_json(const json& j) {
+// `format_default`: what a record written before StoredObject::format
+// existed means (thumbnails were JPEG only then).
+StoredObject object_from_json(const json& j, const char* format_default) {
   StoredObject o;
   o.name = j.value("name", "");
   o.key = j.value("key", "");
@@ -68,6 +71,7 @@ StoredObject object_from_json(const json& j) {
   o.height = j.value("height", 0);
   o.bytes = j.value("bytes", std::uint64_t{0});
   o.content_type = j.value("content_type", "");
+  o.format = j.value("format", format_default);
   return o;
 }
 
@@ -146,8 +150,8 @@ Result<UploadStatus> status_from_json(const std::string& id, const std::string& 
     if (j.contains("result") && j["result"].is_object()) {
       const json& r = j["result"];
       UploadResult res;
-      res.original = object_from_json(r.at("original"));
-      for (auto& t : r.at("thumbnails")) res.thumbnails.push_back(object_from_json(t));
+      res.original = object_from_json(r.at("original"), "");
+      for (auto& t : r.at("thumbnails")) res.thumbnails.push_back(object_from_json(t, "jpeg"));
       res.metadata = r.at("metadata").get<std::map<std::string, std::string>>();
       s.result = std::move(res);
     }

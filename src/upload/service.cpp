@@ -46,6 +46,7 @@ Result<std::shared_ptr<UploadService>> UploadService::create(const Config& confi
   impl->storage = std::move(storage);
   impl->queue = std::move(queue);
   impl->policy = options.policy ? *options.policy : ValidationPolicy::from_config(config);
+  if (!options.thumbnails) options.thumbnails = thumbnail_specs_from_config(config);
   impl->options = std::move(options);
   impl->spool_dir = config.effective_spool_dir();
   auto pipeline = detail::build_pipeline({impl->config, impl->options, impl->policy});

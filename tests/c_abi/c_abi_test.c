@@ -883,7 +883,11 @@ static void test_media(const char* root) {
   CHECK(thumbs != NULL && thumbs->count == 3);
   if (thumbs != NULL && thumbs->count == 3) {
     CHECK(strcmp(thumbs->items[0].name, "small") == 0);
+    CHECK(thumbs->encodings != NULL);
     for (i = 0; i < thumbs->count; ++i) {
+      CHECK(thumbs->encodings != NULL && strcmp(thumbs->encodings[i].format, "jpeg") == 0 &&
+            strcmp(thumbs->encodings[i].extension, "jpg") == 0 &&
+            strcmp(thumbs->encodings[i].content_type, "image/jpeg") == 0);
       CHECK(thumbs->items[i].width <= 64 && thumbs->items[i].height <= 48);
       CHECK(thumbs->items[i].jpeg_len > 100 && thumbs->items[i].jpeg[0] == 0xFF && thumbs->items[i].jpeg[1] == 0xD8);
     }
@@ -1079,6 +1083,22 @@ static void test_media_process(const char* root) {
   CHECK(thumbs != NULL && thumbs->count == 3 && strcmp(thumbs->items[0].name, "small") == 0 &&
         thumbs->items[0].width == 150 && thumbs->items[2].width == 400); /* large: never upscaled */
   CHECK(same_thumbnails(thumbs, made));
+  /* Placeholder and perceptual hash come with thumbnails, not with validation alone. */
+  CHECK(info != NULL && vinfo != NULL && strlen(info->thumbhash) > 0 && strlen(info->phash) == 16 &&
+        vinfo->thumbhash[0] == 0 && vinfo->phash[0] == 0);
+  if (info != NULL) {
+    uint64_t a = 0, b = 1;
+    CHECK_RC(ms_perceptual_hash_parse(&a, info->phash), MS_OK);
+    CHECK_RC(ms_perceptual_hash_parse(&b, "ffffffffffffffff"), MS_OK);
+    CHECK(b == UINT64_MAX);
+    CHECK(ms_hamming_distance(a, a) == 0);
+    CHECK(ms_hamming_distance(0, UINT64_MAX) == 64);
+    CHECK(ms_hamming_distance(a, a ^ 5u) == 2);
+    CHECK_RC(ms_perceptual_hash_parse(&a, "123"), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_perceptual_hash_parse(&a, "0123456789abcdeg"), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_perceptual_hash_parse(&a, NULL), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_perceptual_hash_parse(NULL, "0123456789abcdef"), MS_E_INVALID_ARGUMENT);
+  }
   ms_media_info_free(info);
   ms_media_info_free(vinfo);
   ms_thumbnail_list_free(thumbs);
@@ -1213,6 +1233,8 @@ static void test_uploads(const char* root) {
   CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
   CHECK_RC(ms_config_set(cfg, "MEDIA_SPOOL_DIR", spool), MS_OK);
   CHECK_RC(ms_config_set(cfg, "MAX_UPLOAD_SIZE", "100000"), MS_OK);
+  /* Every size in both formats (the service's specs from the configuration). */
+  CHECK_RC(ms_config_set(cfg, "MEDIA_THUMBNAIL_FORMATS", "jpeg,webp"), MS_OK);
 
   /* Absurd options. */
   uo.max_attempts = 0;
@@ -1305,7 +1327,24 @@ static void test_uploads(const char* root) {
   if (st != NULL && st->has_result) {
     int exists = 0;
     ms_store* store = NULL;
-    CHECK(st->thumbnail_count == 3);
+    CHECK(st->thumbnail_count == 6);
+    CHECK(st->thumbnail_formats != NULL);
+    for (i = 0; st->thumbnail_formats != NULL && i < st->thumbnail_count; ++i) {
+      const int webp = i % 2 == 1; /* spec order, then format order */
+      CHECK(strcmp(st->thumbnail_formats[i], webp ? "webp" : "jpeg") == 0);
+      CHECK(strcmp(st->thumbnails[i].content_type, webp ? "image/webp" : "image/jpeg") == 0);
+      CHECK(strstr(st->thumbnails[i].key, webp ? ".webp" : ".jpg") != NULL);
+    }
+    {
+      int has_thumbhash = 0, has_phash = 0;
+      uint64_t ph = 0;
+      for (i = 0; i < st->metadata_count; ++i) {
+        if (strcmp(st->metadata_names[i], "thumbhash") == 0) has_thumbhash = strlen(st->metadata_values[i]) > 0;
+        if (strcmp(st->metadata_names[i], "phash") == 0)
+          has_phash = ms_perceptual_hash_parse(&ph, st->metadata_values[i]) == MS_OK;
+      }
+      CHECK(has_thumbhash && has_phash);
+    }
     CHECK(st->original.width == 64 && st->original.height == 48);
     CHECK(strstr(st->original.key, id) != NULL);
     CHECK(st->metadata_count > 0);

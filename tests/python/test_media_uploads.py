@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -82,8 +83,17 @@ def test_process_is_validate_and_make_thumbnails_from_one_decode(tmp_path) -> No
     img = jpeg()
     p = mediastore.process(img, "photo.jpg")
     assert isinstance(p, mediastore.ProcessedMedia)
-    assert p.info == mediastore.validate(img, "photo.jpg")
+    # Validation's verdict, plus the placeholder and perceptual hash the thumbnails give.
+    assert len(p.info.thumbhash) > 0 and len(p.info.phash) == 16
+    assert dataclasses.replace(p.info, thumbhash="", phash="") == mediastore.validate(img, "photo.jpg")
     assert p.thumbnails == mediastore.make_thumbnails(img)  # the same bytes
+    assert {(t.format, t.extension, t.content_type) for t in p.thumbnails} == {("jpeg", "jpg", "image/jpeg")}
+    assert mediastore.hamming_distance(p.info.phash, p.info.phash) == 0
+    assert mediastore.hamming_distance(p.info.phash, int(p.info.phash, 16) ^ 0b101) == 2
+    assert mediastore.hamming_distance(0, 2**64 - 1) == 64
+    for bad in ("123", "zzzzzzzzzzzzzzzz", -1, 2**64):
+        with pytest.raises(mediastore.InvalidArgumentError):
+            mediastore.hamming_distance(bad, 0)
     assert [(t.name, t.width) for t in p.thumbnails] == [("small", 150), ("medium", 300), ("large", 640)]
     path = tmp_path / "img.jpg"
     path.write_bytes(img)
@@ -158,6 +168,8 @@ def test_upload_lifecycle_with_worker(uploads: mediastore.Uploads, tmp_path) -> 
         failed = wait_final(uploads, bad)
     assert done.state == "completed" and done.progress_percentage == 100
     assert done.result is not None and len(done.result.thumbnails) == 3
+    assert [t.format for t in done.result.thumbnails] == ["jpeg"] * 3 and done.result.original.format == ""
+    assert len(done.result.metadata["phash"]) == 16 and done.result.metadata["thumbhash"]
     assert (done.result.original.width, done.result.original.height) == (640, 480)
     assert uid in done.result.original.key
     assert failed.state == "failed" and failed.error_code == mediastore.UnsupportedMediaError.code

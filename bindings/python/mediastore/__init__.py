@@ -63,6 +63,7 @@ from ._media import (
     ProcessedMedia,
     Thumbnail,
     ThumbnailSpec,
+    hamming_distance,
     make_thumbnails,
     process,
     sniff,
@@ -124,6 +125,7 @@ __all__ += [
     "Worker",
 ]
 __all__ += ["DeadJob", "verify_local_url", "MigrateReport", "migrate"]
+__all__ += ["hamming_distance"]
 
 # The public classes and functions are defined in the private modules but
 # belong to the package: their names (tracebacks, reprs, pickles) stay

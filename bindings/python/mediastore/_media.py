@@ -80,6 +80,10 @@ class MediaInfo:
     relabelled: bool
     filename: str
     note: str
+    # With thumbnails (process()): the ThumbHash placeholder (base64) and the
+    # 64-bit perceptual hash (16 hex digits, see hamming_distance); "" otherwise.
+    thumbhash: str = ""
+    phash: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,10 @@ class Thumbnail:
     name: str
     width: int
     height: int
-    jpeg: bytes
+    jpeg: bytes  # the encoded image, in `format` (JPEG from make_thumbnails and process)
+    format: str = "jpeg"  # "jpeg", "webp", "avif"
+    extension: str = "jpg"
+    content_type: str = "image/jpeg"
 
 
 def sniff(head: Bytes) -> MediaType:
@@ -155,6 +162,8 @@ def _media_info(m: _native.MediaInfo) -> MediaInfo:
         relabelled=bool(m.relabelled),
         filename=_s(m.filename),
         note=_s(m.note),
+        thumbhash=_s(m.thumbhash),
+        phash=_s(m.phash),
     )
 
 
@@ -165,6 +174,9 @@ def _thumbnail_list(lst: _native.ThumbnailList) -> List[Thumbnail]:
             width=lst.items[i].width,
             height=lst.items[i].height,
             jpeg=ctypes.string_at(lst.items[i].jpeg, lst.items[i].jpeg_len),
+            format=_s(lst.encodings[i].format),
+            extension=_s(lst.encodings[i].extension),
+            content_type=_s(lst.encodings[i].content_type),
         )
         for i in range(lst.count)
     ]
@@ -306,6 +318,24 @@ def process(
     finally:
         lib.ms_media_info_free(info)
         lib.ms_thumbnail_list_free(thumbs)
+
+
+def hamming_distance(a: Union[str, int], b: Union[str, int]) -> int:
+    """Bits (0..64) in which two perceptual hashes differ: MediaInfo.phash or
+    the "phash" metadata of an upload (16 hex digits), or their integers.
+    Photos at most 10 apart are the same picture (re-encoded, rescaled, stripped)."""
+    lib = _lib()
+
+    def value(h: Union[str, int]) -> int:
+        if isinstance(h, int):
+            if not 0 <= h < 1 << 64:
+                raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"a perceptual hash is 64 bits, got {h}")
+            return h
+        out = ctypes.c_uint64()
+        _check(lib.ms_perceptual_hash_parse(byref(out), _text(h, "phash")))
+        return out.value
+
+    return int(lib.ms_hamming_distance(value(a), value(b)))
 
 
 def strip_jpeg_metadata(jpeg: Bytes, mode: str = "all") -> bytes:

@@ -185,6 +185,8 @@ class MediaInfo(Structure):
         ("relabelled", c_int),
         ("filename", c_char_p),
         ("note", c_char_p),
+        ("thumbhash", c_char_p),
+        ("phash", c_char_p),
     ]
 
 
@@ -209,8 +211,12 @@ class Thumbnail(Structure):
     ]
 
 
+class ThumbnailEncoding(Structure):
+    _fields_ = [("format", c_char_p), ("extension", c_char_p), ("content_type", c_char_p)]
+
+
 class ThumbnailList(Structure):
-    _fields_ = [("count", c_size_t), ("items", POINTER(Thumbnail))]
+    _fields_ = [("count", c_size_t), ("items", POINTER(Thumbnail)), ("encodings", POINTER(ThumbnailEncoding))]
 
 
 class UploadOptions(Structure):
@@ -283,6 +289,7 @@ class UploadStatus(Structure):
         ("context_values", POINTER(c_char_p)),
         ("created_at_ms", c_int64),
         ("updated_at_ms", c_int64),
+        ("thumbnail_formats", POINTER(c_char_p)),
     ]
 
 
@@ -476,6 +483,8 @@ _FUNCTIONS = [
     ("ms_media_process_file", c_int, _PROCESS_OUTS + [c_char_p] + _PROCESS_ARGS),
     ("ms_media_process", c_int, _PROCESS_OUTS + [c_void_p, c_size_t] + _PROCESS_ARGS),
     ("ms_jpeg_strip_metadata", c_int, [POINTER(c_void_p), POINTER(c_size_t), c_void_p, c_size_t, c_int]),
+    ("ms_perceptual_hash_parse", c_int, [POINTER(c_uint64), c_char_p]),
+    ("ms_hamming_distance", c_int, [c_uint64, c_uint64]),
     # uploads
     ("ms_upload_state_name", c_char_p, [c_int]),
     ("ms_upload_stage_name", c_char_p, [c_int]),

@@ -75,6 +75,7 @@ class StoredObject:
     height: int
     bytes: int
     content_type: str
+    format: str = ""  # a thumbnail's encoding: "jpeg", "webp", "avif"; "" for the original
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ class DeadJob:
     died_at: _dt.datetime
 
 
-def _stored(o: _native.StoredObject) -> StoredObject:
-    return StoredObject(_s(o.name), _s(o.key), _s(o.url), o.width, o.height, int(o.bytes), _s(o.content_type))
+def _stored(o: _native.StoredObject, format: str = "") -> StoredObject:
+    return StoredObject(_s(o.name), _s(o.key), _s(o.url), o.width, o.height, int(o.bytes), _s(o.content_type), format)
 
 
 def _pairs(names: Any, values: Any, n: int) -> Dict[str, str]:
@@ -132,7 +133,7 @@ def _status(c: _native.UploadStatus) -> UploadStatus:
     if c.has_result:
         result = UploadResult(
             original=_stored(c.original),
-            thumbnails=[_stored(c.thumbnails[i]) for i in range(c.thumbnail_count)],
+            thumbnails=[_stored(c.thumbnails[i], _s(c.thumbnail_formats[i])) for i in range(c.thumbnail_count)],
             metadata=_pairs(c.metadata_names, c.metadata_values, c.metadata_count),
         )
     return UploadStatus(

@@ -716,6 +716,9 @@ typedef struct ms_media_info {
   int relabelled; /**< the extension disagreed with the content */
   char* filename; /**< the name to store (extension corrected when relabelled) */
   char* note;     /**< e.g. "photo.jpg is a PNG image; relabelled photo.png" */
+  /* Appended (the library allocates this struct; callers only read it). */
+  char* thumbhash; /**< ThumbHash placeholder, standard base64; "" unless thumbnails were made (ms_media_process*) */
+  char* phash;     /**< 64-bit pHash as 16 lower-case hex digits (ms_perceptual_hash_parse()); "" likewise */
 } ms_media_info;
 
 /** @brief Frees an ms_media_info. NULL-safe. */
@@ -759,14 +762,23 @@ typedef struct ms_thumbnail {
   char* name;
   int width; /**< actual pixel size */
   int height;
-  unsigned char* jpeg;
+  unsigned char* jpeg; /**< the encoded image, in the format its list's encodings[i] names (JPEG so far) */
   size_t jpeg_len;
 } ms_thumbnail;
+
+/** How one thumbnail of a list is encoded; owned by its list. Layout frozen (used in arrays). */
+typedef struct ms_thumbnail_encoding {
+  char* format;       /**< "jpeg", "webp", "avif" (MEDIA_THUMBNAIL_FORMATS spelling) */
+  char* extension;    /**< "jpg", "webp", "avif" */
+  char* content_type; /**< "image/jpeg", "image/webp", "image/avif" */
+} ms_thumbnail_encoding;
 
 /** The thumbnails of one image, in spec order. */
 typedef struct ms_thumbnail_list {
   size_t count;
   ms_thumbnail* items;
+  /* Appended (the library allocates this struct; callers only read it). */
+  ms_thumbnail_encoding* encodings; /**< count entries, parallel to items */
 } ms_thumbnail_list;
 
 /** @brief Frees a thumbnail list. NULL-safe. */
@@ -828,6 +840,24 @@ MS_EXTERN int ms_media_process_file(ms_media_info** out_info, ms_thumbnail_list*
 MS_EXTERN int ms_media_process(ms_media_info** out_info, ms_thumbnail_list** out_thumbs, int* out_reason,
                                const void* data, size_t len, const char* filename, int kind,
                                const ms_validation_options* opts, const ms_thumbnail_spec* specs, size_t spec_count);
+
+/**
+ * @brief Reads a perceptual hash as ms_media_info.phash and the "phash"
+ * metadata of an upload hold it (16 hex digits).
+ * @param[out] out the 64-bit hash.
+ * @return MS_OK; MS_E_INVALID_ARGUMENT for NULL arguments or anything but 16 hex digits.
+ */
+MS_EXTERN int ms_perceptual_hash_parse(uint64_t* out, const char* hex);
+
+/**
+ * @brief The number of bits in which two perceptual hashes differ (0..64).
+ * Photos at most MS_SIMILAR_IMAGE_DISTANCE apart count as the same picture
+ * (re-encoded, rescaled, metadata stripped).
+ */
+MS_EXTERN int ms_hamming_distance(uint64_t a, uint64_t b);
+
+/** mediastore::kSimilarImageDistance. */
+#define MS_SIMILAR_IMAGE_DISTANCE 10
 
 /** Which metadata ms_jpeg_strip_metadata() removes. */
 typedef enum ms_strip_mode { MS_STRIP_GPS = 0, MS_STRIP_ALL = 1 } ms_strip_mode;
@@ -947,7 +977,11 @@ MS_EXTERN int ms_upload_request_init(ms_upload_request* req, unsigned int versio
  */
 MS_EXTERN int ms_upload_submit(char** out, ms_uploads* uploads, const ms_upload_request* req);
 
-/** One stored object of a completed upload; strings owned by the status. Layout frozen (used in arrays). */
+/**
+ * One stored object of a completed upload; strings owned by the status.
+ * Layout frozen (used in arrays): a thumbnail's format is in
+ * ms_upload_status.thumbnail_formats.
+ */
 typedef struct ms_stored_object {
   char* name; /**< "original", "small", "medium", "large" */
   char* key;
@@ -973,7 +1007,7 @@ typedef struct ms_upload_status {
   ms_stored_object original;
   size_t thumbnail_count;
   ms_stored_object* thumbnails;
-  size_t metadata_count; /**< media metadata: media_type, mime, sha256, width, ... */
+  size_t metadata_count; /**< media metadata: media_type, mime, sha256, width, ..., thumbhash, phash */
   char** metadata_names;
   char** metadata_values;
   char* original_filename;
@@ -984,6 +1018,8 @@ typedef struct ms_upload_status {
   char** context_values;
   int64_t created_at_ms;
   int64_t updated_at_ms;
+  /* Appended (the library allocates this struct; callers only read it). */
+  char** thumbnail_formats; /**< completed: thumbnail_count entries, parallel to thumbnails: "jpeg", "webp", "avif" */
 } ms_upload_status;
 
 /** @brief The current status. @param[out] out free with ms_upload_status_free(). MS_E_NOT_FOUND for unknown ids. */

@@ -72,7 +72,9 @@ def sync(upload: MediaUpload) -> mediastore.UploadStatus:
         locked.error = st.error_message if st.state == "failed" else ""
         locked.save(update_fields=["status", "progress_percentage", "error", "updated_at"])
         if st.state == "completed" and st.result is not None and not KeepMedia.objects.filter(upload=locked).exists():
-            thumbs = {t.name: t.key for t in st.result.thumbnails}
+            # The JPEG of each size (every browser shows it); the other
+            # formats are listed by the status endpoint from the result.
+            thumbs = {t.name: t.key for t in st.result.thumbnails if t.format == "jpeg"}
             meta = st.result.metadata
             KeepMedia.objects.create(
                 keep=locked.keep,

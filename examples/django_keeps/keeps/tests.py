@@ -114,6 +114,22 @@ class UploadApiTests(TestCase):
         thumbs = final["thumbnail_urls"]
         self.assertEqual(set(thumbs), {"small", "medium", "large"})
         self.assertTrue(all(thumbs.values()), thumbs)
+        # Every configured format of every size, each a URL of an object of that type.
+        formats = os.environ.get("MEDIA_THUMBNAIL_FORMATS", "jpeg").split(",")
+        by_format = final["thumbnails"]
+        self.assertEqual(set(by_format), {"small", "medium", "large"})
+        types = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
+        st = services.uploads().status(body["id"])
+        self.assertEqual(len(st.result.thumbnails), 3 * len(formats))
+        for t in st.result.thumbnails:
+            self.assertEqual(list(by_format[t.name]), formats)
+            self.assertTrue(by_format[t.name][t.format])
+            self.assertEqual(t.content_type, types[t.format])
+            self.assertTrue(t.key.endswith("." + {"jpeg": "jpg"}.get(t.format, t.format)), t.key)
+            self.assertEqual(default_storage.size(t.key), t.bytes)
+        self.assertEqual(by_format["small"]["jpeg"], thumbs["small"])
+        self.assertTrue(final["thumbhash"])
+        self.assertEqual(len(final["phash"]), 16)
         media = KeepMedia.objects.get(upload_id=body["id"])
         self.assertEqual((media.keep, media.caption, media.width, media.height), (self.keep, "At the beach", 640, 480))
         self.assertEqual(media.size, len(self.jpeg))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Dict, Optional
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
@@ -115,6 +115,11 @@ def upload_status(request: HttpRequest, upload_id) -> JsonResponse:
     except mediastore.NotFoundError:
         return _error(404, f"upload {upload_id} not found")
     media = KeepMedia.objects.filter(upload=record).first()
+    result = st.result if media else None
+    # Every stored format of every size: {"small": {"jpeg": url, "webp": url, ...}, ...}.
+    thumbnails: Dict[str, Dict[str, Optional[str]]] = {}
+    for t in result.thumbnails if result else []:
+        thumbnails.setdefault(t.name, {})[t.format] = _url(t.key)
     body = {
         "id": str(record.id),
         "status": record.status,
@@ -127,6 +132,10 @@ def upload_status(request: HttpRequest, upload_id) -> JsonResponse:
             "medium": _url(media.thumbnail_medium.name) if media else None,
             "large": _url(media.thumbnail_large.name) if media else None,
         },
+        "thumbnails": thumbnails,
+        # A placeholder to paint before a thumbnail arrives, and the perceptual hash.
+        "thumbhash": (result.metadata.get("thumbhash") or None) if result else None,
+        "phash": (result.metadata.get("phash") or None) if result else None,
         "keep_media_id": media.pk if media else None,
         "error": record.error or None,
     }

@@ -15,7 +15,7 @@ class ProcessMediaStage final : public Stage {
  public:
   explicit ProcessMediaStage(const PipelineSettings& s)
       : Stage({UploadStage::validating, kShare, /*retry_transient=*/false}),
-        specs_(s.options.thumbnails),
+        specs_(s.options.thumbnails ? *s.options.thumbnails : thumbnail_specs_from_config(s.config)),
         policy_(s.policy) {}
 
   Result<StageEnd> run(StageContext& ctx) const override {
@@ -24,20 +24,7 @@ class ProcessMediaStage final : public Stage {
                                         [&] { ctx.report(UploadStage::making_thumbnails, kValidatedAt); });
     if (!processed.ok()) return user_facing(processed.status(), ctx);
     ProcessedMedia& pm = processed.value();
-    const MediaInfo& mi = pm.info;
-    auto& md = ctx.work.result.metadata;
-    md["media_type"] = media_type_description(mi.type);
-    md["mime"] = mi.mime;
-    md["sha256"] = mi.sha256;
-    md["width"] = std::to_string(mi.width);
-    md["height"] = std::to_string(mi.height);
-    md["display_width"] = std::to_string(mi.display_width);
-    md["display_height"] = std::to_string(mi.display_height);
-    md["orientation"] = std::to_string(mi.orientation);
-    md["capture_time"] = mi.capture_time;
-    md["has_gps"] = mi.has_gps ? "true" : "false";
-    md["filename"] = mi.filename;
-    if (!mi.note.empty()) md["note"] = mi.note;
+    ctx.work.result.metadata = media_metadata(pm.info);
     ctx.work.media = std::move(pm.info);
     ctx.work.thumbnails = std::move(pm.thumbnails);
     return StageEnd::next;

@@ -6,15 +6,6 @@
 namespace mediastore::detail {
 namespace {
 
-// The object a thumbnail becomes: "<prefix>thumb_<name>.<ext>".
-struct ThumbnailObject {
-  std::string_view extension;
-  std::string_view content_type;
-  const std::string* bytes;
-};
-
-ThumbnailObject thumbnail_object(const Thumbnail& t) { return {"jpg", "image/jpeg", &t.jpeg}; }
-
 class StoreThumbnailsStage final : public Stage {
  public:
   StoreThumbnailsStage() : Stage({UploadStage::storing_thumbnails, 25, /*retry_transient=*/true}) {}
@@ -25,18 +16,20 @@ class StoreThumbnailsStage final : public Stage {
     const auto& thumbs = ctx.work.thumbnails;
     for (std::size_t i = 0; i < thumbs.size(); ++i) {
       if (i > 0 && !ctx.checkpoint(static_cast<double>(i) / static_cast<double>(thumbs.size()))) return StageEnd::stop;
-      const ThumbnailObject t = thumbnail_object(thumbs[i]);
+      // Every encoding of every size is its own object: "<prefix>thumb_<name>.<ext>".
+      const Thumbnail& t = thumbs[i];
       StoredObject o;
-      o.name = thumbs[i].name;
-      o.key = fmt::format("{}thumb_{}.{}", ctx.object_prefix, thumbs[i].name, t.extension);
-      o.width = thumbs[i].width;
-      o.height = thumbs[i].height;
-      o.bytes = t.bytes->size();
-      o.content_type = std::string(t.content_type);
+      o.name = t.name;
+      o.key = fmt::format("{}thumb_{}.{}", ctx.object_prefix, t.name, t.extension);
+      o.width = t.width;
+      o.height = t.height;
+      o.bytes = t.bytes.size();
+      o.content_type = t.content_type;
+      o.format = thumbnail_format_name(t.format);
       PutOptions po;
       po.content_type = o.content_type;
       po.user_metadata = {{"upload-id", ctx.upload.id}};
-      Status st = ctx.storage.put_bytes(o.key, *t.bytes, po);
+      Status st = ctx.storage.put_bytes(o.key, t.bytes, po);
       if (!st.ok()) return st.with_context(fmt::format("storing {}", o.key));
       ctx.work.result.thumbnails.push_back(std::move(o));
     }

@@ -138,7 +138,7 @@ TEST_CASE("process_media: refusals name the user's file and are final") {
 
 TEST_CASE("process_media: the thumbnail specs come from the options") {
   StageEnv env(upload_test::make_jpeg(640, 480));
-  env.options.thumbnails = {ThumbnailSpec{"tiny", 32, 32}};
+  env.options.thumbnails = std::vector<ThumbnailSpec>{ThumbnailSpec{"tiny", 32, 32}};
   auto end = env.run(*make_process_media_stage(env.settings()));
   REQUIRE_MESSAGE(end.ok(), end.status().to_string());
   REQUIRE(env.work.thumbnails.size() == 1);
@@ -149,6 +149,7 @@ TEST_CASE("process_media: the thumbnail specs come from the options") {
 TEST_CASE("store_original: the spooled file under its key with metadata") {
   const std::string jpeg = upload_test::make_jpeg(300, 200);
   StageEnv env(jpeg);
+  env.options.metadata_context_keys = std::vector<std::string>{"keep_id"};  // context reaches metadata only when listed
   REQUIRE(env.run(*make_process_media_stage(env.settings())).ok());
   auto stage = make_store_original_stage(env.settings());
   CHECK(stage->applies(env.work));

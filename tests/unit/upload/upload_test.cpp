@@ -126,6 +126,7 @@ TEST_CASE("upload: a photo completes with the original and 3 thumbnails") {
     std::set<std::string> names;
     for (auto& t : r.thumbnails) {
       names.insert(t.name);
+      CHECK(t.format == "jpeg");
       CHECK(t.key == "uploads/" + id + "/thumb_" + t.name + ".jpg");
       CHECK(t.content_type == "image/jpeg");
       CHECK(t.width > 0);
@@ -157,6 +158,80 @@ TEST_CASE("upload: a photo completes with the original and 3 thumbnails") {
     CHECK(m->time_count == 1);
     CHECK(m->states["completed"] == 1);
   }
+}
+
+TEST_CASE("upload: MEDIA_THUMBNAIL_FORMATS=jpeg,webp,avif stores every size in every format; hashes in the metadata") {
+  REQUIRE(thumbnail_format_available(ThumbnailFormat::avif));
+  Env env("memory");
+  auto cfg = Config::from_lookup([](std::string_view name) -> std::optional<std::string> {
+    if (name == "MEDIA_THUMBNAIL_FORMATS") return "jpeg,webp,avif";
+    return std::nullopt;
+  });
+  REQUIRE_MESSAGE(cfg.ok(), cfg.status().to_string());
+  env.config.thumbnail_formats = cfg->thumbnail_formats;
+  env.service = env.open_service(4);
+  REQUIRE(env.service->options().thumbnails);
+  CHECK(env.service->options().thumbnails->size() == 3);
+  auto id = env.submit(upload_test::make_jpeg(1200, 900));
+  auto s = env.run_until_done(id);
+  REQUIRE(s.state == UploadState::completed);
+  const auto& r = *s.result;
+  REQUIRE(r.thumbnails.size() == 9);
+  // Each stored object decodes as what its name and content type say, at the size the result gives.
+  ValidationPolicy any_image;
+  any_image.photo_mime_types = {"image/jpeg", "image/webp", "image/avif"};
+  const std::map<std::string, std::pair<std::string, std::string>> by_format{
+      {"jpeg", {"jpg", "image/jpeg"}}, {"webp", {"webp", "image/webp"}}, {"avif", {"avif", "image/avif"}}};
+  std::set<std::string> keys;
+  for (const auto& t : r.thumbnails) {
+    CAPTURE(t.key);
+    REQUIRE(by_format.count(t.format) == 1);
+    const auto& [ext, type] = by_format.at(t.format);
+    CHECK(t.key == "uploads/" + id + "/thumb_" + t.name + "." + ext);
+    CHECK(t.content_type == type);
+    keys.insert(t.key);
+    auto info = env.storage->stat(t.key);
+    REQUIRE(info.ok());
+    CHECK(info->content_type == type);
+    CHECK(info->size == t.bytes);
+    auto bytes = env.storage->read_bytes(t.key);
+    REQUIRE(bytes.ok());
+    auto mi = validate_media(*bytes, "thumb." + ext, MediaKind::photo, any_image);
+    REQUIRE_MESSAGE(mi.ok(), mi.status().to_string());
+    CHECK(mi->mime == type);
+    CHECK(mi->display_width == t.width);
+    CHECK(mi->display_height == t.height);
+  }
+  CHECK(keys.size() == 9);
+  CHECK(env.objects(id).size() == 10);
+  // Spec order, then format order.
+  CHECK(r.thumbnails[0].name == "small");
+  CHECK(r.thumbnails[0].format == "jpeg");
+  CHECK(r.thumbnails[1].format == "webp");
+  CHECK(r.thumbnails[2].format == "avif");
+  CHECK(r.thumbnails[8].name == "large");
+  CHECK(r.original.format.empty());
+  // The placeholder and perceptual hash, as media computes them of the same photo.
+  auto pm = process_media(upload_test::make_jpeg(1200, 900), "IMG_1.jpg", MediaKind::photo, default_thumbnail_specs());
+  REQUIRE(pm.ok());
+  CHECK(r.metadata.at("thumbhash") == pm->info.thumbhash);
+  CHECK(r.metadata.at("phash") == pm->info.phash);
+  CHECK(r.metadata.at("phash").size() == 16);
+}
+
+TEST_CASE("upload: an explicit thumbnail list wins over MEDIA_THUMBNAIL_FORMATS") {
+  Env env("memory");
+  env.config.thumbnail_formats = {ThumbnailFormat::jpeg, ThumbnailFormat::webp};
+  UploadOptions uo;
+  uo.thumbnails = std::vector<ThumbnailSpec>{ThumbnailSpec{"tiny", 32, 32}};
+  auto svc = UploadService::create(env.config, env.storage, env.queue, uo);
+  REQUIRE(svc.ok());
+  env.service = svc.value();
+  auto s = env.run_until_done(env.submit(upload_test::make_jpeg(200, 100)));
+  REQUIRE(s.state == UploadState::completed);
+  REQUIRE(s.result->thumbnails.size() == 1);
+  CHECK(s.result->thumbnails[0].format == "jpeg");
+  CHECK(s.result->thumbnails[0].width == 32);
 }
 
 TEST_CASE("upload: context and file name reach object metadata only when listed") {
