@@ -538,8 +538,10 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
   if (queue == QueueKind::sqlite && queue_url.empty()) out.emplace_back("sqlite_file", effective_sqlite_path());
   std::string formats;
-  for (ThumbnailFormat f : thumbnail_formats)
-    formats += (formats.empty() ? "" : ",") + std::string(thumbnail_format_name(f));
+  for (ThumbnailFormat f : thumbnail_formats) {
+    if (!formats.empty()) formats += ',';
+    formats += thumbnail_format_name(f);
+  }
   out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
   out.emplace_back("MEDIA_SCAN", scan_mode_name(scan.mode));
   if (!scan.clamd_url.empty()) {
