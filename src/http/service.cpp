@@ -607,8 +607,9 @@ std::string media_path_prefix(const std::string& media_url) {
     const auto slash = u.find('/', scheme + 3);
     u = slash == std::string_view::npos ? std::string_view("/") : u.substr(slash);
   }
-  std::string p(u);
-  if (p.empty() || p.front() != '/') p.insert(0, "/");
+  std::string p;
+  if (u.empty() || u.front() != '/') p += '/';
+  p += u;
   if (p.back() != '/') p += '/';
   return p;
 }
