@@ -24,7 +24,8 @@ class ProcessMediaStage final : public Stage {
                                         [&] { ctx.report(UploadStage::making_thumbnails, kValidatedAt); });
     if (!processed.ok()) return user_facing(processed.status(), ctx);
     ProcessedMedia& pm = processed.value();
-    ctx.work.result.metadata = media_metadata(pm.info);
+    // Earlier stages (scan) may have added entries already: merge, never replace.
+    for (auto& [k, v] : media_metadata(pm.info)) ctx.work.result.metadata[k] = std::move(v);
     ctx.work.media = std::move(pm.info);
     ctx.work.thumbnails = std::move(pm.thumbnails);
     return StageEnd::next;
