@@ -1177,15 +1177,15 @@ MS_EXTERN void ms_worker_free(ms_worker* worker);
 
 /** What a grant allows, to issue one. Strings are borrowed for the call. */
 typedef struct ms_grant_claims {
-  unsigned int version;               /**< MS_GRANT_CLAIMS_VERSION */
-  const char* const* context_names;   /**< context the upload must match ("keep_id") */
-  const char* const* context_values;  /**< its values */
-  size_t context_count;               /**< Default: 0 (max 64) */
-  uint64_t max_bytes;                 /**< largest upload; Default: 0 = only MAX_UPLOAD_SIZE */
-  unsigned int kinds;                 /**< bit mask of (1u << ms_media_kind); Default: 0 = any */
-  int64_t expires_at_ms;              /**< required: in the future, at most 7 days ahead */
-  int single_use;                     /**< non-zero: ms_upload_grant_consume() once only; Default: 0 */
-  const char* nonce;                  /**< 32 lower-case hex; Default (NULL or ""): random */
+  unsigned int version;              /**< MS_GRANT_CLAIMS_VERSION */
+  const char* const* context_names;  /**< context the upload must match ("keep_id") */
+  const char* const* context_values; /**< its values */
+  size_t context_count;              /**< Default: 0 (max 64) */
+  uint64_t max_bytes;                /**< largest upload; Default: 0 = only MAX_UPLOAD_SIZE */
+  unsigned int kinds;                /**< bit mask of (1u << ms_media_kind); Default: 0 = any */
+  int64_t expires_at_ms;             /**< required: in the future, at most 7 days ahead */
+  int single_use;                    /**< non-zero: ms_upload_grant_consume() once only; Default: 0 */
+  const char* nonce;                 /**< 32 lower-case hex; Default (NULL or ""): random */
 } ms_grant_claims;
 
 #define MS_GRANT_CLAIMS_INIT \
@@ -1235,8 +1235,7 @@ MS_EXTERN void ms_upload_grant_free(ms_upload_grant* grant);
  * @return MS_OK, or #MS_E_PERMISSION_DENIED naming the reason.
  */
 MS_EXTERN int ms_upload_grant_check(const ms_upload_grant* grant, const char* const* context_names,
-                                    const char* const* context_values, size_t context_count, int64_t bytes,
-                                    int kind);
+                                    const char* const* context_values, size_t context_count, int64_t bytes, int kind);
 
 /**
  * @brief Uses up a single-use grant in the record store of the service's
