@@ -424,3 +424,19 @@ TEST_CASE("scanning: bad values are invalid_argument naming the variable") {
     CHECK(r.status().message().find(name) != std::string::npos);
   }
 }
+
+TEST_CASE("MEDIA_DEDUP_SCOPE_KEY: default circle_id, set but empty turns duplicate detection off") {
+  auto c = Config::from_lookup(env({}));
+  REQUIRE(c.ok());
+  CHECK(c->dedup_scope_key == "circle_id");
+  CHECK(c->describe().find("MEDIA_DEDUP_SCOPE_KEY=circle_id\n") != std::string::npos);
+  c = Config::from_lookup(env({{"MEDIA_DEDUP_SCOPE_KEY", "album_id"}}));
+  REQUIRE(c.ok());
+  CHECK(c->dedup_scope_key == "album_id");
+  c = Config::from_lookup(env({{"MEDIA_DEDUP_SCOPE_KEY", ""}}));
+  REQUIRE(c.ok());
+  CHECK(c->dedup_scope_key.empty());
+  auto bad = Config::from_lookup(env({{"MEDIA_DEDUP_SCOPE_KEY", "circle id"}}));
+  CHECK(bad.status().is(ErrorCode::invalid_argument));
+  CHECK(bad.status().message().find("MEDIA_DEDUP_SCOPE_KEY") != std::string::npos);
+}

@@ -75,15 +75,33 @@ TEST_CASE("pipeline: the default list, its order and traits") {
     names.push_back(s->traits().stage);
     CHECK(s->traits().progress_share > 0);
   }
-  CHECK(names == std::vector<UploadStage>{UploadStage::validating, UploadStage::storing_original,
-                                          UploadStage::storing_thumbnails});
-  // Refusals of the file are final; storage failures are retried.
+  // Duplicate detection (default scope key circle_id) after validation,
+  // before anything is stored.
+  CHECK(names == std::vector<UploadStage>{UploadStage::validating, UploadStage::deduplicating,
+                                          UploadStage::storing_original, UploadStage::storing_thumbnails});
+  // Refusals of the file are final; storage failures and "not yet" of a
+  // duplicate are retried.
   CHECK_FALSE(p[0]->traits().retry_transient);
   CHECK(p[1]->traits().retry_transient);
   CHECK(p[2]->traits().retry_transient);
-  // The shares give the progress points the statuses always showed: 10 %
-  // validating, 25 % making thumbnails, 50 % original, 70 % thumbnails.
-  CHECK(p[0]->traits().progress_share + p[1]->traits().progress_share + p[2]->traits().progress_share == 85);
+  CHECK(p[3]->traits().retry_transient);
+  // The shares: validating 15, thumbnails 25 (of process_media's 40),
+  // deduplicating 5, original 20, thumbnails 25.
+  int total = 0;
+  for (auto& s : p) total += s->traits().progress_share;
+  CHECK(total == 90);
+
+  // MEDIA_DEDUP_SCOPE_KEY empty (or the option ""): no deduplicating stage.
+  env.options.dedup_scope_key = "";
+  auto off = build_pipeline(env.settings());
+  REQUIRE(off.ok());
+  REQUIRE(off->size() == 3);
+  CHECK((*off)[1]->traits().stage == UploadStage::storing_original);
+  env.options.dedup_scope_key.reset();
+  env.config.dedup_scope_key = "";
+  off = build_pipeline(env.settings());
+  REQUIRE(off.ok());
+  CHECK(off->size() == 3);
 }
 
 TEST_CASE("process_media: an accepted photo gives its info, thumbnails and metadata") {
@@ -295,7 +313,7 @@ TEST_CASE("pipeline: the scan stage comes first when scanning is on, and only th
   env.options.scanner = std::make_shared<FixedScanner>(verdict(ScanVerdict::clean));
   auto built = build_pipeline(env.settings());
   REQUIRE(built.ok());
-  REQUIRE(built->size() == 4);
+  REQUIRE(built->size() == 5);
   CHECK((*built)[0]->traits().stage == UploadStage::scanning);
   CHECK((*built)[0]->traits().retry_transient);  // clamd down: the upload waits
 
