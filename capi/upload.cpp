@@ -219,7 +219,7 @@ const char* ms_upload_state_name(int state) {
 }
 
 const char* ms_upload_stage_name(int stage) {
-  if (stage < 0 || stage > MS_STAGE_SCANNING) return "unknown";
+  if (stage < 0 || stage > MS_STAGE_DEDUPLICATING) return "unknown";
   return ms::upload_stage_name(static_cast<ms::UploadStage>(stage));
 }
 

@@ -184,6 +184,15 @@ TEST_CASE("two identical uploads processed at once by two services: one original
     e.drain({z});
     check_duplicate(e, e.status(z), first);
   }
+  // The claims and the scope index are records too, but not uploads.
+  auto m = e.a->metrics();
+  REQUIRE(m.ok());
+  CHECK(m->states.at("completed") == 12);
+  for (auto& [state, n] : m->states) {
+    CAPTURE(state);
+    CHECK((state == "pending" || state == "processing" || state == "retrying" || state == "completed" ||
+           state == "failed"));
+  }
 }
 
 TEST_CASE("another scope, no scope key, duplicate detection off: every copy is stored") {
