@@ -188,7 +188,8 @@ TEST_CASE("two identical uploads processed at once by two services: one original
   auto m = e.a->metrics();
   REQUIRE(m.ok());
   CHECK(m->states.at("completed") == 12);
-  for (auto& [state, n] : m->states) {
+  for (const auto& entry : m->states) {
+    const std::string& state = entry.first;  // not a structured binding: CAPTURE's lambda takes it
     CAPTURE(state);
     CHECK((state == "pending" || state == "processing" || state == "retrying" || state == "completed" ||
            state == "failed"));
