@@ -230,7 +230,7 @@ class Worker(_Handle):
 
 
 class Uploads(_Handle):
-    """The upload service: submit, status, cancel, workers, stats.
+    """The upload service: submit, status, cancel, similar, workers, stats.
 
     config: a :class:`Config`, a mapping of variables, or None for the
     environment. Thread-safe.
