@@ -218,7 +218,10 @@ struct UploadOptions {
   // completed upload with the same value of that key completes as its
   // duplicate (UploadStatus::duplicate_of) and stores nothing; similar()
   // searches the same scope. Uploads without the key are neither
-  // deduplicated nor searchable. "" = no duplicate detection (no
+  // deduplicated nor searchable. A copy processed while the first is
+  // unfinished waits for it (in place while it is processing, else as a
+  // transient retry that uses an attempt) and takes over if it fails;
+  // docs/configuration.md, "Duplicates". "" = no duplicate detection (no
   // deduplicating stage). nullopt: Config::dedup_scope_key
   // (MEDIA_DEDUP_SCOPE_KEY, default "circle_id"). Default: nullopt.
   std::optional<std::string> dedup_scope_key;
