@@ -155,6 +155,13 @@ void add_worker(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, a] {
     ctx.action = [&ctx, a]() -> int {
       sigset_t set = block_stop_signals();
+      // This process only works: with the in-process queue it would wait
+      // for jobs that no other process can give it.
+      if (ctx.config() && ctx.config()->queue == QueueKind::memory)
+        return ctx.fail(Status::InvalidArgument(
+            "worker: MEDIA_QUEUE_BACKEND is memory, a queue inside one process, so this worker would never see the "
+            "uploads other processes submit; use MEDIA_QUEUE_BACKEND=sqlite (one machine) or redis (many machines) "
+            "in every process"));
       auto svc = open_service(ctx, a->service);
       if (!svc.ok()) return ctx.config() ? ctx.fail(svc.status()) : ctx.failure_status;
       WorkerOptions wo;

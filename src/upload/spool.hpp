@@ -25,11 +25,14 @@ Result<std::uint64_t> spool_write(const std::string& dir, const std::string& id,
 Result<bool> spool_remove(const std::string& path);
 
 struct SpoolEntry {
-  std::string id;    // the file name without ".spool" / ".tmp" suffix
+  // The upload: the file name without ".spool" / ".tmp" (and a worker's
+  // ".fetch-<hex>"); "" for a download temp file (".mediastore-download.*").
+  std::string id;
   std::string path;  // full path
   std::chrono::system_clock::time_point modified;
 };
-// Files of the spool folder (both finished ".spool" and stale ".tmp" ones).
+// Files of the spool folder (finished ".spool", stale ".tmp", workers'
+// copies of staged objects and their download temp files).
 // An absent folder is an empty list.
 Result<std::vector<SpoolEntry>> spool_list(const std::string& dir);
 
