@@ -117,12 +117,6 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
   if (!files.ok()) return files.status();
   for (auto& e : files.value()) {
     if (e.modified >= cutoff) continue;
-    // A download temp file of a worker (storage staging) that died: no id.
-    if (e.id.empty()) {
-      auto r = detail::spool_remove(e.path);
-      if (r.ok() && r.value()) rep.spool_files_removed++;
-      continue;
-    }
     auto s = im.load(e.id);
     bool orphan = (!s.ok() && s.status().is(ErrorCode::not_found)) ||
                   (s.ok() && (s->state == UploadState::completed || s->state == UploadState::failed));

@@ -136,12 +136,7 @@ Result<std::vector<SpoolEntry>> spool_list(const std::string& dir) {
       std::size_t n = std::strlen(suffix);
       if (name.size() > n && name.compare(name.size() - n, n, suffix) == 0) id = name.substr(0, name.size() - n);
     }
-    // A worker's local copy of a staged object "<id>.fetch-<hex>.tmp"
-    // (staging.hpp) belongs to <id>; read_to_file's own temp file of it
-    // (".mediastore-download.<hex>") to no upload.
-    if (auto f = id.find(".fetch-"); f != std::string::npos) id.resize(f);
-    const bool download_temp = name.rfind(".mediastore-download.", 0) == 0;
-    if (id.empty() && !download_temp) continue;
+    if (id.empty()) continue;
     std::string path = dir + "/" + name;
     struct stat sb;
     if (::stat(path.c_str(), &sb) != 0) continue;

@@ -25,14 +25,11 @@ Result<std::uint64_t> spool_write(const std::string& dir, const std::string& id,
 Result<bool> spool_remove(const std::string& path);
 
 struct SpoolEntry {
-  // The upload: the file name without ".spool" / ".tmp" (and a worker's
-  // ".fetch-<hex>"); "" for a download temp file (".mediastore-download.*").
-  std::string id;
+  std::string id;    // the file name without ".spool" / ".tmp" suffix
   std::string path;  // full path
   std::chrono::system_clock::time_point modified;
 };
-// Files of the spool folder (finished ".spool", stale ".tmp", workers'
-// copies of staged objects and their download temp files).
+// Files of the spool folder (both finished ".spool" and stale ".tmp" ones).
 // An absent folder is an empty list.
 Result<std::vector<SpoolEntry>> spool_list(const std::string& dir);
 

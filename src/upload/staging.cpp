@@ -1,7 +1,10 @@
 #include "upload/staging.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <memory>
@@ -40,6 +43,39 @@ class BoundedSource final : public ByteSource {
   ByteSource& inner_;
   std::uint64_t limit_;
   std::uint64_t pos_ = 0;
+};
+
+// Writes a download into a descriptor; reset() starts it again (a retried
+// GET).
+class FdSink final : public ByteSink {
+ public:
+  FdSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {}
+  Status write(const void* data, std::size_t n) override {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      const ssize_t w = ::write(fd_, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return errno_status(errno, fmt::format("cannot write the local copy '{}'", what_));
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+      written_ += static_cast<std::uint64_t>(w);
+    }
+    return Status::Ok();
+  }
+  Status reset() override {
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+      return errno_status(errno, fmt::format("cannot truncate the local copy '{}'", what_));
+    written_ = 0;
+    return Status::Ok();
+  }
+  std::uint64_t written() const { return written_; }
+
+ private:
+  int fd_;
+  std::string what_;
+  std::uint64_t written_ = 0;
 };
 
 Status too_large(const UploadRequest& request, std::uint64_t max_bytes) {
@@ -111,26 +147,24 @@ Result<StagedCopy> StagedCopy::fetch(StorageBackend& storage, const std::string&
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IoError(fmt::format("cannot create the spool folder '{}': {}", dir, ec.message()));
-  StagedCopy copy(dir + "/" + id + ".fetch-" + random_hex(4) + ".tmp");
-  Status st = storage.read_to_file(key, copy.path_);
+  StagedCopy copy;
+  copy.fd_.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!copy.fd_.valid() && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    const std::string named = dir + "/" + id + ".fetch-" + random_hex(4) + ".tmp";
+    copy.fd_.reset(::open(named.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (copy.fd_.valid()) ::unlink(named.c_str());
+  }
+  if (!copy.fd_.valid())
+    return errno_status(errno, fmt::format("cannot create a temporary file in the spool folder '{}'", dir));
+  copy.path_ = "/proc/self/fd/" + std::to_string(copy.fd_.get());
+  FdSink sink(copy.fd_.get(), copy.path_);
+  Status st = storage.read(key, sink, std::nullopt, {});
   if (st.is(ErrorCode::not_found))
     return Status::NotFound(
         fmt::format("the staged source of upload {} (storage key '{}') is gone from storage", id, key));
   if (!st.ok()) return st.with_context(fmt::format("fetching the staged source '{}'", key));
+  copy.size_ = sink.written();
   return copy;
-}
-
-StagedCopy& StagedCopy::operator=(StagedCopy&& o) noexcept {
-  if (this != &o) {
-    if (!path_.empty()) ::unlink(path_.c_str());
-    path_ = std::move(o.path_);
-    o.path_.clear();
-  }
-  return *this;
-}
-
-StagedCopy::~StagedCopy() {
-  if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 }  // namespace mediastore::detail

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/fd.hpp"
 #include "mediastore/storage.hpp"
 #include "mediastore/upload.hpp"
 
@@ -23,28 +24,32 @@ namespace mediastore::detail {
 Result<std::uint64_t> stage_in_storage(StorageBackend& storage, const std::string& key, const std::string& id,
                                        const UploadRequest& request, std::uint64_t max_bytes);
 
-// A worker's local copy of a staged object: "<dir>/<id>.fetch-<hex>.tmp",
-// streamed from storage with read_to_file (bounded memory), removed when the
-// object is destroyed. Move-only; one thread.
+// A worker's local copy of a staged object, streamed from storage (bounded
+// memory) into a file of `dir` that has no name (O_TMPFILE; where the
+// filesystem lacks it, a file unlinked as soon as it is created), so no
+// outcome leaves it behind, a SIGKILL included: the kernel frees it when the
+// descriptor closes, with this object. path() ("/proc/self/fd/<n>") opens it
+// for the stages. Move-only; one thread.
 class StagedCopy {
  public:
   // Creates dir if needed. The storage's not_found (the staged object is
   // gone) becomes not_found naming the upload and the key; other errors are
-  // the storage's, transient ones stay transient.
+  // the storage's (with context), transient ones stay transient.
   static Result<StagedCopy> fetch(StorageBackend& storage, const std::string& key, const std::string& dir,
                                   const std::string& id);
   StagedCopy() = default;
-  StagedCopy(StagedCopy&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
-  StagedCopy& operator=(StagedCopy&& o) noexcept;
+  StagedCopy(StagedCopy&&) noexcept = default;
+  StagedCopy& operator=(StagedCopy&&) noexcept = default;
   StagedCopy(const StagedCopy&) = delete;
   StagedCopy& operator=(const StagedCopy&) = delete;
-  ~StagedCopy();
 
   const std::string& path() const { return path_; }
+  std::uint64_t size() const { return size_; }
 
  private:
-  explicit StagedCopy(std::string path) : path_(std::move(path)) {}
+  UniqueFd fd_;
   std::string path_;
+  std::uint64_t size_ = 0;
 };
 
 }  // namespace mediastore::detail
