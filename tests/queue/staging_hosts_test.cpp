@@ -168,7 +168,9 @@ struct Hosts {
   void check_end_state() {
     int completed = 0;
     std::set<std::string> expected;
-    for (auto& [id, good] : expect_ok) {
+    for (auto& entry : expect_ok) {
+      const std::string& id = entry.first;  // no structured binding: doctest's macros capture it
+      const bool good = entry.second;
       auto s = svc->status(id);
       REQUIRE(s.ok());
       if (!good) {
