@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The upload commands of the mediastore tool against a sqlite queue:
 # worker (SIGTERM -> exit 0), upload (--wait, --json, exit status of a
-# failure), status (--json, unknown id), stats (--json, --prometheus).
+# failure), status (--json, unknown id), stats (--json, --prometheus); a
+# worker on the memory queue is refused.
 # Usage: cli_upload_test.sh MEDIASTORE_BINARY DATA_DIR
 set -euo pipefail
 ms=$1
@@ -29,6 +30,13 @@ grep -q '"status": "pending"' <<<"$pending" || fail "new upload not pending: $pe
 # "state" is the deprecated name of "status", still printed with the same value.
 grep -q '"state": "pending"' <<<"$pending" || fail "deprecated \"state\" missing: $pending"
 "$ms" stats --json | grep -q '"ready": 1' || fail "stats does not show 1 ready job"
+
+# A worker on the in-process memory queue would never see an upload: refused.
+if refused=$(MEDIA_QUEUE_BACKEND=memory timeout 20 "$ms" worker 2>&1); then
+  fail "worker started on the memory queue"
+fi
+grep -q 'MEDIA_QUEUE_BACKEND is memory' <<<"$refused" || fail "memory-queue refusal does not say why: $refused"
+grep -q 'sqlite' <<<"$refused" || fail "memory-queue refusal names no way out: $refused"
 
 "$ms" worker --threads 2 --maintenance-interval 1 2>"$work/worker.log" &
 worker_pid=$!
