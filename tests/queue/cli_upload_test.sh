@@ -2,7 +2,8 @@
 # The upload commands of the mediastore tool against a sqlite queue:
 # worker (SIGTERM -> exit 0), upload (--wait, --json, exit status of a
 # failure), status (--json, unknown id), stats (--json, --prometheus); a
-# worker on the memory queue is refused.
+# worker on the memory queue is refused; maintenance removes an orphan staged
+# object.
 # Usage: cli_upload_test.sh MEDIASTORE_BINARY DATA_DIR
 set -euo pipefail
 ms=$1
@@ -38,7 +39,11 @@ fi
 grep -q 'MEDIA_QUEUE_BACKEND is memory' <<<"$refused" || fail "memory-queue refusal does not say why: $refused"
 grep -q 'sqlite' <<<"$refused" || fail "memory-queue refusal names no way out: $refused"
 
-"$ms" worker --threads 2 --maintenance-interval 1 2>"$work/worker.log" &
+# A staged object no upload owns (a web process died before its record):
+# maintenance removes it with --staging-orphan-age 0.
+mkdir -p "$MEDIA_ROOT/staging"
+echo orphan >"$MEDIA_ROOT/staging/0badc0de-0000-4000-8000-000000000000"
+"$ms" worker --threads 2 --maintenance-interval 1 --staging-orphan-age 0 2>"$work/worker.log" &
 worker_pid=$!
 
 # --wait: progress on stderr, result on stdout, exit 0.
@@ -54,6 +59,12 @@ rc=$?
 set -e
 [ $rc -eq 17 ] || fail "hostile upload exit status $rc, expected 17"
 grep -q 'status:    failed' "$work/evil.out" || fail "hostile upload not failed"
+
+for _ in $(seq 1 100); do
+  [ -e "$MEDIA_ROOT/staging/0badc0de-0000-4000-8000-000000000000" ] || break
+  sleep 0.2
+done
+[ ! -e "$MEDIA_ROOT/staging/0badc0de-0000-4000-8000-000000000000" ] || fail "orphan staged object not removed"
 
 # The first upload was processed by the worker too.
 for _ in $(seq 1 100); do
