@@ -52,7 +52,8 @@ std::unique_ptr<const Stage> make_dedup_stage(const PipelineSettings& settings);
 // storing_original: the spooled file as <prefix>original.<ext> with its
 // content type and SHA-256 as object metadata, plus the context keys (and
 // the file name) UploadOptions::metadata_context_keys lists; sets
-// work.result.original.
+// work.result.original. An upload staged in storage (upload.staged_key) is
+// copied from its staged object with StorageBackend::copy_with instead.
 std::unique_ptr<const Stage> make_store_original_stage(const PipelineSettings& settings);
 // storing_thumbnails: every entry of work.thumbnails as
 // <prefix>thumb_<name>.<ext>, a boundary between two; appends to
