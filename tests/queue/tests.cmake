@@ -34,3 +34,10 @@ if(TARGET mediastore_cli)
     ${MS_QUEUE_TEST_DIR}/data)
   set_tests_properties(upload.cli PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+
+#   upload.cli.lifecycle  worker --on-complete and reconcile (sqlite queue)
+if(TARGET mediastore_cli)
+  add_test(NAME upload.cli.lifecycle COMMAND ${MS_QUEUE_TEST_DIR}/cli_lifecycle_test.sh $<TARGET_FILE:mediastore_cli>
+    ${MS_QUEUE_TEST_DIR}/data)
+  set_tests_properties(upload.cli.lifecycle PROPERTIES LABELS integration TIMEOUT 120)
+endif()
