@@ -446,10 +446,11 @@ class Uploads(_Handle):
             return
         if not callable(hook):
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"hook must be callable, got {hook!r}")
+        fn: Callable[[UploadStatus], Any] = hook
 
         def on_end(st: Any, _payload: Any) -> int:
             try:
-                hook(_status(st.contents))
+                fn(_status(st.contents))
                 return 0
             except BaseException:  # noqa: BLE001 - nothing may unwind into C
                 try:
