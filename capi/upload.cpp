@@ -242,7 +242,8 @@ int ms_upload_options_init(ms_upload_options* opts, unsigned int version) {
 
 int ms_upload_request_init(ms_upload_request* req, unsigned int version) {
   return init_struct_sized(req, "req", version, MS_UPLOAD_REQUEST_VERSION, "ms_upload_request version",
-                           upload_request_size, [](ms_upload_request& o, unsigned int) { o.media_kind = MS_KIND_PHOTO; });
+                           upload_request_size,
+                           [](ms_upload_request& o, unsigned int) { o.media_kind = MS_KIND_PHOTO; });
 }
 
 int ms_uploads_open(ms_uploads** out, const ms_config* config, const ms_upload_options* opts) {

@@ -187,7 +187,7 @@ class MS_API JobQueue {
   // first, at most limit (an index range scan on every backend). Default
   // implementation: invalid_argument ("does not list records by time").
   virtual Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
-                                                           std::size_t limit);
+                                                            std::size_t limit);
   // Records that carry `tag` (put_record with tags), oldest update first, at
   // most limit: one index lookup (SQLite: the tag table's primary key; Redis:
   // the tag's sorted set; memory: a map), not a scan of every record.

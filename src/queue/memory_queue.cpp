@@ -359,7 +359,7 @@ class MemoryQueue final : public JobQueue {
   std::set<Slot> ready_, leased_, dead_;
   std::uint64_t seq_ = 0;
   std::map<std::string, JobRecord> records_;
-  std::map<std::string, std::set<std::string>> tags_;          // tag -> record ids
+  std::map<std::string, std::set<std::string>> tags_;            // tag -> record ids
   std::map<std::string, std::vector<std::string>> record_tags_;  // record id -> its tags
 };
 

@@ -469,8 +469,7 @@ class RedisQueue final : public JobQueue {
                                                     std::size_t limit) override {
     std::vector<JobRecord> out;
     if (limit == 0) return out;
-    auto r =
-        eval(kListRecordsSince, {std::string(state), std::to_string(to_ms(updated_since)), std::to_string(limit)});
+    auto r = eval(kListRecordsSince, {std::string(state), std::to_string(to_ms(updated_since)), std::to_string(limit)});
     if (!r.ok()) return r.status();
     redisReply* a = r.value().get();
     for (std::size_t i = 0; i + 2 < a->elements; i += 3)

@@ -401,7 +401,8 @@ class SqliteQueue final : public JobQueue {
   Status do_put_record_tagged(const JobRecord& record, const std::vector<std::string>& tags) override {
     std::int64_t at = to_ms(record.updated_at);
     return write_tx([&]() -> Status {
-      Stmt st(cached(fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_)));
+      Stmt st(
+          cached(fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_)));
       if (!st.ok()) return error("prepare put_record");
       st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
       if (st.step() != SQLITE_DONE) return error("put_record");

@@ -301,8 +301,7 @@ void UploadService::Impl::process(InFlight& f) {
   // again (at least once) and ack.
   if (s.state == UploadState::completed || s.state == UploadState::failed) {
     if (s.state == UploadState::failed) {
-      warn_if_failed(id, "cleanup of the failed upload",
-                     remove_leftovers(id, is_transient(s.error_code)).status());
+      warn_if_failed(id, "cleanup of the failed upload", remove_leftovers(id, is_transient(s.error_code)).status());
     } else {
       warn_if_failed(id, "removal of the spool file", detail::spool_remove(spool_file(id)).status());
     }

@@ -146,12 +146,13 @@ Status UploadService::Impl::requeue(UploadStatus& s) {
 static Status retryable(UploadService::Impl& im, const UploadStatus& s, const std::string& record_state) {
   const std::string& id = s.id;
   if (s.state != UploadState::failed)
-    return Status::Conflict(fmt::format("upload '{}' is {}: only a failed upload can be retried", id,
-                                        upload_state_name(s.state)));
+    return Status::Conflict(
+        fmt::format("upload '{}' is {}: only a failed upload can be retried", id, upload_state_name(s.state)));
   if (!is_transient(s.error_code))
-    return Status::Conflict(fmt::format("upload '{}' failed for a permanent reason ({}: {}): a retry would fail the "
-                                        "same way; submit it again instead",
-                                        id, error_code_name(s.error_code), s.error_message));
+    return Status::Conflict(
+        fmt::format("upload '{}' failed for a permanent reason ({}: {}): a retry would fail the "
+                    "same way; submit it again instead",
+                    id, error_code_name(s.error_code), s.error_message));
   if (record_state == detail::kFailedCleaned)
     return Status::NotFound(
         fmt::format("upload '{}' cannot be retried: cleanup already removed its staged bytes; submit it again", id));
@@ -201,8 +202,7 @@ Result<std::size_t> UploadService::redrive_dead_letters(std::size_t limit) {
     if (why.ok() && !ended(s->state)) {
       auto there = im.staged_bytes_exist(d.id);
       if (!there.ok()) return there.status();
-      if (!there.value())
-        why = Status::NotFound(fmt::format("upload '{}': its staged bytes are gone", d.id));
+      if (!there.value()) why = Status::NotFound(fmt::format("upload '{}': its staged bytes are gone", d.id));
     }
     if (!why.ok()) {
       MS_LOGF(warn, "upload", upload_field(d.id), "upload {}: dead job not re-driven: {}", d.id, why.to_string());

@@ -936,7 +936,8 @@ typedef struct ms_upload_options {
 #define MS_UPLOAD_OPTIONS_INIT \
   { MS_UPLOAD_OPTIONS_VERSION, 5, 1000, 300000, 30000, 10000, NULL, 604800, NULL, NULL, 0, NULL, 2592000 }
 
-/** @brief Fills opts with the defaults of `version` (1 .. MS_UPLOAD_OPTIONS_VERSION); writes only that version's bytes. */
+/** @brief Fills opts with the defaults of `version` (1 .. MS_UPLOAD_OPTIONS_VERSION); writes only that version's bytes.
+ */
 MS_EXTERN int ms_upload_options_init(ms_upload_options* opts, unsigned int version);
 
 /**
@@ -974,7 +975,8 @@ typedef struct ms_upload_request {
 #define MS_UPLOAD_REQUEST_INIT \
   { MS_UPLOAD_REQUEST_VERSION, NULL, NULL, 0, NULL, NULL, MS_KIND_PHOTO, NULL, NULL, 0, NULL }
 
-/** @brief Fills req with the defaults of `version` (1 .. MS_UPLOAD_REQUEST_VERSION); writes only that version's bytes. */
+/** @brief Fills req with the defaults of `version` (1 .. MS_UPLOAD_REQUEST_VERSION); writes only that version's bytes.
+ */
 MS_EXTERN int ms_upload_request_init(ms_upload_request* req, unsigned int version);
 
 /**
@@ -1154,8 +1156,7 @@ MS_EXTERN void ms_upload_status_list_free(ms_upload_status_list* list);
  * one's updated_at_ms (those at that millisecond come again).
  * @param limit 1..10000. @param[out] out free with ms_upload_status_list_free().
  */
-MS_EXTERN int ms_upload_ended_since(ms_upload_status_list** out, ms_uploads* uploads, int64_t since_ms,
-                                    size_t limit);
+MS_EXTERN int ms_upload_ended_since(ms_upload_status_list** out, ms_uploads* uploads, int64_t since_ms, size_t limit);
 
 /**
  * @brief Uploads whose context holds name = value (an index lookup).

@@ -694,7 +694,7 @@ inline void busy_worker_killed_at_random_loses_nothing(const Fixture& fx, const 
   TEST_CASE(NAME ": remove") { queue_suite::remove_cancels(FX); }                                                      \
   TEST_CASE(NAME ": record store") { queue_suite::records(FX); }                                                       \
   TEST_CASE(NAME ": create_record has one winner") { queue_suite::create_record_once(FX); }                            \
-  TEST_CASE(NAME ": record tags and time queries") { queue_suite::record_tags_and_since(FX); }                        \
+  TEST_CASE(NAME ": record tags and time queries") { queue_suite::record_tags_and_since(FX); }                         \
   TEST_CASE(NAME ": concurrent consumers get each job once") {                                                         \
     queue_suite::concurrent_consumers_get_each_job_once(FX);                                                           \
   }                                                                                                                    \
