@@ -18,7 +18,7 @@ using detail::upload_field;
 
 namespace {
 
-constexpr const char* kIdemState = "idem";  // the markers' record state (expired by expire_records)
+using detail::kIdempotencyState;  // the markers' record state (expired by expire_records)
 constexpr std::size_t kMaxKey = 1024;
 
 std::string marker_id(std::string_view key) { return "idem." + detail::hex_lower(detail::sha256(key)); }
@@ -41,7 +41,7 @@ Result<std::string> UploadService::Impl::bind_idempotency_key(std::string_view k
   // A stale marker is replaced at most a few times; more means others keep
   // replacing it too (they then hold the key).
   for (int round = 0; round < 3; ++round) {
-    Status made = queue->create_record(JobRecord{mid, kIdemState, {}, marker_body(id)});
+    Status made = queue->create_record(JobRecord{mid, kIdempotencyState, {}, marker_body(id)});
     if (made.ok()) return id;
     if (!made.is(ErrorCode::already_exists)) return made;
     auto rec = queue->get_record(mid);

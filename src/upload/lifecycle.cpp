@@ -21,8 +21,6 @@ using detail::upload_field;
 namespace {
 
 constexpr std::size_t kMaxListLimit = 10000;
-// The record-store state of idempotency markers (idempotency.cpp).
-constexpr const char* kIdemState = "idem";
 
 bool ended(UploadState s) { return s == UploadState::completed || s == UploadState::failed; }
 
@@ -86,7 +84,10 @@ Result<std::vector<UploadStatus>> UploadService::ended_since(SystemTime since, s
 }
 
 Result<UploadStatus> UploadService::wait(std::string_view id, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+  // Capped (a year) so that the deadline cannot overflow.
+  const auto capped =
+      std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(std::chrono::hours(24 * 365)));
+  const auto deadline = std::chrono::steady_clock::now() + capped;
   std::chrono::milliseconds pause{10};
   for (;;) {
     auto s = impl_->load(id);
@@ -220,7 +221,7 @@ Status UploadService::Impl::expire_records(CleanupReport& report) {
   if (options.record_ttl.count() <= 0) return Status::Ok();
   const SystemTime cutoff = now() - options.record_ttl;
   constexpr std::size_t kBatch = 500;
-  for (const char* state : {"completed", detail::kFailedCleaned, kIdemState}) {
+  for (const char* state : {"completed", detail::kFailedCleaned, detail::kIdempotencyState}) {
     for (;;) {
       auto recs = queue->list_records(state, cutoff, kBatch);
       if (!recs.ok()) return recs.status();

@@ -178,7 +178,10 @@ Result<UploadMetrics> UploadService::metrics() {
   m.queue = q.value();
   auto counts = im.queue->count_records();
   if (!counts.ok()) return counts.status();
-  for (auto& [state, n] : counts.value()) m.states[state == detail::kFailedCleaned ? "failed" : state] += n;
+  for (auto& [state, n] : counts.value()) {
+    if (state == detail::kIdempotencyState) continue;  // markers, not uploads
+    m.states[state == detail::kFailedCleaned ? "failed" : state] += n;
+  }
   return m;
 }
 

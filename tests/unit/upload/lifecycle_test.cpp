@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/crypto.hpp"
 #include "mediastore/upload.hpp"
 #include "unit/upload/upload_support.hpp"
 
@@ -359,6 +360,23 @@ TEST_CASE("lifecycle: cleanup removes ended records older than record_ttl") {
     CHECK(svc->status(old_id).status().is(ErrorCode::not_found));
     CHECK(svc->status(new_id)->state == UploadState::completed);
     CHECK(svc->status(pending)->state == UploadState::pending);  // never an unfinished one
+    // An idempotency marker expires with the same TTL: the key is free again.
+    auto keyed = env.request("1");
+    keyed.idempotency_key = "old-post";
+    auto first = svc->submit_upload(keyed);
+    REQUIRE(first.ok());
+    const std::string marker = "idem." + detail::hex_lower(detail::sha256("old-post"));
+    auto mrec = env.queue->get_record(marker);
+    REQUIRE(mrec.ok());
+    mrec->updated_at = std::chrono::system_clock::now() - 2h;
+    REQUIRE(env.queue->put_record(mrec.value()).ok());
+    rep = svc->cleanup_failed_uploads(24h);
+    REQUIRE(rep.ok());
+    CHECK(rep->records_expired == 1);
+    CHECK(env.queue->get_record(marker).status().is(ErrorCode::not_found));
+    auto second = svc->submit_upload(keyed);
+    REQUIRE(second.ok());
+    CHECK(second.value() != first.value());
     // 0 keeps records forever.
     auto forever = env.open_service(env.queue, 2, 0s);
     rec = env.queue->get_record(new_id);
@@ -386,6 +404,7 @@ TEST_CASE("lifecycle: an idempotency key returns the same upload for a repeated 
     for (auto& e : std::filesystem::directory_iterator(env.config.effective_spool_dir()))
       spooled += e.path().extension() == ".spool";
     CHECK(spooled == 1);
+    CHECK(env.service->metrics()->states.count("idem") == 0);  // markers are not uploads
     // Still the same once it ended.
     env.run_until_done(first.value());
     CHECK(env.service->submit_upload(r).value() == first.value());
