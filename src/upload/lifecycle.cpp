@@ -116,7 +116,9 @@ Result<std::vector<UploadStatus>> UploadService::list_by_context(std::string_vie
   return out;
 }
 
-Result<bool> UploadService::Impl::staged_bytes_exist(const std::string& id) const {
+Result<bool> UploadService::Impl::staged_bytes_exist(const UploadStatus& s) const {
+  if (!s.staged_key.empty()) return storage->exists(s.staged_key);
+  const std::string& id = s.id;
   std::error_code ec;
   bool there = std::filesystem::is_regular_file(spool_file(id), ec);
   if (ec && ec != std::errc::no_such_file_or_directory)
@@ -157,11 +159,12 @@ static Status retryable(UploadService::Impl& im, const UploadStatus& s, const st
   if (record_state == detail::kFailedCleaned)
     return Status::NotFound(
         fmt::format("upload '{}' cannot be retried: cleanup already removed its staged bytes; submit it again", id));
-  auto there = im.staged_bytes_exist(id);
+  auto there = im.staged_bytes_exist(s);
   if (!there.ok()) return there.status();
   if (!there.value())
-    return Status::NotFound(fmt::format(
-        "upload '{}' cannot be retried: its staged bytes ('{}') are gone; submit it again", id, im.spool_file(id)));
+    return Status::NotFound(
+        fmt::format("upload '{}' cannot be retried: its staged bytes ('{}') are gone; submit it again", id,
+                    s.staged_key.empty() ? im.spool_file(id) : s.staged_key));
   return Status::Ok();
 }
 
@@ -201,7 +204,7 @@ Result<std::size_t> UploadService::redrive_dead_letters(std::size_t limit) {
     // here as the failure the job recorded, then runs again.
     Status why = ended(s->state) ? retryable(im, s.value(), rec->state) : Status::Ok();
     if (why.ok() && !ended(s->state)) {
-      auto there = im.staged_bytes_exist(d.id);
+      auto there = im.staged_bytes_exist(s.value());
       if (!there.ok()) return there.status();
       if (!there.value()) why = Status::NotFound(fmt::format("upload '{}': its staged bytes are gone", d.id));
     }

@@ -75,6 +75,9 @@ struct UploadService::Impl {
   Result<UploadStatus> load(std::string_view id);
   std::string object_prefix(const std::string& id) const;
   std::string spool_file(const std::string& id) const;
+  // The key of upload `id`'s staged object in storage staging:
+  // "<config.staging_prefix><id>".
+  std::string staging_key(const std::string& id) const;
   // Removes every object under the upload's prefix and its spool file;
   // returns (objects, spool files) removed.
   // keep_source: leave the staged bytes (spool file), so that retry() can
@@ -98,9 +101,10 @@ struct UploadService::Impl {
   // Calls the end hook (if any) with the ended status s, whose record is
   // durable; logs what it returns or throws, never throws (hook.cpp).
   void notify_end(const UploadStatus& s) noexcept;
-  // True if the upload's staged bytes (the spool file) are still there, so
-  // that it can run again.
-  Result<bool> staged_bytes_exist(const std::string& id) const;
+  // True if the upload's staged bytes are still there (its staged object,
+  // s.staged_key, in storage staging; else the spool file), so that it can
+  // run again.
+  Result<bool> staged_bytes_exist(const UploadStatus& s) const;
   // Makes s pending again (attempt 0, errors and result cleared), writes it
   // and queues its job, dropping a dead job of that id first.
   Status requeue(UploadStatus& s);
