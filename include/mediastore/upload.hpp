@@ -200,6 +200,15 @@ struct UploadOptions {
   // upload's status record). nullopt: Config::metadata_context_keys
   // (MEDIA_METADATA_CONTEXT_KEYS). Default: nullopt.
   std::optional<std::vector<std::string>> metadata_context_keys;
+  // Store the original without its location (strip_location_file in
+  // media.hpp): a strip_location stage before storing_original writes a
+  // stripped copy next to the spool file, and that copy is what is stored,
+  // with its own size and SHA-256 (object metadata "sha256"); the upload's
+  // metadata keeps the uploaded file's "sha256" and gains
+  // "location_stripped" = "true"/"false". A file whose location cannot be
+  // removed fails the upload (it is never stored with it). nullopt:
+  // Config::strip_location (MEDIA_STRIP_LOCATION). Default: nullopt.
+  std::optional<bool> strip_location;
 };
 
 class MS_API UploadService {

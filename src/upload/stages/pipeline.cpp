@@ -24,7 +24,9 @@ Result<Pipeline> build_pipeline(const PipelineSettings& settings) {
   if (!scan.ok()) return scan.status();
   if (*scan) p.push_back(std::move(scan).value());
   p.push_back(make_process_media_stage(settings));
-  // Storing.
+  // Storing. The location strip prepares the original that is stored.
+  if (settings.options.strip_location.value_or(settings.config.strip_location))
+    p.push_back(make_strip_location_stage(settings));
   p.push_back(make_store_original_stage(settings));
   p.push_back(make_store_thumbnails_stage(settings));
   return p;

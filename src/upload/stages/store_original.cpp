@@ -1,4 +1,5 @@
-// The store_original stage: the accepted file, as it was uploaded.
+// The store_original stage: the accepted file, as it was uploaded (or as the
+// strip_location stage left it).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -34,18 +35,21 @@ class StoreOriginalStage final : public Stage {
     original.key = ctx.object_prefix + "original" + (ext.empty() ? "" : "." + ext);
     original.width = mi.display_width;
     original.height = mi.display_height;
-    original.bytes = mi.byte_size;
+    // The location strip's copy when it made one, else the source as it is.
+    const bool stripped = !ctx.work.original_path.empty();
+    const std::string& sha256 = stripped ? ctx.work.original_sha256 : mi.sha256;
+    original.bytes = stripped ? ctx.work.original_bytes : mi.byte_size;
     original.content_type = mi.mime;
     PutOptions po;
     po.content_type = mi.mime;
-    po.user_metadata = {{"upload-id", ctx.upload.id}, {"sha256", mi.sha256}};
-    po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
+    po.user_metadata = {{"upload-id", ctx.upload.id}, {"sha256", sha256}};
+    po.sha256 = sha256;  // validation (or the strip) hashed the file already; the server checks it
     // Privacy: anyone holding a URL can read object metadata, so only the
     // listed context keys (and the file name, if listed) go there.
     if (listed("original-filename")) po.user_metadata["original-filename"] = header_safe(mi.filename);
     for (auto& [k, v] : ctx.upload.context)
       if (listed(k)) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
-    Status st = ctx.storage.put_file(original.key, ctx.spool_path, po);
+    Status st = ctx.storage.put_file(original.key, stripped ? ctx.work.original_path : ctx.spool_path, po);
     if (!st.ok()) return st.with_context(fmt::format("storing {}", original.key));
     ctx.work.result.original = std::move(original);
     return StageEnd::next;

@@ -7,7 +7,10 @@
 #include <set>
 #include <thread>
 
+#include "core/crypto.hpp"
+#include "mediastore/media.hpp"
 #include "mediastore/upload.hpp"
+#include "support/files.hpp"
 #include "unit/upload/upload_support.hpp"
 
 using namespace mediastore;
@@ -810,4 +813,98 @@ TEST_CASE("upload: a storage outage shorter than the retry window delays uploads
     CHECK(s.attempt >= 2);
   }
   CHECK(env.service->metrics()->retried >= 5);
+}
+
+namespace {
+
+// `jpeg` with an EXIF APP1 after SOI: orientation 6 and a GPS IFD
+// (GPSLatitudeRef "N", GPSLatitude 48/1 51/1 30/1), little-endian.
+std::string with_gps_exif(const std::string& jpeg) {
+  auto p16 = [](std::string& s, unsigned v) {
+    s += static_cast<char>(v & 0xff);
+    s += static_cast<char>((v >> 8) & 0xff);
+  };
+  auto p32 = [&](std::string& s, std::uint32_t v) {
+    p16(s, v & 0xffff);
+    p16(s, v >> 16);
+  };
+  std::string t("II*\0", 4);
+  p32(t, 8);
+  // IFD0 at 8: 2 entries (8 + 2 + 24 + 4 = 38), GPS IFD at 38: 2 entries (38 + 30 = 68), rationals at 68.
+  p16(t, 2);
+  p16(t, 0x0112), p16(t, 3), p32(t, 1), p16(t, 6), p16(t, 0);
+  p16(t, 0x8825), p16(t, 4), p32(t, 1), p32(t, 38);
+  p32(t, 0);
+  p16(t, 2);
+  p16(t, 0x0001), p16(t, 2), p32(t, 2), t += std::string("N\0\0\0", 4);
+  p16(t, 0x0002), p16(t, 5), p32(t, 3), p32(t, 68);
+  p32(t, 0);
+  for (std::uint32_t v : {48u, 1u, 51u, 1u, 30u, 1u}) p32(t, v);
+  const std::string payload = std::string("Exif\0\0", 6) + t;
+  const std::size_t len = payload.size() + 2;
+  std::string seg = "\xff\xe1";
+  seg += static_cast<char>(len >> 8);
+  seg += static_cast<char>(len & 0xff);
+  return jpeg.substr(0, 2) + seg + payload + jpeg.substr(2);
+}
+
+}  // namespace
+
+TEST_CASE("upload: MEDIA_STRIP_LOCATION stores the original without GPS; off keeps it byte for byte") {
+  const std::string tagged = with_gps_exif(upload_test::make_jpeg(320, 240));
+  auto tagged_info = validate_media(tagged, "IMG_1.jpg", MediaKind::photo);
+  REQUIRE(tagged_info.ok());
+  REQUIRE(tagged_info->has_gps);
+  auto sos = [](const std::string& j) { return j.substr(j.find("\xff\xda")); };
+
+  for (bool on : {false, true}) {
+    CAPTURE(on);
+    Env env("sqlite");
+    env.config.strip_location = on;
+    env.service = env.open_service(4);
+    auto id = env.submit(tagged);
+    auto s = env.run_until_done(id);
+    REQUIRE_MESSAGE(s.state == UploadState::completed, s.last_error);
+    const std::string stored = test::slurp(env.config.media_root + "/" + s.result->original.key);
+    auto info = env.storage->stat(s.result->original.key);
+    REQUIRE(info.ok());
+    const std::string sha = detail::hex_lower(detail::sha256(stored));
+    CHECK(info->user_metadata.at("sha256") == sha);
+    CHECK(s.result->original.bytes == stored.size());
+    // The upload's metadata describes the uploaded file.
+    CHECK(s.result->metadata.at("has_gps") == "true");
+    CHECK(s.result->metadata.at("sha256") == detail::hex_lower(detail::sha256(tagged)));
+    if (!on) {
+      CHECK(stored == tagged);
+      CHECK(s.result->metadata.count("location_stripped") == 0);
+    } else {
+      CHECK(stored != tagged);
+      CHECK(stored.size() == tagged.size());
+      CHECK(s.result->metadata.at("location_stripped") == "true");
+      auto v = validate_media(stored, "IMG_1.jpg", MediaKind::photo);
+      REQUIRE(v.ok());
+      CHECK(!v->has_gps);
+      CHECK(v->orientation == 6);
+      CHECK(sos(stored) == sos(tagged));
+      CHECK(stored.find(std::string("\x25\x88", 2)) == std::string::npos);  // no GPSInfo tag left
+    }
+    // Neither the spool file nor the stripped copy stays behind.
+    CHECK_FALSE(std::filesystem::exists(env.spool(id)));
+    CHECK_FALSE(std::filesystem::exists(env.spool(id) + ".noloc.tmp"));
+    CHECK(env.objects(id).size() == 4);
+  }
+
+  // On, a file without location is stored as it is.
+  Env env("memory");
+  UploadOptions uo;
+  uo.strip_location = true;
+  auto svc = UploadService::create(env.config, env.storage, env.queue, uo);
+  REQUIRE(svc.ok());
+  env.service = svc.value();
+  const std::string plain = upload_test::make_jpeg(64, 48);
+  auto id = env.submit(plain);
+  auto s = env.run_until_done(id);
+  REQUIRE(s.state == UploadState::completed);
+  CHECK(test::slurp(env.config.media_root + "/" + s.result->original.key) == plain);
+  CHECK(s.result->metadata.at("location_stripped") == "false");
 }

@@ -1,0 +1,70 @@
+// The strip_location stage: the original to store without its location
+// (Config::strip_location), written next to the spool file.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "core/crypto.hpp"
+#include "core/log_internal.hpp"
+#include "upload/service_impl.hpp"
+#include "upload/stages/pipeline.hpp"
+
+namespace mediastore::detail {
+namespace {
+
+// Size and SHA-256 (lower-case hex) of a file.
+Result<std::pair<std::uint64_t, std::string>> hash_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return Status::IoError(fmt::format("cannot read '{}'", path));
+  Hasher h;
+  std::vector<char> buf(1 << 16);
+  std::uint64_t size = 0;
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+    h.update(buf.data(), n);
+    size += n;
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return Status::IoError(fmt::format("cannot read '{}'", path));
+  return std::make_pair(size, hex_lower(h.finish()));
+}
+
+class StripLocationStage final : public Stage {
+ public:
+  StripLocationStage() : Stage({UploadStage::storing_original, 5, /*retry_transient=*/false}) {}
+
+  bool applies(const UploadWork& work) const override { return work.media.has_value(); }
+
+  Result<StageEnd> run(StageContext& ctx) const override {
+    const MediaInfo& mi = *ctx.work.media;
+    const std::string out = ctx.spool_path + ".noloc.tmp";
+    ctx.work.original_scratch.reset(out);  // a leftover of a crashed attempt goes too
+    auto r = strip_location_file(ctx.spool_path, out, mi.type);
+    if (!r.ok()) {
+      Status e = user_facing(r.status(), ctx);
+      return Status(e.code(),
+                    fmt::format("cannot remove the location from {}: {}", ctx.upload.original_filename, e.message()));
+    }
+    ctx.work.result.metadata["location_stripped"] = *r ? "true" : "false";
+    if (!*r) return StageEnd::next;
+    auto h = hash_file(out);
+    if (!h.ok()) return user_facing(h.status(), ctx);
+    ctx.work.original_path = out;
+    ctx.work.original_bytes = h->first;
+    ctx.work.original_sha256 = h->second;
+    MS_LOGF(info, "upload", upload_field(ctx.upload.id),
+            "upload {}: location removed from the original ({} -> {} bytes)", ctx.upload.id, mi.byte_size, h->first);
+    return StageEnd::next;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<const Stage> make_strip_location_stage(const PipelineSettings& settings) {
+  (void)settings;
+  return std::make_unique<StripLocationStage>();
+}
+
+}  // namespace mediastore::detail
