@@ -3,7 +3,8 @@
 // bounds-checked: hostile bytes give an error or "nothing found", never a
 // read outside the input.
 //
-//   strip_location.cpp        entry point, JPEG/PNG/WebP rewrites, XMP/IPTC checks
+//   strip_location.cpp        entry point: read, rewrite by type, write through a temporary file
+//   strip_location_images.cpp PNG/WebP chunk rewrites, XMP/IPTC checks (JPEG: strip_metadata.cpp)
 //   strip_location_heif.cpp   HEIF/AVIF Exif and XMP items patched in place
 //   strip_location_video.cpp  MP4/QuickTime/Matroska remux without location tags
 #pragma once
