@@ -98,7 +98,8 @@ Result<std::string> strip_png_location(std::string_view png) {
       std::string tiff(data);
       if (clear_exif_gps(tiff)) {
         put_be32(out, len);
-        std::string body = "eXIf" + tiff;
+        std::string body("eXIf");
+        body += tiff;
         out += body;
         put_be32(out, crc32(body));
         continue;

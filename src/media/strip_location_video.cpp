@@ -169,7 +169,8 @@ Result<bool> strip_video_location(MediaType type, const std::string& in_path, co
   }
 
   // Our own output file, by the file protocol only (faststart reopens it).
-  const std::string url = "file:" + out_path;
+  std::string url("file:");
+  url += out_path;
   oc->url = av_strdup(url.c_str());
   oc->protocol_whitelist = av_strdup("file");
   if (!oc->url || !oc->protocol_whitelist) return Status::Internal("out of memory");

@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -232,8 +233,24 @@ namespace {
 std::string stream_hashes(const mediastore::test::TempDir& dir, const std::string& name) {
   return ffmpeg(dir, "-i " + name + " -map 0 -c copy -f streamhash -hash sha256 -");
 }
+// ffprobe's view of every container and stream tag and the display
+// matrix, lower-case (ffprobe is in the ffmpeg package, beside ffmpeg).
+std::string probe_tags(const mediastore::test::TempDir& dir, const std::string& name) {
+  std::string exe = MS_FFMPEG_EXE;
+  exe.replace(exe.rfind("ffmpeg"), 6, "ffprobe");
+  std::string out = run(dir, exe,
+                        "-v error -show_entries format_tags:stream_tags:stream_side_data:stream=codec_tag_string -of "
+                        "flat " +
+                            name);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Lower-case (Matroska tags are upper-case).
 std::string metadata_of(const mediastore::test::TempDir& dir, const std::string& name) {
-  return ffmpeg(dir, "-i " + name + " -f ffmetadata -");
+  std::string md = ffmpeg(dir, "-i " + name + " -f ffmetadata -");
+  for (char& c : md) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return md;
 }
 
 }  // namespace
@@ -254,13 +271,20 @@ TEST_CASE("strip location: videos remuxed without location, packets identical, t
                   "-metadata com.apple.quicktime.location.ISO6709=+37.3349-122.0090+012.000/ "
                   "-metadata com.apple.quicktime.creationdate=2024-07-14T18:05:09+0200 "
                   "-metadata com.apple.quicktime.make=Apple iphone.mov");
+  // HEVC with the hvc1 sample entry (Apple's), and Matroska's LOCATION tag.
+  ffmpeg(dir,
+         "-t 1 -f lavfi -i testsrc2=s=160x120:r=10 -c:v libx265 -preset ultrafast -x265-params log-level=error "
+         "-tag:v hvc1 -metadata location=+35.6586+139.7454/ -metadata title=Tower hevc.mp4");
+  ffmpeg(dir, "-i base.mp4 -c copy -metadata location=+51.5007-000.1246/ -metadata title=Clock tagged.mkv");
   struct Case {
     const char* name;
     MediaType type;
     const char* kept;  // a metadata line that must survive
   };
-  for (const Case& c : {Case{"xyz.mp4", MediaType::mp4, "title=Tour"},
-                        Case{"iphone.mov", MediaType::quicktime, "com.apple.quicktime.make=Apple"}}) {
+  for (const Case& c :
+       {Case{"xyz.mp4", MediaType::mp4, "title=tour"},
+        Case{"iphone.mov", MediaType::quicktime, "com.apple.quicktime.make=apple"},
+        Case{"hevc.mp4", MediaType::mp4, "title=tower"}, Case{"tagged.mkv", MediaType::matroska, "title=clock"}}) {
     CAPTURE(c.name);
     const std::string in = c.name, out = std::string("out_") + c.name;
     REQUIRE(metadata_of(dir, in).find("ocation") != std::string::npos);
@@ -272,8 +296,14 @@ TEST_CASE("strip location: videos remuxed without location, packets identical, t
     CHECK(*r);
     const std::string md = metadata_of(dir, out);
     CHECK(md.find("ocation") == std::string::npos);
-    CHECK(md.find("ISO6709") == std::string::npos);
+    CHECK(md.find("iso6709") == std::string::npos);
     CHECK(md.find(c.kept) != std::string::npos);
+    const std::string probed_in = probe_tags(dir, in), probed = probe_tags(dir, out);
+    CHECK(probed_in.find("location") != std::string::npos);
+    CHECK(probed.find("location") == std::string::npos);
+    CHECK(probed.find("iso6709") == std::string::npos);
+    if (probed_in.find("rotation=") != std::string::npos)
+      CHECK(probed.find(probed_in.substr(probed_in.find("rotation="), 12)) != std::string::npos);
     CHECK(stream_hashes(dir, out) == stream_hashes(dir, in));
     auto after = validate_media_file(dir / out, out, MediaKind::video);
     REQUIRE_MESSAGE(after.ok(), after.status().to_string());
@@ -282,6 +312,7 @@ TEST_CASE("strip location: videos remuxed without location, packets identical, t
     CHECK(after->video.rotation == before->video.rotation);
     CHECK(after->video.moov_first == before->video.moov_first);
     CHECK(after->video.duration_ms == before->video.duration_ms);
+    CHECK(after->video.codec_tag == before->video.codec_tag);  // hvc1 stays hvc1
     // Stripping the stripped file finds nothing.
     auto again = strip_location_file(dir / out, dir / "again", c.type);
     REQUIRE(again.ok());
