@@ -43,9 +43,9 @@ class StripLocationStage final : public Stage {
     ctx.work.original_scratch.reset(out);  // a leftover of a crashed attempt goes too
     auto r = strip_location_file(ctx.spool_path, out, mi.type);
     if (!r.ok()) {
+      // The message names the file already (the spool path became its name).
       Status e = user_facing(r.status(), ctx);
-      return Status(e.code(),
-                    fmt::format("cannot remove the location from {}: {}", ctx.upload.original_filename, e.message()));
+      return Status(e.code(), fmt::format("removing the location: {}", e.message()));
     }
     ctx.work.result.metadata["location_stripped"] = *r ? "true" : "false";
     if (!*r) return StageEnd::next;
