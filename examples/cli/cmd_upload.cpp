@@ -45,8 +45,12 @@ nlohmann::json status_json(const UploadStatus& s) {
     doc["next_try"] = iso8601(s.next_try);
     doc["last_error"] = s.last_error;
   }
-  if (s.state == UploadState::failed)
+  if (s.state == UploadState::failed) {
     doc["error"] = {{"code", error_code_name(s.error_code)}, {"message", s.error_message}};
+    // Why the file was refused, when it was ("malware", "too_long", ...).
+    if (s.refusal_reason != RefusalReason::none) doc["error"]["refusal_reason"] = refusal_reason_name(s.refusal_reason);
+  }
+  if (!s.duplicate_of.empty()) doc["duplicate_of"] = s.duplicate_of;
   if (s.result) {
     nlohmann::json thumbs = nlohmann::json::array();
     for (auto& t : s.result->thumbnails) thumbs.push_back(object_json(t));
@@ -73,6 +77,9 @@ void print_status(Context& ctx, const UploadStatus& s) {
     std::cout << "next try:  " << iso8601(s.next_try) << "\nlast error: " << s.last_error << "\n";
   if (s.state == UploadState::failed)
     std::cout << "error:     " << error_code_name(s.error_code) << ": " << s.error_message << "\n";
+  if (s.refusal_reason != RefusalReason::none)
+    std::cout << "refused:   " << refusal_reason_name(s.refusal_reason) << "\n";
+  if (!s.duplicate_of.empty()) std::cout << "duplicate: of " << s.duplicate_of << "\n";
   if (s.result) {
     auto line = [](const StoredObject& o) {
       std::cout << "  " << o.name << ": " << o.key << "  " << o.width << "x" << o.height << "  " << o.bytes

@@ -63,6 +63,7 @@ class Attempt {
       ctx.report = [&](UploadStage step, double fraction) { set_stage(step, at(fraction)); };
       auto end = stage->run(ctx);
       if (!end.ok()) {
+        refusal_ = work.refusal;
         on_error(end.status(), tr.retry_transient);
         return;
       }
@@ -76,7 +77,7 @@ class Attempt {
       share_before += tr.progress_share;
     }
     if (!check()) return;
-    complete(std::move(work.result));
+    complete(std::move(work.result), std::move(work.duplicate_of));
   }
 
  private:
@@ -166,6 +167,7 @@ class Attempt {
     s_.state = UploadState::failed;
     s_.error_code = error.code();
     s_.error_message = message;
+    s_.refusal_reason = refusal_;
     s_.attempt = f_.job.attempt;
     Status st = im_.save(s_);
     if (!st.ok()) {
@@ -221,7 +223,9 @@ class Attempt {
   }
 
   // Every object of the result gets its URL; the status becomes completed.
-  void complete(UploadResult result) {
+  // duplicate_of: set when the upload is a duplicate (the objects in
+  // `result` are the first upload's).
+  void complete(UploadResult result, std::string duplicate_of) {
     auto url_of = [&](StoredObject& o) -> Status {
       if (o.key.empty()) return Status::Ok();
       auto u = im_.storage->get_url(o.key, im_.options.url_expiry);
@@ -242,6 +246,7 @@ class Attempt {
     s_.attempt = f_.job.attempt;
     s_.last_error.clear();
     s_.result = std::move(result);
+    s_.duplicate_of = std::move(duplicate_of);
     Status st = im_.save(s_);
     if (!st.ok()) {
       on_error(st, true);
@@ -253,8 +258,12 @@ class Attempt {
       MS_LOGF(warn, "upload", upload_field(id_), "upload {}: completed but ack failed: {}", id_, ack.to_string());
     im_.completed++;
     im_.observe_time(elapsed());
-    MS_LOGF(info, "upload", upload_field(id_), "upload {}: processing -> completed ({} thumbnails, attempt {})", id_,
-            s_.result->thumbnails.size(), f_.job.attempt);
+    if (!s_.duplicate_of.empty())
+      MS_LOGF(info, "upload", upload_field(id_), "upload {}: processing -> completed as a duplicate of {} (attempt {})",
+              id_, s_.duplicate_of, f_.job.attempt);
+    else
+      MS_LOGF(info, "upload", upload_field(id_), "upload {}: processing -> completed ({} thumbnails, attempt {})", id_,
+              s_.result->thumbnails.size(), f_.job.attempt);
   }
 
   UploadService::Impl& im_;
@@ -264,6 +273,7 @@ class Attempt {
   const std::string spool_;
   const std::string prefix_;
   int total_share_ = 0;
+  RefusalReason refusal_ = RefusalReason::none;  // of the stage that failed, if it refused the file
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 

@@ -166,7 +166,14 @@ Result<UploadMetrics> UploadService::metrics() {
   m.queue = q.value();
   auto counts = im.queue->count_records();
   if (!counts.ok()) return counts.status();
-  for (auto& [state, n] : counts.value()) m.states[state == detail::kFailedCleaned ? "failed" : state] += n;
+  // Only upload states: the record store also holds other records (grant
+  // marks, duplicate claims, the dedup scope index) under states of their own.
+  for (auto& [state, n] : counts.value()) {
+    const std::string name = state == detail::kFailedCleaned ? "failed" : state;
+    for (UploadState u : {UploadState::pending, UploadState::processing, UploadState::retrying, UploadState::completed,
+                          UploadState::failed})
+      if (name == upload_state_name(u)) m.states[name] += n;
+  }
   return m;
 }
 

@@ -46,6 +46,19 @@ rc=$?
 set -e
 [ $rc -eq 17 ] || fail "hostile upload exit status $rc, expected 17"
 grep -q 'status:    failed' "$work/evil.out" || fail "hostile upload not failed"
+set +e
+evil=$("$ms" upload "$work/evil.jpg" --wait --json 2>/dev/null)
+set -e
+grep -q '"refusal_reason": "dangerous_content"' <<<"$evil" || fail "no refusal reason in: $evil"
+
+# The same photo twice in one circle (MEDIA_DEDUP_SCOPE_KEY defaults to circle_id):
+# the second names the first and stores nothing.
+first=$("$ms" upload "$data/photo.jpg" --context circle_id=9 --wait --json 2>/dev/null)
+first_id=$(sed -n 's/^ *"id": "\([0-9a-f-]*\)".*/\1/p' <<<"$first" | head -1)
+[[ $first_id =~ ^[0-9a-f-]{36}$ ]] || fail "no id in: $first"
+! grep -q '"duplicate_of"' <<<"$first" || fail "the first copy is a duplicate: $first"
+second=$("$ms" upload "$data/photo.jpg" --context circle_id=9 --wait --json 2>/dev/null)
+grep -q "\"duplicate_of\": \"$first_id\"" <<<"$second" || fail "second copy not a duplicate of $first_id: $second"
 
 # The first upload was processed by the worker too.
 for _ in $(seq 1 100); do
@@ -62,9 +75,9 @@ rc=$?
 set -e
 [ $rc -eq 12 ] || fail "unknown id exit status $rc, expected 12"
 
-"$ms" stats --prometheus | grep -q '^mediastore_uploads{state="completed"} 2$' || fail "prometheus: completed != 2"
+"$ms" stats --prometheus | grep -q '^mediastore_uploads{state="completed"} 4$' || fail "prometheus: completed != 4"
 "$ms" stats --prometheus | grep -q '^mediastore_queue_depth 0$' || fail "prometheus: queue depth != 0"
-"$ms" stats | grep -q 'failed=1' || fail "stats: failed != 1"
+"$ms" stats | grep -q 'failed=2' || fail "stats: failed != 2"
 
 # SIGTERM: the worker finishes and exits 0.
 kill -TERM "$worker_pid"

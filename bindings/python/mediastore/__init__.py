@@ -26,7 +26,7 @@ Layout: one private module per part, re-exported here (only the names in
 ``_errors`` (exceptions), ``_common`` (argument conversion, handles,
 callbacks), ``_log`` (logging bridge, redaction), ``_config``, ``_store``
 (storage), ``_media``, ``_uploads`` (upload service, worker, dead letters),
-``_migrate``, ``_version``, and ``_native`` (the ctypes declarations of
+``_migrate``, ``_grants`` (upload grants), ``_version``, and ``_native`` (the ctypes declarations of
 ``mediastore.h``).
 """
 
@@ -55,6 +55,7 @@ from ._errors import (
     UnavailableError,
     UnsupportedMediaError,
 )
+from ._grants import UploadGrant, issue_upload_grant, verify_upload_grant
 from ._log import TRACE, disable_logging, enable_logging, redact
 from ._log import logger as logger
 from ._media import (
@@ -72,6 +73,7 @@ from ._media import (
 )
 from ._migrate import MigrateReport, migrate
 from ._store import ListPage, ObjectInfo, Store, validate_key, verify_local_url
+from ._uploads import SimilarUpload
 from ._uploads import DeadJob, StoredObject, UploadResult, UploadStage, UploadState, UploadStatus, Uploads, Worker
 from ._version import __version__ as __version__
 from ._version import version
@@ -126,6 +128,8 @@ __all__ += [
 ]
 __all__ += ["DeadJob", "verify_local_url", "MigrateReport", "migrate"]
 __all__ += ["hamming_distance"]
+__all__ += ["UploadGrant", "issue_upload_grant", "verify_upload_grant"]
+__all__ += ["SimilarUpload"]
 
 # The public classes and functions are defined in the private modules but
 # belong to the package: their names (tracebacks, reprs, pickles) stay

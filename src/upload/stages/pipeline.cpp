@@ -24,7 +24,10 @@ Result<Pipeline> build_pipeline(const PipelineSettings& settings) {
   if (!scan.ok()) return scan.status();
   if (*scan) p.push_back(std::move(scan).value());
   p.push_back(make_process_media_stage(settings));
-  // Storing. The location strip prepares the original that is stored.
+  // Needs the SHA-256 validation computed; before anything is stored.
+  if (auto dedup = make_dedup_stage(settings)) p.push_back(std::move(dedup));
+  // Storing. The location strip prepares the original that is stored (after
+  // dedup: a duplicate stores nothing, so it needs no strip).
   if (settings.options.strip_location.value_or(settings.config.strip_location))
     p.push_back(make_strip_location_stage(settings));
   p.push_back(make_store_original_stage(settings));

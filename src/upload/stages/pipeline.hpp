@@ -42,6 +42,13 @@ Result<std::unique_ptr<const Stage>> make_scan_stage(const PipelineSettings& set
 // fills work.media, work.thumbnails and work.result.metadata. Refusals are
 // final; they name the user's file.
 std::unique_ptr<const Stage> make_process_media_stage(const PipelineSettings& settings);
+// deduplicating: exact duplicates within the scope of the
+// dedup_scope_key context key (UploadOptions, else Config): claims the
+// content's SHA-256 (dedup_index.hpp) and completes the upload as a
+// duplicate of the first completed one (StageEnd::complete, nothing stored);
+// also writes the scope index entry similar() reads. null (no stage) when
+// the key is "".
+std::unique_ptr<const Stage> make_dedup_stage(const PipelineSettings& settings);
 // storing_original (its first part): the location removed from the spooled
 // file by strip_location_file into "<spool>.noloc.tmp", which then is
 // work.original_path (with its size and SHA-256); nothing when the file has
