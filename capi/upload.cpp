@@ -302,6 +302,8 @@ int ms_upload_cleanup(ms_cleanup_report** out, ms_uploads* uploads, int64_t olde
     rep->dead_lettered = r->dead_lettered;
     rep->spool_files_removed = r->spool_files_removed;
     rep->objects_removed = r->objects_removed;
+    rep->staging_objects_removed = r->staging_objects_removed;
+    rep->multipart_uploads_aborted = r->multipart_uploads_aborted;
     *out = rep;
     return MS_OK;
   });

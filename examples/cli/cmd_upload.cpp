@@ -96,6 +96,7 @@ void print_status(Context& ctx, const UploadStatus& s) {
 struct ServiceArgs {
   int max_attempts = 5;
   double lease_seconds = 30;
+  double staging_orphan_age_seconds = 24 * 3600;  // UploadOptions::staging_orphan_age
 };
 
 Result<std::shared_ptr<UploadService>> open_service(Context& ctx, const ServiceArgs& a) {
@@ -105,6 +106,7 @@ Result<std::shared_ptr<UploadService>> open_service(Context& ctx, const ServiceA
   o.max_attempts = a.max_attempts;
   o.lease_duration = std::chrono::milliseconds(static_cast<std::int64_t>(a.lease_seconds * 1000));
   o.heartbeat_interval = std::max(std::chrono::milliseconds(100), o.lease_duration / 3);
+  o.staging_orphan_age = std::chrono::seconds(static_cast<std::int64_t>(a.staging_orphan_age_seconds));
   return UploadService::open(*config, o);
 }
 
@@ -159,9 +161,20 @@ void add_worker(CLI::App& app, Context& ctx) {
   cmd->add_option("--cleanup-older-than", a->cleanup_after_seconds,
                   "Maintenance removes leftovers of failed uploads older than this many seconds (default: 3600)")
       ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--staging-orphan-age", a->service.staging_orphan_age_seconds,
+                  "Maintenance removes staged objects of no upload or of an ended one, and aborts multipart uploads "
+                  "under MEDIA_STAGING_PREFIX, older than this many seconds (default: 86400)")
+      ->check(CLI::Range(0.0, 1e9));
   cmd->callback([&ctx, a] {
     ctx.action = [&ctx, a]() -> int {
       sigset_t set = block_stop_signals();
+      // This process only works: with the in-process queue it would wait
+      // for jobs that no other process can give it.
+      if (ctx.config() && ctx.config()->queue == QueueKind::memory)
+        return ctx.fail(Status::InvalidArgument(
+            "worker: MEDIA_QUEUE_BACKEND is memory, a queue inside one process, so this worker would never see the "
+            "uploads other processes submit; use MEDIA_QUEUE_BACKEND=sqlite (one machine) or redis (many machines) "
+            "in every process"));
       auto svc = open_service(ctx, a->service);
       if (!svc.ok()) return ctx.config() ? ctx.fail(svc.status()) : ctx.failure_status;
       WorkerOptions wo;

@@ -172,6 +172,12 @@ struct CleanupReport {
   std::uint64_t dead_lettered = 0;      // uploads whose job exhausted its attempts, marked failed
   std::uint64_t spool_files_removed = 0;
   std::uint64_t objects_removed = 0;
+  // Storage staging: staged objects of no upload or of an ended one, older
+  // than UploadOptions::staging_orphan_age, removed.
+  std::uint64_t staging_objects_removed = 0;
+  // Unfinished multipart uploads under the staging prefix older than
+  // UploadOptions::staging_orphan_age, aborted (S3; 0 on the local backend).
+  std::uint64_t multipart_uploads_aborted = 0;
 };
 
 struct UploadOptions {
@@ -215,7 +221,8 @@ struct UploadOptions {
   std::optional<std::vector<std::string>> metadata_context_keys;
   // Store the original without its location (strip_location_file in
   // media.hpp): a strip_location stage before storing_original writes a
-  // stripped copy next to the spool file, and that copy is what is stored,
+  // stripped copy into the spool folder, and that copy is what is stored
+  // (uploaded, also when the upload is staged in storage),
   // with its own size and SHA-256 (object metadata "sha256"); the upload's
   // metadata keeps the uploaded file's "sha256" and gains
   // "location_stripped" = "true"/"false". A file whose location cannot be
@@ -234,6 +241,14 @@ struct UploadOptions {
   // deduplicating stage). nullopt: Config::dedup_scope_key
   // (MEDIA_DEDUP_SCOPE_KEY, default "circle_id"). Default: nullopt.
   std::optional<std::string> dedup_scope_key;
+  // Storage staging (Config::staging_prefix): cleanup_failed_uploads removes
+  // a staged object that has no status record, or whose upload ended, and
+  // aborts a multipart upload under the staging prefix, once older than
+  // this. A submission writes its staged object before its record, so the
+  // age must exceed the longest submission (and a direct upload's validity).
+  // Staged objects of failed and abandoned uploads go with their upload's
+  // leftovers, at cleanup_failed_uploads' own age. Default: 24 hours.
+  std::chrono::seconds staging_orphan_age{24 * 3600};
 };
 
 // One result of UploadService::similar().
@@ -283,10 +298,14 @@ class MS_API UploadService {
   // already completed or failed; not_found for unknown ids.
   Status cancel(std::string_view id);
 
-  // Removes the spool files and partial objects of uploads that failed, and
-  // marks failed (then cleans) unfinished uploads whose job is gone or
-  // dead-lettered, when last updated more than older_than ago; also removes
-  // spool files of no upload older than that.
+  // Removes the spool files, staged objects and partial objects of uploads
+  // that failed, and marks failed (then cleans) unfinished uploads whose job
+  // is gone or dead-lettered, when last updated more than older_than ago;
+  // also removes spool files of no upload older than that. Under
+  // Config::staging_prefix it removes staged objects without a record or of
+  // an ended upload and aborts multipart uploads, older than
+  // UploadOptions::staging_orphan_age (whatever this process's
+  // MEDIA_STAGING: the prefix is looked at in both modes).
   Result<CleanupReport> cleanup_failed_uploads(std::chrono::seconds older_than);
 
   // Jobs that exhausted their attempts, oldest first.

@@ -1481,7 +1481,7 @@ static void test_uploads(const char* root) {
   CHECK(text != NULL && strstr(text, "mediastore_") != NULL);
   ms_free(text);
   CHECK_RC(ms_upload_cleanup(&report, up, 0), MS_OK);
-  CHECK(report != NULL);
+  CHECK(report != NULL && report->staging_objects_removed == 0 && report->multipart_uploads_aborted == 0);
   ms_free(report);
   CHECK_RC(ms_upload_stats_get(NULL, up), MS_E_INVALID_ARGUMENT);
   {

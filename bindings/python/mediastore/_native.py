@@ -332,6 +332,8 @@ class CleanupReport(Structure):
         ("dead_lettered", c_uint64),
         ("spool_files_removed", c_uint64),
         ("objects_removed", c_uint64),
+        ("staging_objects_removed", c_uint64),
+        ("multipart_uploads_aborted", c_uint64),
     ]
 
 

@@ -1061,6 +1061,11 @@ typedef struct ms_cleanup_report {
   uint64_t dead_lettered;
   uint64_t spool_files_removed;
   uint64_t objects_removed;
+  /** Storage staging: orphan staged objects removed (fields appended: the
+   * library allocates the report, so older callers still read theirs). */
+  uint64_t staging_objects_removed;
+  /** Storage staging: stale multipart uploads under the staging prefix aborted. */
+  uint64_t multipart_uploads_aborted;
 } ms_cleanup_report;
 
 /**

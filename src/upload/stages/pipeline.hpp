@@ -50,7 +50,8 @@ std::unique_ptr<const Stage> make_process_media_stage(const PipelineSettings& se
 // the key is "".
 std::unique_ptr<const Stage> make_dedup_stage(const PipelineSettings& settings);
 // storing_original (its first part): the location removed from the spooled
-// file by strip_location_file into "<spool>.noloc.tmp", which then is
+// file (or staged copy) by strip_location_file into
+// "<config.effective_spool_dir()>/<id>.noloc.tmp", which then is
 // work.original_path (with its size and SHA-256); nothing when the file has
 // no location. Sets work.result.metadata["location_stripped"]. A failure
 // (a location that cannot be removed, a broken structure) fails the upload
@@ -60,7 +61,8 @@ std::unique_ptr<const Stage> make_strip_location_stage(const PipelineSettings& s
 // storing_original: the spooled file (work.original_path when set) as
 // <prefix>original.<ext> with its content type and SHA-256 as object metadata, plus the context keys (and
 // the file name) UploadOptions::metadata_context_keys lists; sets
-// work.result.original.
+// work.result.original. An upload staged in storage (upload.staged_key) is
+// copied from its staged object with StorageBackend::copy_with instead.
 std::unique_ptr<const Stage> make_store_original_stage(const PipelineSettings& settings);
 // storing_thumbnails: every entry of work.thumbnails as
 // <prefix>thumb_<name>.<ext>, a boundary between two; appends to

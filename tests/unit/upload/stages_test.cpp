@@ -417,7 +417,7 @@ TEST_CASE("strip_location: the stripped copy is what store_original stores; it g
   auto end = env.run(*strip);
   REQUIRE_MESSAGE(end.ok(), end.status().to_string());
   CHECK(end.value() == StageEnd::next);
-  CHECK(env.work.original_path == env.spool + ".noloc.tmp");
+  CHECK(env.work.original_path == env.config.effective_spool_dir() + "/u1.noloc.tmp");
   const std::string stripped = test::slurp(env.work.original_path);
   CHECK(stripped.size() == tagged.size());
   CHECK(stripped != tagged);
@@ -449,7 +449,8 @@ TEST_CASE("strip_location: a failure names the user's file, never the spool path
   CHECK(end.status().message().find("clip.mp4") != std::string::npos);
   CHECK(end.status().message().find(env.spool) == std::string::npos);
   CHECK(env.work.original_path.empty());
-  CHECK_FALSE(std::filesystem::exists(env.spool + ".noloc.tmp"));
+  CHECK_FALSE(std::filesystem::exists(env.config.effective_spool_dir() + "/u1.noloc.tmp"));
+  CHECK(end.status().message().find(env.config.effective_spool_dir()) == std::string::npos);
 }
 
 namespace {

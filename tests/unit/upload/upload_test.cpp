@@ -822,12 +822,17 @@ TEST_CASE("upload: MEDIA_STRIP_LOCATION stores the original without GPS; off kee
   REQUIRE(tagged_info->has_gps);
   auto sos = [](const std::string& j) { return j.substr(j.find("\xff\xda")); };
 
-  for (bool on : {false, true}) {
+  // Off, on, and on with the upload staged in storage (the stripped copy is
+  // put instead of the server-side copy of the staged object).
+  for (auto [on, staged] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
     CAPTURE(on);
+    CAPTURE(staged);
     Env env("sqlite");
     env.config.strip_location = on;
+    if (staged) env.config.staging = StagingKind::storage;
     env.service = env.open_service(4);
     auto id = env.submit(tagged);
+    CHECK(env.status(id).staged_key.empty() != staged);
     auto s = env.run_until_done(id);
     REQUIRE_MESSAGE(s.state == UploadState::completed, s.last_error);
     const std::string stored = test::slurp(env.config.media_root + "/" + s.result->original.key);
@@ -855,7 +860,7 @@ TEST_CASE("upload: MEDIA_STRIP_LOCATION stores the original without GPS; off kee
     }
     // Neither the spool file nor the stripped copy stays behind.
     CHECK_FALSE(std::filesystem::exists(env.spool(id)));
-    CHECK_FALSE(std::filesystem::exists(env.spool(id) + ".noloc.tmp"));
+    CHECK_FALSE(std::filesystem::exists(env.config.effective_spool_dir() + "/" + id + ".noloc.tmp"));
     CHECK(env.objects(id).size() == 4);
   }
 
