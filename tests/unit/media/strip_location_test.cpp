@@ -135,7 +135,9 @@ TEST_CASE("strip location: PNG eXIf and WebP EXIF/XMP tagged by exiftool") {
   mediastore::test::TempDir dir;
   spit(dir / "in.png", fixtures::png_rgb(fixtures::pattern(32, 24)));
   spit(dir / "in.webp", fixtures::webp(fixtures::pattern(32, 24)));
-  for (auto [name, type] : {std::pair{"in.png", MediaType::png}, std::pair{"in.webp", MediaType::webp}}) {
+  for (const auto& file : {std::pair{"in.png", MediaType::png}, std::pair{"in.webp", MediaType::webp}}) {
+    const std::string name = file.first;
+    const MediaType type = file.second;
     CAPTURE(name);
     exiftool(dir, kGpsArgs + "-Orientation#=6 -overwrite_original " + name);
     REQUIRE(exiftool(dir, std::string("-a -G1 -s ") + name).find("[GPS]") != std::string::npos);

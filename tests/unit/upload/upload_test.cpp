@@ -824,7 +824,8 @@ TEST_CASE("upload: MEDIA_STRIP_LOCATION stores the original without GPS; off kee
 
   // Off, on, and on with the upload staged in storage (the stripped copy is
   // put instead of the server-side copy of the staged object).
-  for (auto [on, staged] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+  for (const auto& mode : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+    const bool on = mode.first, staged = mode.second;
     CAPTURE(on);
     CAPTURE(staged);
     Env env("sqlite");
