@@ -1,5 +1,5 @@
 // The strip_location stage: the original to store without its location
-// (Config::strip_location), written next to the spool file.
+// (Config::strip_location), written into the spool folder.
 #include <fmt/format.h>
 
 #include <cstdio>
