@@ -17,6 +17,7 @@ build_pkgs=(
 # exiftool to make EXIF-rotated copies.
 demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
 # ffmpeg (the program): the video tests generate their corpus with it.
+# exiftool: the location strip tests tag photos with it and read them back.
 # ccache: a later run of the test command compiles only what changed
 # (scripts/test.sh).
 test_pkgs=(
@@ -24,7 +25,7 @@ test_pkgs=(
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3 mypy
   redis-server ceph-mon ceph-osd radosgw ceph-common
   nodejs
-  ffmpeg
+  ffmpeg libimage-exiftool-perl
   clamav-daemon clamav-testfiles
   ccache
 )

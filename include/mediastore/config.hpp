@@ -216,6 +216,12 @@ struct MS_API Config {
   // (MEDIA_METADATA_CONTEXT_KEYS=key1,key2; "original-filename" for the
   // file name). See UploadOptions::metadata_context_keys. Default: none.
   std::vector<std::string> metadata_context_keys;
+  // MEDIA_STRIP_LOCATION: store originals without their location (photo
+  // EXIF GPS and XMP/IPTC places, video location tags), losslessly (see
+  // strip_location_file in media.hpp); the stored original then differs
+  // from the uploaded bytes, and its sha256 metadata is the stored file's.
+  // UploadOptions::strip_location overrides it per service. Default: false.
+  bool strip_location = false;
   // Formats every thumbnail is encoded in, in this order, each once, never
   // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
   std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};

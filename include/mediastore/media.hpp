@@ -378,7 +378,10 @@ struct ImageHashes {
 MS_API Result<ImageHashes> image_hashes(const std::uint8_t* rgb, int width, int height);
 
 enum class StripMode {
-  gps,  // empty the EXIF GPS block (in place, same length) and drop XMP that holds GPS
+  gps,  // the location: empty the EXIF GPS IFD and take its pointer (0x8825) out of
+        // IFD0 (in place, same length, the other tags kept), drop XMP packets
+        // naming a place (GPS, City/State/Country, IPTC locations), extended
+        // XMP, and a Photoshop/IPTC APP13 with location datasets
   all,  // drop EXIF, XMP, IPTC/Photoshop, comments and every other APPn except
         // JFIF (APP0), ICC profile (APP2) and Adobe (APP14), which decoding needs
 };
@@ -387,5 +390,37 @@ enum class StripMode {
 // copied byte for byte. invalid_argument if `jpeg` is not a JPEG,
 // corrupt_media if its segment structure is broken.
 MS_API Result<std::string> strip_jpeg_metadata(std::string_view jpeg, StripMode mode);
+
+// Removes the location from a media file without re-encoding it (the
+// privacy option Config::strip_location applies to stored originals).
+// `type` is what the content is (MediaInfo::type). Reads `in_path`; when it
+// holds a location, writes the content without it to `out_path` (through a
+// temporary file in the same folder, renamed into place: a failure leaves
+// neither) and returns true; when it holds none, writes nothing and returns
+// false (the input is the result as it is). What goes, per type:
+//  - JPEG: strip_jpeg_metadata(StripMode::gps) (the entropy-coded data is
+//    copied byte for byte; orientation, dates and the other EXIF tags kept);
+//  - PNG: the GPS of the eXIf chunk (same length, CRC redone), XMP iTXt
+//    naming a place or compressed, ImageMagick's "Raw profile type" text;
+//  - WebP: the GPS of the EXIF chunk, an XMP chunk naming a place;
+//  - HEIC/HEIF/AVIF: the GPS of every image's Exif item and XMP items naming
+//    a place (overwritten in place by an empty packet: nothing moves);
+//  - MP4/QuickTime/WebM/Matroska: a remux with stream copy (no re-encode)
+//    without the container, stream and chapter metadata keys naming a
+//    location (containing "location", e.g. "location" for ©xyz/loci and
+//    com.apple.quicktime.location.ISO6709, or ending in "ISO6709"); other
+//    keys (creation_time, make, model, com.apple.quicktime.creationdate),
+//    the display matrix, chapters and faststart are kept. Streams the
+//    muxer cannot carry (timed metadata tracks without a codec) are dropped.
+//    Location in timed metadata tracks (GoPro GPMF, dashcam GPS) is not
+//    looked at;
+//  - GIF, BMP: nothing to remove (false).
+// Other types: unsupported_media. Malformed structure: corrupt_media;
+// a missing input: not_found; unreadable input or unwritable output: io_error; a HEIF location that
+// cannot be edited in place: unsupported_media; a video remux past
+// `time_budget_ms`: timeout. Every message names `in_path`. Default budget:
+// 120 s. Thread-safe (reentrant).
+MS_API Result<bool> strip_location_file(const std::string& in_path, const std::string& out_path, MediaType type,
+                                        std::uint64_t time_budget_ms = 120'000);
 
 }  // namespace mediastore

@@ -237,6 +237,16 @@ struct UploadOptions {
   // cleanup_failed_uploads removes them when last updated longer ago. 0 =
   // kept forever. Default: 30 days.
   std::chrono::seconds record_ttl{30 * 24 * 3600};
+  // Store the original without its location (strip_location_file in
+  // media.hpp): a strip_location stage before storing_original writes a
+  // stripped copy into the spool folder, and that copy is what is stored
+  // (uploaded, also when the upload is staged in storage),
+  // with its own size and SHA-256 (object metadata "sha256"); the upload's
+  // metadata keeps the uploaded file's "sha256" and gains
+  // "location_stripped" = "true"/"false". A file whose location cannot be
+  // removed fails the upload (it is never stored with it). nullopt:
+  // Config::strip_location (MEDIA_STRIP_LOCATION). Default: nullopt.
+  std::optional<bool> strip_location;
   // The upload context key (UploadRequest::context) whose value is the scope
   // of duplicate detection: an upload whose content has the SHA-256 of a
   // completed upload with the same value of that key completes as its

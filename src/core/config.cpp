@@ -299,6 +299,7 @@ bool Config::is_variable(std::string_view name) noexcept {
       "MEDIA_DEDUP_SCOPE_KEY",
       "MEDIA_STAGING",
       "MEDIA_STAGING_PREFIX",
+      "MEDIA_STRIP_LOCATION",
   };
   for (std::string_view n : kNames)
     if (n == name) return true;
@@ -350,6 +351,8 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
       c.metadata_context_keys.emplace_back(item);
     }
   }
+  if (auto v = get(lookup, "MEDIA_STRIP_LOCATION"))
+    MS_RETURN_IF_ERROR(parse_bool("MEDIA_STRIP_LOCATION", *v, c.strip_location));
   // Set but empty means "no duplicate detection", unlike most variables.
   if (auto v = lookup("MEDIA_DEDUP_SCOPE_KEY")) {
     if (v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos)
@@ -604,6 +607,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     formats += thumbnail_format_name(f);
   }
   out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
+  out.emplace_back("MEDIA_STRIP_LOCATION", strip_location ? "true" : "false");
   out.emplace_back("MEDIA_DEDUP_SCOPE_KEY", dedup_scope_key);
   out.emplace_back("MEDIA_SCAN", scan_mode_name(scan.mode));
   if (!scan.clamd_url.empty()) {

@@ -144,7 +144,49 @@ ExifData parse_exif_payload(std::string_view p) noexcept {
   return ExifData{};
 }
 
-bool clear_exif_gps(std::string& tiff) noexcept {
+namespace {
+
+// Removes every GPSInfo (0x8825) entry of the IFD0/IFD1 chain: the later
+// entries and the next-IFD pointer move down by one entry, the count drops,
+// and the freed 12 bytes at the end are zeroed. Values are addressed by
+// absolute offsets, so moving entries inside their IFD keeps them valid.
+bool remove_gps_pointers(std::string& tiff) {
+  Tiff t;
+  std::uint32_t off = 0;
+  if (!read_header(tiff, t, off)) return false;
+  bool changed = false;
+  std::vector<std::uint32_t> visited;
+  while (off >= 8 && visited.size() < static_cast<std::size_t>(kMaxIfds)) {
+    for (auto v : visited)
+      if (v == off) return changed;
+    visited.push_back(off);
+    t.d = tiff;
+    if (!t.ok(off, 2)) return changed;
+    unsigned n = t.u16(off);
+    if (n > kMaxEntries || !t.ok(off + 2, std::uint64_t{n} * 12 + 4)) return changed;
+    for (unsigned i = 0; i < n;) {
+      const std::size_t e = off + 2 + std::size_t{i} * 12;
+      if (t.u16(e) != kTagGpsIfd) {
+        ++i;
+        continue;
+      }
+      const std::size_t end = off + 2 + std::size_t{n} * 12 + 4;  // just past the next-IFD pointer
+      std::memmove(tiff.data() + e, tiff.data() + e + 12, end - e - 12);
+      std::memset(tiff.data() + end - 12, 0, 12);
+      --n;
+      const unsigned char lo = static_cast<unsigned char>(n & 0xff), hi = static_cast<unsigned char>(n >> 8);
+      tiff[off] = static_cast<char>(t.le ? lo : hi);
+      tiff[off + 1] = static_cast<char>(t.le ? hi : lo);
+      t.d = tiff;
+      changed = true;
+    }
+    off = t.u32(off + 2 + std::size_t{n} * 12);
+  }
+  return changed;
+}
+
+// Zeroes the GPS IFDs the reader finds (see clear_exif_gps).
+bool zero_gps_ifds(std::string& tiff) noexcept {
   bool changed = false;
   // Clear exactly what the reader finds, and read again: in a hostile block
   // IFDs may overlap, and clearing one may let the walk reach another.
@@ -175,6 +217,17 @@ bool clear_exif_gps(std::string& tiff) noexcept {
     }
   }
   // Still GPS after 64 rounds: an adversarial block; give up on editing it.
+  return changed;
+}
+
+}  // namespace
+
+bool clear_exif_gps(std::string& tiff) noexcept {
+  bool changed = zero_gps_ifds(tiff);
+  // Then the pointers; moving entries may, in a hostile block, make other
+  // bytes read as a GPS IFD, so the values are zeroed once more.
+  if (remove_gps_pointers(tiff)) changed = true;
+  if (zero_gps_ifds(tiff)) changed = true;
   return changed;
 }
 

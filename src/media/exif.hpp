@@ -24,9 +24,12 @@ ExifData parse_exif_tiff(std::string_view tiff) noexcept;
 // HEIF form: a 4-byte big-endian offset to the TIFF header first).
 ExifData parse_exif_payload(std::string_view payload) noexcept;
 
-// Empties the GPS IFD of a TIFF block in place (entry count 0, every byte the
-// GPS entries and their values occupied zeroed); lengths are unchanged.
-// Returns true if anything was cleared.
+// Removes the location from a TIFF block in place: the GPS IFD is emptied
+// (entry count 0, every byte the GPS entries and their values occupied
+// zeroed) and the GPSInfo (0x8825) entries of IFD0/IFD1 are taken out of
+// their IFDs (later entries move down; the freed bytes are zeroed). Lengths
+// and every other offset are unchanged, so the other tags (orientation,
+// dates, the EXIF IFD) stay valid. Returns true if anything was changed.
 bool clear_exif_gps(std::string& tiff) noexcept;
 
 // Finds the EXIF APP1 payload among the JPEG segments in `head` (the bytes

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "media/exif.hpp"
+#include "media/strip_location.hpp"
 #include "mediastore/media.hpp"
 
 namespace mediastore {
@@ -55,8 +56,14 @@ Result<std::string> strip_jpeg_metadata(std::string_view jpeg, StripMode mode) {
       }
       // A block too tangled to edit safely goes as a whole.
       if (detail::parse_exif_tiff(tiff).has_gps) keep = false;
-    } else if (is_xmp && payload.find("GPS") != std::string_view::npos) {
-      keep = false;  // XMP copies of exif:GPS* fields
+    } else if (is_xmp) {
+      // XMP copies of exif:GPS* fields and named places go. Extended XMP
+      // (the continuation of a packet too large for one segment) is split
+      // at arbitrary bytes, so it cannot be checked piecewise: it always goes.
+      const bool extended = payload.substr(0, 35) == std::string_view("http://ns.adobe.com/xmp/extension/\0", 35);
+      if (extended || detail::xmp_has_location(payload)) keep = false;
+    } else if (marker == 0xED && detail::iptc_has_location(payload)) {
+      keep = false;  // Photoshop IRB with IPTC City/Province/Country datasets
     }
     if (keep) out.append(edited.empty() ? segment : std::string_view(edited));
     p += 2 + len;

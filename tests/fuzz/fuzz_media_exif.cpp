@@ -1,11 +1,12 @@
-// EXIF parsing (TIFF, APP1 and HEIF forms), GPS clearing, and lossless JPEG
-// metadata stripping on arbitrary bytes.
+// EXIF parsing (TIFF, APP1 and HEIF forms), GPS clearing, lossless JPEG
+// metadata stripping and the PNG/WebP location strips on arbitrary bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "media/exif.hpp"
+#include "media/strip_location.hpp"
 #include "mediastore/media.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -29,5 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // No GPS survives stripping.
     if (parse_exif_tiff(find_jpeg_exif(*stripped)).has_gps) __builtin_trap();
   }
+  (void)xmp_has_location(in);
+  (void)iptc_has_location(in);
+  // The PNG and WebP rewrites: no crash, and what they write is no larger
+  // than the input plus nothing (chunks are only edited in place or dropped).
+  if (auto png = strip_png_location(in); png.ok() && png->size() > size) __builtin_trap();
+  if (auto webp = strip_webp_location(in); webp.ok() && webp->size() > size) __builtin_trap();
   return 0;
 }

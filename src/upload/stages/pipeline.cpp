@@ -26,7 +26,10 @@ Result<Pipeline> build_pipeline(const PipelineSettings& settings) {
   p.push_back(make_process_media_stage(settings));
   // Needs the SHA-256 validation computed; before anything is stored.
   if (auto dedup = make_dedup_stage(settings)) p.push_back(std::move(dedup));
-  // Storing.
+  // Storing. The location strip prepares the original that is stored (after
+  // dedup: a duplicate stores nothing, so it needs no strip).
+  if (settings.options.strip_location.value_or(settings.config.strip_location))
+    p.push_back(make_strip_location_stage(settings));
   p.push_back(make_store_original_stage(settings));
   p.push_back(make_store_thumbnails_stage(settings));
   return p;

@@ -49,8 +49,17 @@ std::unique_ptr<const Stage> make_process_media_stage(const PipelineSettings& se
 // also writes the scope index entry similar() reads. null (no stage) when
 // the key is "".
 std::unique_ptr<const Stage> make_dedup_stage(const PipelineSettings& settings);
-// storing_original: the spooled file as <prefix>original.<ext> with its
-// content type and SHA-256 as object metadata, plus the context keys (and
+// storing_original (its first part): the location removed from the spooled
+// file (or staged copy) by strip_location_file into
+// "<config.effective_spool_dir()>/<id>.noloc.tmp", which then is
+// work.original_path (with its size and SHA-256); nothing when the file has
+// no location. Sets work.result.metadata["location_stripped"]. A failure
+// (a location that cannot be removed, a broken structure) fails the upload
+// at once, naming the user's file. In the pipeline only when
+// UploadOptions::strip_location (else Config::strip_location) is true.
+std::unique_ptr<const Stage> make_strip_location_stage(const PipelineSettings& settings);
+// storing_original: the spooled file (work.original_path when set) as
+// <prefix>original.<ext> with its content type and SHA-256 as object metadata, plus the context keys (and
 // the file name) UploadOptions::metadata_context_keys lists; sets
 // work.result.original. An upload staged in storage (upload.staged_key) is
 // copied from its staged object with StorageBackend::copy_with instead.

@@ -9,6 +9,8 @@
 // in build_pipeline() (stages/pipeline.cpp) where it belongs in the order.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -22,6 +24,25 @@
 
 namespace mediastore::detail {
 
+// A file of one attempt, removed (if it exists) when this goes or is reset.
+// Not copyable.
+class ScratchFile {
+ public:
+  ScratchFile() = default;
+  ~ScratchFile() { reset(); }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  // Takes `path` over (the previous one is removed first); "" owns nothing.
+  void reset(std::string path = {}) {
+    if (!path_.empty()) std::remove(path_.c_str());
+    path_ = std::move(path);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // What the stages of one attempt hand on to the later ones. Every attempt
 // starts from an empty one: a re-run after a crash or a retry runs every
 // stage again (each writes the same keys, so re-runs are idempotent).
@@ -31,6 +52,15 @@ struct UploadWork {
   // Encoded thumbnails still to be stored, in the order
   // process_media_file returned them (set by the process_media stage).
   std::vector<Thumbnail> thumbnails;
+  // The file the store_original stage stores instead of the upload's source,
+  // with its size and SHA-256 (lower-case hex); set by the strip_location
+  // stage when it removed a location. Empty: the spooled (or staged) source
+  // as it is, with media->byte_size and media->sha256.
+  std::string original_path;
+  std::uint64_t original_bytes = 0;
+  std::string original_sha256;
+  // Owns original_path: removed when the attempt ends, whatever the outcome.
+  ScratchFile original_scratch;
   // The upload's result as far as it is known: objects stored so far and
   // the media metadata. The driver fills every object's URL on completion.
   UploadResult result;

@@ -1,4 +1,5 @@
-// The store_original stage: the accepted file, as it was uploaded.
+// The store_original stage: the accepted file, as it was uploaded (or as the
+// strip_location stage left it).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -34,21 +35,26 @@ class StoreOriginalStage final : public Stage {
     original.key = ctx.object_prefix + "original" + (ext.empty() ? "" : "." + ext);
     original.width = mi.display_width;
     original.height = mi.display_height;
-    original.bytes = mi.byte_size;
+    // The location strip's copy when it made one, else the source as it is.
+    const bool stripped = !ctx.work.original_path.empty();
+    const std::string& sha256 = stripped ? ctx.work.original_sha256 : mi.sha256;
+    original.bytes = stripped ? ctx.work.original_bytes : mi.byte_size;
     original.content_type = mi.mime;
     PutOptions po;
     po.content_type = mi.mime;
-    po.user_metadata = {{"upload-id", ctx.upload.id}, {"sha256", mi.sha256}};
-    po.sha256 = mi.sha256;  // validation hashed the spool already; the server checks it
+    po.user_metadata = {{"upload-id", ctx.upload.id}, {"sha256", sha256}};
+    po.sha256 = sha256;  // validation (or the strip) hashed the file already; the server checks it
     // Privacy: anyone holding a URL can read object metadata, so only the
     // listed context keys (and the file name, if listed) go there.
     if (listed("original-filename")) po.user_metadata["original-filename"] = header_safe(mi.filename);
     for (auto& [k, v] : ctx.upload.context)
       if (listed(k)) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
-    // Staged in storage: a server-side copy (S3 CopyObject), so the bytes
-    // are not sent a second time; the copy gets the metadata put_file would.
-    Status st = ctx.upload.staged_key.empty() ? ctx.storage.put_file(original.key, ctx.spool_path, po)
-                                              : ctx.storage.copy_with(ctx.upload.staged_key, original.key, po);
+    // Staged in storage and not stripped: a server-side copy (S3
+    // CopyObject), so the bytes are not sent a second time; the copy gets the
+    // metadata put_file would. A stripped copy is uploaded from its file.
+    Status st = stripped                        ? ctx.storage.put_file(original.key, ctx.work.original_path, po)
+                : ctx.upload.staged_key.empty() ? ctx.storage.put_file(original.key, ctx.spool_path, po)
+                                                : ctx.storage.copy_with(ctx.upload.staged_key, original.key, po);
     if (!st.ok()) return st.with_context(fmt::format("storing {}", original.key));
     ctx.work.result.original = std::move(original);
     return StageEnd::next;

@@ -476,3 +476,17 @@ TEST_CASE("MEDIA_STAGING follows the queue unless set; MEDIA_STAGING_PREFIX must
   CHECK(Config::is_variable("MEDIA_STAGING_PREFIX"));
   CHECK(std::string(staging_kind_name(StagingKind::storage)) == "storage");
 }
+
+TEST_CASE("MEDIA_STRIP_LOCATION: off by default, a boolean") {
+  auto c = Config::from_lookup(env({}));
+  REQUIRE(c.ok());
+  CHECK(!c->strip_location);
+  CHECK(c->describe().find("MEDIA_STRIP_LOCATION=false\n") != std::string::npos);
+  c = Config::from_lookup(env({{"MEDIA_STRIP_LOCATION", "true"}}));
+  REQUIRE(c.ok());
+  CHECK(c->strip_location);
+  CHECK(c->describe().find("MEDIA_STRIP_LOCATION=true\n") != std::string::npos);
+  auto bad = Config::from_lookup(env({{"MEDIA_STRIP_LOCATION", "maybe"}}));
+  CHECK(bad.status().is(ErrorCode::invalid_argument));
+  CHECK(bad.status().message().find("MEDIA_STRIP_LOCATION") != std::string::npos);
+}

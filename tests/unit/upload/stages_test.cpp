@@ -2,8 +2,10 @@
 // test builds (src/upload/stages/), and the list build_pipeline makes.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <set>
 
+#include "core/crypto.hpp"
 #include "support/files.hpp"
 #include "unit/upload/upload_support.hpp"
 #include "upload/dedup_index.hpp"
@@ -385,6 +387,70 @@ TEST_CASE("scan stage: a scanner that cannot answer is a transient failure namin
   auto gone = env.run(*make_scan_stage(env.settings()).value());
   CHECK(gone.status().is(ErrorCode::not_found));
   CHECK(gone.status().message().find(env.spool) == std::string::npos);
+}
+
+TEST_CASE("pipeline: strip_location runs before store_original when turned on") {
+  StageEnv env("x");
+  env.config.strip_location = true;
+  auto built = build_pipeline(env.settings());
+  REQUIRE(built.ok());
+  std::vector<UploadStage> names;
+  for (auto& s : *built) names.push_back(s->traits().stage);
+  // After duplicate detection (a duplicate stores nothing); it prepares the
+  // original, so it shows as storing_original.
+  CHECK(names == std::vector<UploadStage>{UploadStage::validating, UploadStage::deduplicating,
+                                          UploadStage::storing_original, UploadStage::storing_original,
+                                          UploadStage::storing_thumbnails});
+  CHECK_FALSE((*built)[2]->traits().retry_transient);
+  env.options.strip_location = false;  // the service's option wins over the configuration
+  auto off = build_pipeline(env.settings());
+  REQUIRE(off.ok());
+  CHECK(off->size() == 4);
+}
+
+TEST_CASE("strip_location: the stripped copy is what store_original stores; it goes with the work") {
+  const std::string tagged = upload_test::with_gps_exif(upload_test::make_jpeg(200, 150));
+  StageEnv env(tagged);
+  REQUIRE(env.run(*make_process_media_stage(env.settings())).ok());
+  auto strip = make_strip_location_stage(env.settings());
+  CHECK(strip->applies(env.work));
+  auto end = env.run(*strip);
+  REQUIRE_MESSAGE(end.ok(), end.status().to_string());
+  CHECK(end.value() == StageEnd::next);
+  CHECK(env.work.original_path == env.config.effective_spool_dir() + "/u1.noloc.tmp");
+  const std::string stripped = test::slurp(env.work.original_path);
+  CHECK(stripped.size() == tagged.size());
+  CHECK(stripped != tagged);
+  CHECK(env.work.original_bytes == stripped.size());
+  CHECK(env.work.original_sha256 == hex_lower(sha256(stripped)));
+  CHECK(env.work.result.metadata.at("location_stripped") == "true");
+  CHECK(test::slurp(env.spool) == tagged);  // the spool is read only
+
+  REQUIRE(env.run(*make_store_original_stage(env.settings())).ok());
+  auto info = env.storage->stat("uploads/u1/original.jpg");
+  REQUIRE(info.ok());
+  CHECK(info->size == stripped.size());
+  CHECK(info->user_metadata.at("sha256") == env.work.original_sha256);
+  CHECK(env.work.result.original.bytes == stripped.size());
+
+  const std::string path = env.work.original_path;
+  env.work.original_scratch.reset();
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("strip_location: a failure names the user's file, never the spool path") {
+  StageEnv env("this is not a video", "clip.mp4");
+  MediaInfo mi;
+  mi.type = MediaType::mp4;
+  env.work.media = mi;
+  auto end = env.run(*make_strip_location_stage(env.settings()));
+  REQUIRE_FALSE(end.ok());
+  CHECK(end.status().code() == ErrorCode::corrupt_media);
+  CHECK(end.status().message().find("clip.mp4") != std::string::npos);
+  CHECK(end.status().message().find(env.spool) == std::string::npos);
+  CHECK(env.work.original_path.empty());
+  CHECK_FALSE(std::filesystem::exists(env.config.effective_spool_dir() + "/u1.noloc.tmp"));
+  CHECK(end.status().message().find(env.config.effective_spool_dir()) == std::string::npos);
 }
 
 namespace {

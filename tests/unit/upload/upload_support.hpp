@@ -55,6 +55,37 @@ inline std::string make_jpeg(int w, int h, int seed = 0) {
   return jpeg;
 }
 
+// `jpeg` with an EXIF APP1 after SOI: orientation 6 and a GPS IFD
+// (GPSLatitudeRef "N", GPSLatitude 48/1 51/1 30/1), little-endian.
+inline std::string with_gps_exif(const std::string& jpeg) {
+  auto p16 = [](std::string& s, unsigned v) {
+    s += static_cast<char>(v & 0xff);
+    s += static_cast<char>((v >> 8) & 0xff);
+  };
+  auto p32 = [&](std::string& s, std::uint32_t v) {
+    p16(s, v & 0xffff);
+    p16(s, v >> 16);
+  };
+  std::string t("II*\0", 4);
+  p32(t, 8);
+  // IFD0 at 8: 2 entries (8 + 2 + 24 + 4 = 38), GPS IFD at 38: 2 entries (38 + 30 = 68), rationals at 68.
+  p16(t, 2);
+  p16(t, 0x0112), p16(t, 3), p32(t, 1), p16(t, 6), p16(t, 0);
+  p16(t, 0x8825), p16(t, 4), p32(t, 1), p32(t, 38);
+  p32(t, 0);
+  p16(t, 2);
+  p16(t, 0x0001), p16(t, 2), p32(t, 2), t += std::string("N\0\0\0", 4);
+  p16(t, 0x0002), p16(t, 5), p32(t, 3), p32(t, 68);
+  p32(t, 0);
+  for (std::uint32_t v : {48u, 1u, 51u, 1u, 30u, 1u}) p32(t, v);
+  const std::string payload = std::string("Exif\0\0", 6) + t;
+  const std::size_t len = payload.size() + 2;
+  std::string seg = "\xff\xe1";
+  seg += static_cast<char>(len >> 8);
+  seg += static_cast<char>(len & 0xff);
+  return jpeg.substr(0, 2) + seg + payload + jpeg.substr(2);
+}
+
 namespace png_detail {
 inline void put32(std::string& s, std::uint32_t v) {
   for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xff);

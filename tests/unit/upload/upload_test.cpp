@@ -7,7 +7,10 @@
 #include <set>
 #include <thread>
 
+#include "core/crypto.hpp"
+#include "mediastore/media.hpp"
 #include "mediastore/upload.hpp"
+#include "support/files.hpp"
 #include "unit/upload/upload_support.hpp"
 
 using namespace mediastore;
@@ -813,4 +816,69 @@ TEST_CASE("upload: a storage outage shorter than the retry window delays uploads
     CHECK(s.attempt >= 2);
   }
   CHECK(env.service->metrics()->retried >= 5);
+}
+
+TEST_CASE("upload: MEDIA_STRIP_LOCATION stores the original without GPS; off keeps it byte for byte") {
+  const std::string tagged = upload_test::with_gps_exif(upload_test::make_jpeg(320, 240));
+  auto tagged_info = validate_media(tagged, "IMG_1.jpg", MediaKind::photo);
+  REQUIRE(tagged_info.ok());
+  REQUIRE(tagged_info->has_gps);
+  auto sos = [](const std::string& j) { return j.substr(j.find("\xff\xda")); };
+
+  // Off, on, and on with the upload staged in storage (the stripped copy is
+  // put instead of the server-side copy of the staged object).
+  for (const auto& mode : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+    const bool on = mode.first, staged = mode.second;
+    CAPTURE(on);
+    CAPTURE(staged);
+    Env env("sqlite");
+    env.config.strip_location = on;
+    if (staged) env.config.staging = StagingKind::storage;
+    env.service = env.open_service(4);
+    auto id = env.submit(tagged);
+    CHECK(env.status(id).staged_key.empty() != staged);
+    auto s = env.run_until_done(id);
+    REQUIRE_MESSAGE(s.state == UploadState::completed, s.last_error);
+    const std::string stored = test::slurp(env.config.media_root + "/" + s.result->original.key);
+    auto info = env.storage->stat(s.result->original.key);
+    REQUIRE(info.ok());
+    const std::string sha = detail::hex_lower(detail::sha256(stored));
+    CHECK(info->user_metadata.at("sha256") == sha);
+    CHECK(s.result->original.bytes == stored.size());
+    // The upload's metadata describes the uploaded file.
+    CHECK(s.result->metadata.at("has_gps") == "true");
+    CHECK(s.result->metadata.at("sha256") == detail::hex_lower(detail::sha256(tagged)));
+    if (!on) {
+      CHECK(stored == tagged);
+      CHECK(s.result->metadata.count("location_stripped") == 0);
+    } else {
+      CHECK(stored != tagged);
+      CHECK(stored.size() == tagged.size());
+      CHECK(s.result->metadata.at("location_stripped") == "true");
+      auto v = validate_media(stored, "IMG_1.jpg", MediaKind::photo);
+      REQUIRE(v.ok());
+      CHECK(!v->has_gps);
+      CHECK(v->orientation == 6);
+      CHECK(sos(stored) == sos(tagged));
+      CHECK(stored.find(std::string("\x25\x88", 2)) == std::string::npos);  // no GPSInfo tag left
+    }
+    // Neither the spool file nor the stripped copy stays behind.
+    CHECK_FALSE(std::filesystem::exists(env.spool(id)));
+    CHECK_FALSE(std::filesystem::exists(env.config.effective_spool_dir() + "/" + id + ".noloc.tmp"));
+    CHECK(env.objects(id).size() == 4);
+  }
+
+  // On, a file without location is stored as it is.
+  Env env("memory");
+  UploadOptions uo;
+  uo.strip_location = true;
+  auto svc = UploadService::create(env.config, env.storage, env.queue, uo);
+  REQUIRE(svc.ok());
+  env.service = svc.value();
+  const std::string plain = upload_test::make_jpeg(64, 48);
+  auto id = env.submit(plain);
+  auto s = env.run_until_done(id);
+  REQUIRE(s.state == UploadState::completed);
+  CHECK(test::slurp(env.config.media_root + "/" + s.result->original.key) == plain);
+  CHECK(s.result->metadata.at("location_stripped") == "false");
 }
