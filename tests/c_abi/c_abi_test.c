@@ -152,6 +152,7 @@ static void test_errors(void) {
   CHECK(strcmp(ms_strerror(MS_OK), "ok") == 0);
   CHECK(strcmp(ms_strerror(MS_E_NOT_FOUND), "not_found") == 0);
   CHECK(strcmp(ms_strerror(MS_E_INTERNAL), "internal") == 0);
+  CHECK(strcmp(ms_strerror(MS_E_NOT_SUPPORTED), "not_supported") == 0);
   CHECK(strcmp(ms_strerror(-MS_ERROR_CODE_COUNT), "unknown") == 0);
   CHECK(strcmp(ms_strerror(INT32_MIN), "unknown") == 0);
   CHECK(strcmp(ms_strerror(2), "not_found") == 0);

@@ -48,6 +48,7 @@ from ._errors import (
     MediaStoreTimeoutError,
     NetworkError,
     NotFoundError,
+    NotSupportedError,
     PermissionDeniedError,
     StorageIOError,
     ThrottledError,
@@ -126,6 +127,7 @@ __all__ += [
 ]
 __all__ += ["DeadJob", "verify_local_url", "MigrateReport", "migrate"]
 __all__ += ["hamming_distance"]
+__all__ += ["NotSupportedError"]
 
 # The public classes and functions are defined in the private modules but
 # belong to the package: their names (tracebacks, reprs, pickles) stay

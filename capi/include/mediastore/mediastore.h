@@ -71,11 +71,12 @@ typedef enum ms_error_code {
   MS_E_CONFLICT = -13,         /**< a precondition or concurrent change failed */
   MS_E_UNAVAILABLE = -14,      /**< the service is temporarily unavailable */
   MS_E_CANCELLED = -15,        /**< the caller cancelled the operation */
-  MS_E_INTERNAL = -16          /**< a bug or unexpected condition inside the library */
+  MS_E_INTERNAL = -16,         /**< a bug or unexpected condition inside the library */
+  MS_E_NOT_SUPPORTED = -17     /**< this backend or build does not offer the operation */
 } ms_error_code;
 
 /** Number of codes including MS_OK: valid codes are 0 .. -(MS_ERROR_CODE_COUNT-1). */
-#define MS_ERROR_CODE_COUNT 17
+#define MS_ERROR_CODE_COUNT 18
 
 /**
  * @brief Stable lower-case name of a code ("not_found"); "unknown" for values
