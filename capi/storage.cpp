@@ -282,20 +282,44 @@ int ms_store_put_file(ms_store* store, const char* key, const char* path, const 
   });
 }
 
+namespace {
+
+// The checks ms_store_put_stream and ms_store_save_stream share.
+int stream_args(ms_read_fn read_fn, int64_t size) {
+  if (read_fn == nullptr) return invalid("read_fn must not be NULL");
+  if (size < -1) return invalid("size must be -1 (unknown) or >= 0, got " + std::to_string(size));
+  return MS_OK;
+}
+
+}  // namespace
+
 int ms_store_put_stream(ms_store* store, const char* key, int64_t size, const ms_put_options* opts, ms_read_fn read_fn,
                         ms_rewind_fn rewind_fn, void* payload) {
   return guard([&]() -> int {
     int rc = MS_OK;
     std::string_view k;
     if (!store_arg(store, rc) || !text_arg(key, "key", k, rc)) return rc;
-    if (read_fn == nullptr) return invalid("read_fn must not be NULL");
-    if (size < -1) return invalid("size must be -1 (unknown) or >= 0, got " + std::to_string(size));
+    if ((rc = stream_args(read_fn, size)) != MS_OK) return rc;
     ms::PutOptions po;
     if ((rc = put_options(opts, po)) != MS_OK) return rc;
     CallbackSource src(read_fn, rewind_fn, size, payload);
     return check(store->backend->put(k, src, po));
   });
 }
+
+namespace {
+
+// ms_store_save and ms_store_save_stream once the source is made.
+int save_from(char** out, ms_store* store, std::string_view name, ms::ByteSource& src, const ms_put_options* opts) {
+  ms::PutOptions po;
+  if (int rc = put_options(opts, po); rc != MS_OK) return rc;
+  auto r = store->backend->save(src, name, po);
+  if (!r.ok()) return fail(r.status());
+  *out = dup_string(*r);
+  return MS_OK;
+}
+
+}  // namespace
 
 int ms_store_save(char** out, ms_store* store, const void* data, size_t len, const char* filename,
                   const ms_put_options* opts) {
@@ -307,13 +331,22 @@ int ms_store_save(char** out, ms_store* store, const void* data, size_t len, con
     if (!store_arg(store, rc) || !text_arg(filename, "filename", name, rc)) return rc;
     std::string_view bytes;
     if (!bytes_arg(data, len, "data", bytes, rc)) return rc;
-    ms::PutOptions po;
-    if ((rc = put_options(opts, po)) != MS_OK) return rc;
     ms::MemorySource src(bytes);
-    auto r = store->backend->save(src, name, po);
-    if (!r.ok()) return fail(r.status());
-    *out = dup_string(*r);
-    return MS_OK;
+    return save_from(out, store, name, src, opts);
+  });
+}
+
+int ms_store_save_stream(char** out, ms_store* store, const char* filename, int64_t size, const ms_put_options* opts,
+                         ms_read_fn read_fn, ms_rewind_fn rewind_fn, void* payload) {
+  return guard([&]() -> int {
+    if (out == nullptr) return invalid("out must not be NULL");
+    *out = nullptr;
+    int rc = MS_OK;
+    std::string_view name;
+    if (!store_arg(store, rc) || !text_arg(filename, "filename", name, rc)) return rc;
+    if ((rc = stream_args(read_fn, size)) != MS_OK) return rc;
+    CallbackSource src(read_fn, rewind_fn, size, payload);
+    return save_from(out, store, name, src, opts);
   });
 }
 

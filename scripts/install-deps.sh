@@ -17,6 +17,8 @@ build_pkgs=(
 # exiftool to make EXIF-rotated copies.
 demo_pkgs=(lomiri-wallpapers-16.04 libimage-exiftool-perl)
 # ffmpeg (the program): the video tests generate their corpus with it.
+# ccache: a later run of the test command compiles only what changed
+# (scripts/test.sh).
 test_pkgs=(
   clang libclang-rt-14-dev llvm clang-format curl ca-certificates valgrind
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-django python3-boto3 mypy
@@ -24,6 +26,7 @@ test_pkgs=(
   nodejs
   ffmpeg
   clamav-daemon clamav-testfiles
+  ccache
 )
 # npm installs the reference implementations the tests compare with
 # (scripts/install-npm.sh). Debian packages it apart from nodejs; a nodejs

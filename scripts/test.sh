@@ -19,10 +19,17 @@ root=$PWD
 scripts/install-deps.sh test
 
 jobs=$(nproc)
+# ccache (a test package) makes a second run, or a second clone, compile only
+# what changed: paths under the checkout are hashed relative to it.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR=$root CCACHE_SLOPPINESS=time_macros
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 echo "== sanitizer build (clang, ASan+UBSan, fuzzers) in build-asan/"
 cmake -S . -B build-asan -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEDIASTORE_SANITIZE=ON -DMEDIASTORE_FUZZ=ON \
-  -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON >/dev/null
+  -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON "${launcher[@]}" >/dev/null
 cmake --build build-asan -j "$jobs"
 
 matrix=()
@@ -33,7 +40,7 @@ for cc in gcc clang; do
     dir=build-matrix/$cc-${type,,}
     echo "== $cc $type build (unit tests) in $dir/"
     cmake -S . -B "$dir" -G Ninja "${compilers[@]}" -DCMAKE_BUILD_TYPE=$type \
-      -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON >/dev/null
+      -DMEDIASTORE_BUILD_EXAMPLES=OFF -DMEDIASTORE_WERROR=ON "${launcher[@]}" >/dev/null
     cmake --build "$dir" -j "$jobs" --target unit_tests
     matrix+=("$root/$dir")
   done
@@ -41,7 +48,8 @@ done
 
 echo "== main build (g++) in build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEDIASTORE_BUILD_TESTS=ON -DMEDIASTORE_WERROR=ON \
-  -DMEDIASTORE_ASAN_DIR="$root/build-asan" -DMEDIASTORE_MATRIX_DIRS="$(IFS=';'; echo "${matrix[*]}")" >/dev/null
+  -DMEDIASTORE_ASAN_DIR="$root/build-asan" -DMEDIASTORE_MATRIX_DIRS="$(IFS=';'; echo "${matrix[*]}")" \
+  "${launcher[@]}" >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== tests"

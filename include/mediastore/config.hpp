@@ -35,8 +35,12 @@
 //                           Default (sqlite): MEDIA_STATE_DIR/queue.sqlite3
 //   MEDIA_STATE_DIR         the library's own files (spool, SQLite queue),
 //                           never inside MEDIA_ROOT   Default: "<MEDIA_ROOT>.state"
-//   MEDIA_SPOOL_DIR         where accepted uploads are spooled
+//   MEDIA_SPOOL_DIR         where accepted uploads are spooled (local staging)
 //                           Default: MEDIA_STATE_DIR/spool
+//   MEDIA_STAGING           local | storage: where an accepted upload's bytes
+//                           wait for a worker   Default: storage with redis, else local
+//   MEDIA_STAGING_PREFIX    key prefix of staged uploads in the storage backend,
+//                           ends with '/'       Default: staging/
 //   MEDIA_THUMBNAIL_FORMATS comma-separated jpeg, webp, avif   Default: jpeg
 //   MEDIA_CLAMD_URL         unix:/PATH or tcp://HOST:PORT of clamd; empty = no scanning
 //   MEDIA_SCAN              off | required   Default: required when MEDIA_CLAMD_URL is set, else off
@@ -70,12 +74,19 @@ namespace mediastore {
 
 enum class BackendKind { local, minio, s3 };
 enum class QueueKind { memory, sqlite, redis };
+// Where an accepted upload's bytes wait for a worker: `local`, a file in the
+// accepting process's spool folder (one machine), or `storage`, an object
+// "<staging_prefix><upload id>" in the storage backend (web nodes and workers
+// that share no disk).
+enum class StagingKind { local, storage };
 // An encoding of thumbnails: JPEG (libjpeg-turbo), WebP (libwebp, lossy) or
 // AVIF (libheif with its AV1 encoder; Debian 12 builds libheif with libaom).
 enum class ThumbnailFormat { jpeg, webp, avif };
 
 MS_API const char* backend_kind_name(BackendKind kind) noexcept;
 MS_API const char* queue_kind_name(QueueKind kind) noexcept;
+// "local", "storage" (the MEDIA_STAGING spelling).
+MS_API const char* staging_kind_name(StagingKind kind) noexcept;
 // "jpeg", "webp", "avif" (the MEDIA_THUMBNAIL_FORMATS spelling).
 MS_API const char* thumbnail_format_name(ThumbnailFormat format) noexcept;
 // The file extension without the dot: "jpg", "webp", "avif".
@@ -190,6 +201,15 @@ struct MS_API Config {
   // Empty = effective_state_dir() + "/spool". An explicit spool_dir without
   // state_dir keeps the former default queue file spool_dir + "/queue.sqlite3".
   std::string spool_dir;
+  // MEDIA_STAGING: where accepted uploads wait for a worker. nullopt =
+  // follow the queue (effective_staging()): storage for redis (the workers
+  // may be on other hosts), local otherwise. Default: nullopt.
+  std::optional<StagingKind> staging;
+  // MEDIA_STAGING_PREFIX: the key prefix of staged uploads in the storage
+  // backend ("<prefix><upload id>"); non-empty, ends with '/', and neither
+  // inside nor around UploadOptions::key_prefix (UploadService::create
+  // refuses an overlap). Default: "staging/".
+  std::string staging_prefix = "staging/";
   // Upload context keys that may be copied into object metadata
   // (MEDIA_METADATA_CONTEXT_KEYS=key1,key2; "original-filename" for the
   // file name). See UploadOptions::metadata_context_keys. Default: none.
@@ -226,6 +246,8 @@ struct MS_API Config {
   // The SQLite queue file used when queue_url is empty: state_dir's
   // "queue.sqlite3"; with only spool_dir set, spool_dir's (the former default).
   std::string effective_sqlite_path() const;
+  // `staging` when set, else storage for the redis queue, local otherwise.
+  StagingKind effective_staging() const;
 
   // Human-readable effective configuration, one "NAME=value" per line, with
   // every secret masked ("****") and access keys cut to a 4-character prefix.

@@ -120,6 +120,12 @@ struct UploadStatus {
   std::map<std::string, std::string> context;
   SystemTime created_at{};
   SystemTime updated_at{};
+  // Where the accepted bytes wait for a worker: the storage key of the staged
+  // object ("<Config::staging_prefix><id>") when staged in the storage
+  // backend, "" when in the accepting process's spool folder. Set at submit
+  // from Config::effective_staging(); a worker follows the record, whatever
+  // its own config says. Default: "" (local spool).
+  std::string staged_key;
 };
 
 // Histogram bounds of processing time in seconds (the last bucket is +Inf).

@@ -32,6 +32,14 @@ const char* queue_kind_name(QueueKind kind) noexcept {
   return "unknown";
 }
 
+const char* staging_kind_name(StagingKind kind) noexcept {
+  switch (kind) {
+    case StagingKind::local: return "local";
+    case StagingKind::storage: return "storage";
+  }
+  return "unknown";
+}
+
 const char* thumbnail_format_name(ThumbnailFormat format) noexcept {
   switch (format) {
     case ThumbnailFormat::jpeg: return "jpeg";
@@ -212,6 +220,25 @@ std::string absolute_sqlite_url(const std::string& url) {
   return scheme + absolute_path(rest) + query;
 }
 
+// "a/b/": what storage keys (validate_key in src/storage/key.cpp) accept
+// before their last segment, checked here without the storage part.
+bool is_key_prefix(const std::string& prefix) {
+  if (prefix.size() > 512) return false;
+  std::size_t start = 0;
+  while (start < prefix.size()) {
+    const std::size_t slash = prefix.find('/', start);
+    if (slash == std::string::npos) return false;
+    const std::string seg = prefix.substr(start, slash - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char ch : seg) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u == 0x7f || ch == '\\') return false;
+    }
+    start = slash + 1;
+  }
+  return true;
+}
+
 bool is_inside(const std::string& path, const std::string& folder) {
   return path == folder || path.rfind(folder == "/" ? folder : folder + "/", 0) == 0;
 }
@@ -269,6 +296,8 @@ bool Config::is_variable(std::string_view name) noexcept {
       "MEDIA_CLAMD_TIMEOUT",
       "MEDIA_SCAN",
       "MEDIA_SCAN_UNSCANNED",
+      "MEDIA_STAGING",
+      "MEDIA_STAGING_PREFIX",
   };
   for (std::string_view n : kNames)
     if (n == name) return true;
@@ -331,6 +360,15 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
       return Status::InvalidArgument(fmt::format("MEDIA_QUEUE_BACKEND must be memory, sqlite or redis, got '{}'", *v));
   }
   if (auto v = get(lookup, "MEDIA_QUEUE_URL")) c.queue_url = *v;
+  if (auto v = get(lookup, "MEDIA_STAGING")) {
+    if (*v == "local")
+      c.staging = StagingKind::local;
+    else if (*v == "storage")
+      c.staging = StagingKind::storage;
+    else
+      return Status::InvalidArgument(fmt::format("MEDIA_STAGING must be local or storage, got '{}'", *v));
+  }
+  if (auto v = get(lookup, "MEDIA_STAGING_PREFIX")) c.staging_prefix = *v;
   if (auto v = get(lookup, "MEDIA_THUMBNAIL_FORMATS"))
     MS_RETURN_IF_ERROR(parse_thumbnail_formats("MEDIA_THUMBNAIL_FORMATS", *v, c.thumbnail_formats));
   MS_RETURN_IF_ERROR(read_scan_settings(lookup, c.scan));
@@ -435,6 +473,14 @@ Status Config::validate() const {
   if (max_video_duration == 0) return Status::InvalidArgument("MAX_VIDEO_DURATION must be greater than 0");
   if (queue != QueueKind::memory && queue_url.empty() && queue == QueueKind::redis)
     return Status::InvalidArgument("MEDIA_QUEUE_URL is required when MEDIA_QUEUE_BACKEND=redis");
+  if (staging_prefix.empty() || staging_prefix.back() != '/')
+    return Status::InvalidArgument(
+        fmt::format("MEDIA_STAGING_PREFIX '{}' must be non-empty and end with '/'", staging_prefix));
+  if (!is_key_prefix(staging_prefix))
+    return Status::InvalidArgument(
+        fmt::format("MEDIA_STAGING_PREFIX '{}' is not a key prefix (segments of printable characters, no leading '/', "
+                    "no empty, '.' or '..' segment, no backslash)",
+                    staging_prefix));
   if (scan.mode == ScanMode::required && scan.clamd_url.empty())
     return Status::InvalidArgument("MEDIA_SCAN=required needs MEDIA_CLAMD_URL (the clamd to scan with)");
   if (!scan.clamd_url.empty()) {
@@ -479,6 +525,11 @@ std::string Config::effective_state_dir() const {
   if (!state_dir.empty()) return absolute_path(state_dir);
   const std::string root = absolute_path(media_root);
   return root == "/" ? "/.state" : root + ".state";  // "/.state" is inside "/": validate() refuses it
+}
+
+StagingKind Config::effective_staging() const {
+  if (staging) return *staging;
+  return queue == QueueKind::redis ? StagingKind::storage : StagingKind::local;
 }
 
 std::string Config::effective_spool_dir() const {
@@ -536,6 +587,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
   if (!queue_url.empty()) out.emplace_back("MEDIA_QUEUE_URL", queue_url);
   out.emplace_back("MEDIA_STATE_DIR", effective_state_dir());
   out.emplace_back("MEDIA_SPOOL_DIR", effective_spool_dir());
+  out.emplace_back("MEDIA_STAGING", staging_kind_name(effective_staging()));
+  out.emplace_back("MEDIA_STAGING_PREFIX", staging_prefix);
   if (queue == QueueKind::sqlite && queue_url.empty()) out.emplace_back("sqlite_file", effective_sqlite_path());
   std::string formats;
   for (ThumbnailFormat f : thumbnail_formats) {

@@ -80,7 +80,8 @@ json request_json(const UploadStatus& s) {
               {"content_type", s.content_type},
               {"media_kind", media_kind_name(s.media_kind)},
               {"context", s.context},
-              {"created_ms", to_ms(s.created_at)}};
+              {"created_ms", to_ms(s.created_at)},
+              {"staged_key", s.staged_key}};
 }
 
 void request_from(const json& j, UploadStatus& s) {
@@ -90,6 +91,8 @@ void request_from(const json& j, UploadStatus& s) {
   if (j.contains("context") && j["context"].is_object())
     s.context = j["context"].get<std::map<std::string, std::string>>();
   s.created_at = from_ms(j.value("created_ms", std::int64_t{0}));
+  // Records and jobs written before storage staging existed: the local spool.
+  s.staged_key = j.value("staged_key", "");
 }
 
 }  // namespace

@@ -41,6 +41,17 @@ Result<std::shared_ptr<UploadService>> UploadService::create(const Config& confi
   if (options.key_prefix.empty() || options.key_prefix.back() != '/')
     return Status::InvalidArgument(
         fmt::format("UploadOptions.key_prefix '{}' must be non-empty and end with '/'", options.key_prefix));
+  // Staged objects must never be public media (nor be removed with an
+  // upload's objects): the two prefixes may not contain each other.
+  if (config.staging_prefix.empty() || config.staging_prefix.back() != '/')
+    return Status::InvalidArgument(
+        fmt::format("MEDIA_STAGING_PREFIX '{}' must be non-empty and end with '/'", config.staging_prefix));
+  if (config.staging_prefix.rfind(options.key_prefix, 0) == 0 ||
+      options.key_prefix.rfind(config.staging_prefix, 0) == 0)
+    return Status::InvalidArgument(
+        fmt::format("MEDIA_STAGING_PREFIX '{}' overlaps UploadOptions.key_prefix '{}': staged uploads must stay "
+                    "outside the media prefix (and the media outside the staging prefix)",
+                    config.staging_prefix, options.key_prefix));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->storage = std::move(storage);

@@ -39,6 +39,8 @@ std::string UploadService::Impl::object_prefix(const std::string& id) const { re
 
 std::string UploadService::Impl::spool_file(const std::string& id) const { return detail::spool_path(spool_dir, id); }
 
+std::string UploadService::Impl::staging_key(const std::string& id) const { return config.staging_prefix + id; }
+
 Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_leftovers(const std::string& id) {
   std::uint64_t objects = 0, spool = 0;
   // The spool first: it does not depend on the storage being reachable, and

@@ -65,6 +65,9 @@ struct UploadService::Impl {
   Result<UploadStatus> load(std::string_view id);
   std::string object_prefix(const std::string& id) const;
   std::string spool_file(const std::string& id) const;
+  // The key of upload `id`'s staged object in storage staging:
+  // "<config.staging_prefix><id>".
+  std::string staging_key(const std::string& id) const;
   // Removes every object under the upload's prefix and its spool file;
   // returns (objects, spool files) removed.
   Result<std::pair<std::uint64_t, std::uint64_t>> remove_leftovers(const std::string& id);

@@ -591,6 +591,26 @@ static void test_storage(ms_store* store, const char* root) {
   CHECK_RC(ms_store_put_stream(store, "stream/failed.bin", -1, NULL, source_read, NULL, &src), MS_E_CANCELLED);
   CHECK_RC(ms_store_exists(&flag, store, "stream/failed.bin"), MS_OK);
   CHECK(flag == 0);
+  /* Streamed save: a fresh key from the file name, the content as streamed. */
+  {
+    char* saved = NULL;
+    source_init(&src, src_text, strlen(src_text), 4);
+    CHECK_RC(ms_store_save_stream(&saved, store, "Family Photo.txt", -1, NULL, source_read, source_rewind, &src),
+             MS_OK);
+    CHECK(saved != NULL && strstr(saved, "_Family_Photo.txt") != NULL);
+    memset(&sink, 0, sizeof sink);
+    CHECK_RC(ms_store_get_stream(store, saved, 0, MS_TO_END, sink_write, NULL, NULL, &sink), MS_OK);
+    CHECK(sink.len == strlen(src_text) && memcmp(sink.buf, src_text, sink.len) == 0);
+    CHECK_RC(ms_store_remove(store, saved), MS_OK);
+    ms_free(saved);
+    saved = NULL;
+    CHECK_RC(ms_store_save_stream(&saved, store, "a.txt", -1, NULL, NULL, NULL, NULL), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_store_save_stream(NULL, store, "a.txt", -1, NULL, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);
+    source_init(&src, src_text, strlen(src_text), 5);
+    src.fail_with = MS_E_IO;
+    CHECK_RC(ms_store_save_stream(&saved, store, "a.txt", -1, NULL, source_read, NULL, &src), MS_E_IO);
+    CHECK(saved == NULL);
+  }
   /* A source whose declared size lies: an error, never a short or long object. */
   source_init(&src, src_text, 10, 5);
   CHECK_RC(ms_store_put_stream(store, "stream/short.bin", 100, NULL, source_read, NULL, &src), MS_E_INVALID_ARGUMENT);

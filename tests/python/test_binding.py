@@ -289,6 +289,46 @@ def test_copy_remove_save_url(store: mediastore.Store) -> None:
             store.url("a/two.txt", bad)
 
 
+class _ChunksOnly(io.RawIOBase):
+    """A non-seekable stream that refuses to be read whole."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self.reads = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0 or size > 1 << 20:
+            raise AssertionError(f"read({size}): asked for the whole stream")
+        self.reads += 1
+        chunk, self._data = bytes(self._data[:size]), self._data[size:]
+        return chunk
+
+
+def test_save_streams_file_objects(store: mediastore.Store) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB
+    src = _ChunksOnly(data)
+    key = store.save(src, "Big Clip.bin")
+    assert key.endswith("_Big_Clip.bin") and store.get(key) == data
+    assert src.reads > 1
+    seekable = io.BytesIO(b"xx" + data)
+    seekable.seek(2)
+    key2 = store.save(seekable, "b.bin", content_type="application/x-test")
+    assert store.get(key2) == data and store.stat(key2).content_type == "application/x-test"
+
+    class Broken(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        store.save(Broken(), "c.bin")
+
+
 @pytest.mark.parametrize(
     "key",
     ["", "/abs", "a/../b", "a//b", "\udcff", "nul\0x", "ctl\x01", "a\\b", "x" * 2000, b"\xff\xfe"],

@@ -440,6 +440,11 @@ _FUNCTIONS = [
         [c_void_p, c_char_p, c_int64, POINTER(PutOptions), READ_FN, REWIND_FN, c_void_p],
     ),
     ("ms_store_save", c_int, [POINTER(c_void_p), c_void_p, c_void_p, c_size_t, c_char_p, POINTER(PutOptions)]),
+    (
+        "ms_store_save_stream",
+        c_int,
+        [POINTER(c_void_p), c_void_p, c_char_p, c_int64, POINTER(PutOptions), READ_FN, REWIND_FN, c_void_p],
+    ),
     ("ms_store_get", c_int, [POINTER(c_void_p), POINTER(c_size_t), c_void_p, c_char_p, c_uint64, c_uint64]),
     (
         "ms_store_get_stream",

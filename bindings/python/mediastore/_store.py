@@ -99,6 +99,52 @@ class _PutArgs:
         self.options = o
 
 
+class _ReadStream:
+    """A binary file object as the C read/rewind callbacks of a streamed put.
+
+    size: the declared size, or None to take it from a seekable file (-1 when
+    unknown). A seekable file is rewound to where it was for retries. Errors
+    raised by the file object are kept in cbs and re-raised after the call.
+    """
+
+    def __init__(self, cbs: _Callbacks, fileobj: IO[bytes], size: Optional[int]) -> None:
+        start = _tell(fileobj)
+        if size is None and start is not None:
+            try:
+                end = fileobj.seek(0, io.SEEK_END)
+                fileobj.seek(start)
+                size = end - start
+            except (OSError, ValueError):
+                size = None
+        self.size = -1 if size is None else int(size)
+
+        def read(buf: int, cap: int, out_len: Any, _p: Any) -> int:
+            try:
+                chunk = fileobj.read(cap)
+                if chunk is None:
+                    chunk = b""
+                if len(chunk) > cap:
+                    raise ValueError("file object returned more bytes than asked for")
+                if chunk:
+                    ctypes.memmove(buf, bytes(chunk), len(chunk))
+                out_len[0] = len(chunk)
+                return 0
+            except BaseException as e:  # noqa: BLE001
+                return cbs.fail(e)
+
+        def rewind(_p: Any) -> int:
+            try:
+                if start is None:
+                    return _native.MS_E_INTERNAL
+                fileobj.seek(start)
+                return 0
+            except BaseException as e:  # noqa: BLE001
+                return cbs.fail(e)
+
+        self.read_cb = _native.READ_FN(read)
+        self.rewind_cb = _native.REWIND_FN(rewind) if start is not None else _native.REWIND_FN()
+
+
 class Store(_Handle):
     """A storage backend (local, MinIO/Ceph, S3) selected by a configuration.
 
@@ -186,54 +232,30 @@ class Store(_Handle):
         """
         cbs = _Callbacks()
         args = _PutArgs(cbs, **_put_kwargs(options))
-        start = _tell(fileobj)
-        if size is None and start is not None:
-            try:
-                end = fileobj.seek(0, io.SEEK_END)
-                fileobj.seek(start)
-                size = end - start
-            except (OSError, ValueError):
-                size = None
-
-        def read(buf: int, cap: int, out_len: Any, _p: Any) -> int:
-            try:
-                chunk = fileobj.read(cap)
-                if chunk is None:
-                    chunk = b""
-                if len(chunk) > cap:
-                    raise ValueError("file object returned more bytes than asked for")
-                if chunk:
-                    ctypes.memmove(buf, bytes(chunk), len(chunk))
-                out_len[0] = len(chunk)
-                return 0
-            except BaseException as e:  # noqa: BLE001
-                return cbs.fail(e)
-
-        def rewind(_p: Any) -> int:
-            try:
-                if start is None:
-                    return _native.MS_E_INTERNAL
-                fileobj.seek(start)
-                return 0
-            except BaseException as e:  # noqa: BLE001
-                return cbs.fail(e)
-
-        read_cb = _native.READ_FN(read)
-        rewind_cb = _native.REWIND_FN(rewind) if start is not None else _native.REWIND_FN()
+        stream = _ReadStream(cbs, fileobj, size)
         rc = _lib().ms_store_put_stream(
-            self._h(), _text(key, "key"), -1 if size is None else int(size), byref(args.options), read_cb, rewind_cb, None
+            self._h(), _text(key, "key"), stream.size, byref(args.options), stream.read_cb, stream.rewind_cb, None
         )
         cbs.reraise(rc)
 
     def save(self, data: Union[Bytes, IO[bytes]], filename: str, **options: Any) -> str:
-        """Stores content under a fresh unique key derived from filename and returns the key."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            data = data.read()
+        """Stores content under a fresh unique key derived from filename and returns the key.
+
+        data: bytes, or a binary file object streamed as by
+        :meth:`upload_fileobj` (never read whole). Options as for :meth:`put`.
+        """
         cbs = _Callbacks()
         args = _PutArgs(cbs, **_put_kwargs(options))
-        ptr, n = _buffer(data)
         out = c_void_p()
-        rc = _lib().ms_store_save(byref(out), self._h(), ptr, n, _text(filename, "filename"), byref(args.options))
+        name = _text(filename, "filename")
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            ptr, n = _buffer(data)
+            rc = _lib().ms_store_save(byref(out), self._h(), ptr, n, name, byref(args.options))
+        else:
+            stream = _ReadStream(cbs, data, None)
+            rc = _lib().ms_store_save_stream(
+                byref(out), self._h(), name, stream.size, byref(args.options), stream.read_cb, stream.rewind_cb, None
+            )
         cbs.reraise(rc)
         return _native.take_string(out)
 

@@ -440,6 +440,17 @@ MS_EXTERN int ms_store_save(char** out, ms_store* store, const void* data, size_
                             const ms_put_options* opts);
 
 /**
+ * @brief ms_store_save() of streamed content: the key as ms_store_save()
+ * makes it, the content pulled through read_fn as ms_store_put_stream()
+ * does (size, rewind_fn and payload as there). Never holds the whole
+ * content in memory. read_fn and rewind_fn run on the calling thread.
+ * @param[out] out the key; free with ms_free().
+ */
+MS_EXTERN int ms_store_save_stream(char** out, ms_store* store, const char* filename, int64_t size,
+                                   const ms_put_options* opts, ms_read_fn read_fn, ms_rewind_fn rewind_fn,
+                                   void* payload);
+
+/**
  * @brief Reads [offset, offset+length) of an object into memory
  * (offset 0, length MS_TO_END = everything).
  * @param[out] out the bytes (NUL-terminated for convenience, not counted);

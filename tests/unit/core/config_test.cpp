@@ -424,3 +424,39 @@ TEST_CASE("scanning: bad values are invalid_argument naming the variable") {
     CHECK(r.status().message().find(name) != std::string::npos);
   }
 }
+
+TEST_CASE("MEDIA_STAGING follows the queue unless set; MEDIA_STAGING_PREFIX must be a folder prefix") {
+  auto d = Config::from_lookup(env({}));
+  REQUIRE(d.ok());
+  CHECK_FALSE(d->staging.has_value());
+  CHECK(d->effective_staging() == StagingKind::local);
+  CHECK(d->staging_prefix == "staging/");
+  auto r = Config::from_lookup(env({{"MEDIA_QUEUE_BACKEND", "redis"}, {"MEDIA_QUEUE_URL", "redis://127.0.0.1:9/0"}}));
+  REQUIRE(r.ok());
+  CHECK(r->effective_staging() == StagingKind::storage);
+  auto s = Config::from_lookup(env({{"MEDIA_QUEUE_BACKEND", "sqlite"}, {"MEDIA_STAGING", "storage"}}));
+  REQUIRE(s.ok());
+  CHECK(s->effective_staging() == StagingKind::storage);
+  auto l = Config::from_lookup(env({{"MEDIA_QUEUE_BACKEND", "redis"},
+                                    {"MEDIA_QUEUE_URL", "redis://127.0.0.1:9/0"},
+                                    {"MEDIA_STAGING", "local"},
+                                    {"MEDIA_STAGING_PREFIX", "tmp/incoming/"}}));
+  REQUIRE(l.ok());
+  CHECK(l->effective_staging() == StagingKind::local);
+  CHECK(l->staging_prefix == "tmp/incoming/");
+  CHECK(l->describe().find("MEDIA_STAGING=local\n") != std::string::npos);
+  CHECK(l->describe().find("MEDIA_STAGING_PREFIX=tmp/incoming/\n") != std::string::npos);
+  auto bad = Config::from_lookup(env({{"MEDIA_STAGING", "disk"}}));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == ErrorCode::invalid_argument);
+  CHECK(bad.status().message().find("MEDIA_STAGING") != std::string::npos);
+  for (const char* prefix : {"staging", "/staging/", "a/../b/"}) {
+    auto p = Config::from_lookup(env({{"MEDIA_STAGING_PREFIX", prefix}}));
+    REQUIRE_FALSE_MESSAGE(p.ok(), prefix);
+    CHECK(p.status().code() == ErrorCode::invalid_argument);
+    CHECK(p.status().message().find("MEDIA_STAGING_PREFIX") != std::string::npos);
+  }
+  CHECK(Config::is_variable("MEDIA_STAGING"));
+  CHECK(Config::is_variable("MEDIA_STAGING_PREFIX"));
+  CHECK(std::string(staging_kind_name(StagingKind::storage)) == "storage");
+}

@@ -45,3 +45,19 @@ TEST_CASE("record: a record without formats (JPEG-only thumbnails then) loads th
   CHECK(s->result->thumbnails[0].format == "jpeg");
   CHECK(s->result->thumbnails[0].key == "uploads/u1/thumb_small.jpg");
 }
+
+TEST_CASE("record: the staged key round-trips in the status and the job payload; old records mean the spool") {
+  UploadStatus s;
+  s.id = "u2";
+  s.original_filename = "IMG_2.jpg";
+  s.staged_key = "staging/u2";
+  auto back = status_from_json("u2", status_to_json(s));
+  REQUIRE_MESSAGE(back.ok(), back.status().to_string());
+  CHECK(back->staged_key == "staging/u2");
+  auto job = payload_from_json("u2", payload_to_json(s));
+  REQUIRE_MESSAGE(job.ok(), job.status().to_string());
+  CHECK(job->staged_key == "staging/u2");
+  auto old = status_from_json("u2", R"({"filename":"IMG_2.jpg","state":"pending","stage":"queued"})");
+  REQUIRE_MESSAGE(old.ok(), old.status().to_string());
+  CHECK(old->staged_key.empty());
+}
