@@ -26,7 +26,9 @@ using namespace mediastore::capi;
 
 namespace {
 
-static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed), "ms_upload_state mirrors UploadState");
+static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed) &&
+                  MS_UPLOAD_AWAITING_UPLOAD == static_cast<int>(ms::UploadState::awaiting_upload),
+              "ms_upload_state mirrors UploadState");
 static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done) &&
                   MS_STAGE_SCANNING == static_cast<int>(ms::UploadStage::scanning),
               "ms_upload_stage mirrors UploadStage");
@@ -200,7 +202,7 @@ int with_metrics(T** out, ms_uploads* uploads, Fill&& fill) noexcept {
 extern "C" {
 
 const char* ms_upload_state_name(int state) {
-  if (state < 0 || state > MS_UPLOAD_FAILED) return "unknown";
+  if (state < 0 || state > MS_UPLOAD_AWAITING_UPLOAD) return "unknown";
   return ms::upload_state_name(static_cast<ms::UploadState>(state));
 }
 

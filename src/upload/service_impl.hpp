@@ -71,6 +71,14 @@ struct UploadService::Impl {
   // Removes every object under the upload's prefix and its spool file;
   // returns (objects, spool files) removed.
   Result<std::pair<std::uint64_t, std::uint64_t>> remove_leftovers(const std::string& id);
+  // Direct uploads (direct.cpp): the storage plan a record describes (key,
+  // size, upload ID, part size; no URLs), dropping it (abort the multipart
+  // upload, remove the staged object; ok for uploads that are not direct),
+  // and cleanup's expiry of awaiting_upload records past their plan's
+  // expiry plus kDirectUploadGrace.
+  static DirectUploadPlan direct_plan_of(const UploadStatus& s);
+  Status drop_direct(const UploadStatus& s);
+  Status expire_direct_uploads(CleanupReport& rep);
   void observe_time(double seconds);
   int effective_max_attempts() const;
   std::chrono::milliseconds backoff(int attempt) const;

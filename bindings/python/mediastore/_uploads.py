@@ -43,6 +43,7 @@ class UploadState(_StrEnum):
     RETRYING = "retrying"
     COMPLETED = "completed"
     FAILED = "failed"
+    AWAITING_UPLOAD = "awaiting_upload"
     UNKNOWN = "unknown"
 
 

@@ -903,7 +903,8 @@ typedef enum ms_upload_state {
   MS_UPLOAD_PROCESSING = 1,
   MS_UPLOAD_RETRYING = 2,
   MS_UPLOAD_COMPLETED = 3,
-  MS_UPLOAD_FAILED = 4
+  MS_UPLOAD_FAILED = 4,
+  MS_UPLOAD_AWAITING_UPLOAD = 5 /**< a direct upload the client has not completed yet */
 } ms_upload_state;
 
 /** Processing stages; numbers mirror mediastore::UploadStage. */
