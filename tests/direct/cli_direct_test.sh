@@ -5,7 +5,7 @@
 # own state folder. Each good upload ends completed with its original and
 # three thumbnails in the bucket, a hostile one failed, an upload over
 # MAX_UPLOAD_SIZE gets no plan at all, and nothing is left under the staging
-# prefix. One small photo goes up as a single PUT, a 6.9 MiB BMP as a
+# prefix. One small photo goes up as a single PUT, a 6.9 MiB PNG as a
 # multipart plan of 5 MiB parts (MEDIA_S3_MULTIPART_THRESHOLD).
 # Usage: cli_direct_test.sh MEDIASTORE_BINARY DATA_DIR PYTHON
 # Environment: the RGW variables (MINIO_*), MS_REDIS_URL.
@@ -31,15 +31,18 @@ export MINIO_BUCKET_NAME=ms-direct-cli MEDIA_QUEUE_BACKEND=redis MEDIA_QUEUE_URL
 export MEDIA_STAGING_PREFIX=staging-$run_id/ MEDIA_S3_MULTIPART_THRESHOLD=5242880 MEDIA_S3_PART_SIZE=5242880
 export MEDIA_ROOT=$work/unused-media
 
-# A 1600x1500 BMP of noise (6.9 MiB): valid, large enough for three parts.
-"$python" - "$work/big.bmp" <<'PY'
-import random, struct, sys
+# A 1600x1500 PNG of noise (6.9 MiB, stored uncompressed): valid, large
+# enough for two 5 MiB parts.
+"$python" - "$work/big.png" <<'PY'
+import random, struct, sys, zlib
 w, h = 1600, 1500
-row = w * 3
-pixels = bytes(random.Random(7).getrandbits(8) for _ in range(row * h))
-header = b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54)
-info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
-open(sys.argv[1], "wb").write(header + info + pixels)
+rnd = random.Random(7)
+raw = b"".join(b"\0" + rnd.randbytes(w * 3) for _ in range(h))
+def chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(raw, 0)) + chunk(b"IEND", b"")
+open(sys.argv[1], "wb").write(png)
 PY
 printf '<html><script>alert(1)</script></html>\n' >"$work/evil.jpg"
 
@@ -59,8 +62,13 @@ grep -q 'MAX_UPLOAD_SIZE' "$work/big.out" || fail "over-size refusal does not na
 grep -q 'http' "$work/big.out" && fail "an over-size direct upload printed a URL: $(cat "$work/big.out")"
 
 ids=()
-for f in "$data/photo.jpg" "$work/big.bmp" "$work/evil.jpg"; do
-  out=$(web upload --direct "$f" --context keep_id=7 --json) || fail "upload --direct $f failed"
+for f in "$data/photo.jpg" "$work/big.png" "$work/evil.jpg"; do
+  out=$(web -v upload --direct "$f" --context keep_id=7 --json 2>"$work/upload.log") ||
+    fail "upload --direct $f failed: $(cat "$work/upload.log")"
+  # The PNG is planned as two parts, the others as one PUT.
+  if [ "$f" = "$work/big.png" ]; then want='2 parts'; else want='one PUT'; fi
+  grep -q "awaiting_upload" "$work/upload.log" && grep -q "$want" "$work/upload.log" ||
+    fail "$f: not planned as $want: $(cat "$work/upload.log")"
   id=$("$python" -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$out")
   [[ $id =~ ^[0-9a-f-]{36}$ ]] || fail "upload --direct printed '$out'"
   ids+=("$id")
