@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <new>
 #include <string>
 
@@ -124,6 +125,34 @@ void free_string_array(char** a, std::size_t n) {
   if (a == nullptr) return;
   for (std::size_t i = 0; i < n; ++i) std::free(a[i]);
   std::free(static_cast<void*>(a));
+}
+
+int string_pairs(const char* const* names, const char* const* values, std::size_t n, const char* what,
+                 std::map<std::string, std::string>& out) {
+  if (n == 0) return MS_OK;
+  if (n > kMaxMetadata)
+    return invalid(std::string(what) + " count " + std::to_string(n) + " exceeds " + std::to_string(kMaxMetadata));
+  if (names == nullptr || values == nullptr)
+    return invalid(std::string(what) + " names and values must not be NULL when the count > 0");
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string_view k, v;
+    int rc = MS_OK;
+    if (!text_arg(names[i], what, k, rc) || !text_arg(values[i], what, v, rc)) return rc;
+    if (k.empty()) return invalid(std::string(what) + " name must not be empty");
+    out[std::string(k)] = std::string(v);
+  }
+  return MS_OK;
+}
+
+void fill_pairs(const std::map<std::string, std::string>& in, char*** names, char*** values, std::size_t* count) {
+  *names = static_cast<char**>(calloc_or_throw(in.size(), sizeof(char*)));
+  *values = static_cast<char**>(calloc_or_throw(in.size(), sizeof(char*)));
+  for (const auto& [k, v] : in) {
+    (*names)[*count] = dup_string(k);
+    (*values)[*count] = nullptr;
+    ++*count;
+    (*values)[*count - 1] = dup_string(v);
+  }
 }
 
 std::int64_t to_ms(const SystemTime& t) {

@@ -12,6 +12,7 @@
 //   media.cpp    ms_media_*, ms_thumbnails_*, ms_jpeg_strip_metadata
 //   upload.cpp   ms_uploads_*, ms_upload_*, dead letters
 //   worker.cpp   ms_worker_*
+//   grant.cpp    ms_grant_claims_init, ms_upload_grant_*
 //   migrate.cpp  ms_migrate*
 //
 // Every extern "C" body runs inside guard(), which turns any exception into
@@ -152,6 +153,13 @@ void* dup_bytes(std::string_view s);
 void* calloc_or_throw(std::size_t n, std::size_t size);  // n == 0 still allocates
 void free_string_array(char** a, std::size_t n);         // NULL-safe
 std::int64_t to_ms(const SystemTime& t);                 // milliseconds since the epoch
+// Caller-given name/value arrays (n entries, at most kMaxMetadata) into out;
+// `what` names them in messages ("context"). Returns MS_OK or the error code.
+int string_pairs(const char* const* names, const char* const* values, std::size_t n, const char* what,
+                 std::map<std::string, std::string>& out);
+// Fills malloc'ed names/values/count from a map; the count is raised as
+// entries are made, so that a throw leaves something free_string_array frees.
+void fill_pairs(const std::map<std::string, std::string>& in, char*** names, char*** values, std::size_t* count);
 
 // Deletes a handle without letting an exception out.
 template <typename T>

@@ -1587,6 +1587,104 @@ done:
   ms_store_close(b);
 }
 
+static int64_t now_ms(void) { return (int64_t)time(NULL) * 1000; }
+
+static void test_grants(const char* root) {
+  const char* names[2] = {"keep_id", "circle_id"};
+  const char* values[2] = {"42", "7"};
+  const char* other_values[2] = {"43", "7"};
+  ms_grant_claims claims, from_init;
+  ms_upload_grant* g = NULL;
+  ms_config* cfg = NULL;
+  ms_uploads* up = NULL;
+  char *token = NULL, *other = NULL;
+  char spool[700];
+  static const ms_grant_claims macro = MS_GRANT_CLAIMS_INIT;
+
+  memset(&from_init, 0xAB, sizeof from_init);
+  CHECK_RC(ms_grant_claims_init(&from_init, MS_GRANT_CLAIMS_VERSION), MS_OK);
+  CHECK(memcmp(&macro, &from_init, sizeof macro) == 0);
+  CHECK_RC(ms_grant_claims_init(&from_init, 2), MS_E_INVALID_ARGUMENT);
+
+  claims = macro;
+  claims.context_names = names;
+  claims.context_values = values;
+  claims.context_count = 1;
+  claims.max_bytes = 1000;
+  claims.kinds = 1u << MS_KIND_PHOTO;
+  claims.single_use = 1;
+  /* No expiry, an empty secret, a kind bit of no kind: refused, no token. */
+  CHECK_RC(ms_upload_grant_issue(&token, "secret", &claims), MS_E_INVALID_ARGUMENT);
+  CHECK(token == NULL);
+  claims.expires_at_ms = now_ms() + 600000;
+  CHECK_RC(ms_upload_grant_issue(&token, "", &claims), MS_E_INVALID_ARGUMENT);
+  claims.kinds = 1u << 5;
+  CHECK_RC(ms_upload_grant_issue(&token, "secret", &claims), MS_E_INVALID_ARGUMENT);
+  CHECK(strstr(ms_error_last(), "kinds") != NULL);
+  claims.kinds = 1u << MS_KIND_PHOTO;
+  claims.nonce = "not-hex";
+  CHECK_RC(ms_upload_grant_issue(&token, "secret", &claims), MS_E_INVALID_ARGUMENT);
+  claims.nonce = NULL;
+  CHECK_RC(ms_upload_grant_issue(NULL, "secret", &claims), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_grant_issue(&token, "secret", NULL), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_grant_issue(&token, "secret", &claims), MS_OK);
+  CHECK(token != NULL && strncmp(token, "msg1.", 5) == 0);
+  if (token == NULL) return;
+
+  /* Verified with the right secret only; an altered token is refused. */
+  CHECK_RC(ms_upload_grant_verify(&g, "another secret", token), MS_E_AUTH_FAILED);
+  CHECK(strstr(ms_error_last(), "upload grant") != NULL);
+  CHECK(g == NULL);
+  CHECK_RC(ms_upload_grant_verify(&g, "secret", NULL), MS_E_AUTH_FAILED);
+  CHECK_RC(ms_upload_grant_verify(&g, "secret", "msg1.garbage"), MS_E_AUTH_FAILED);
+  other = (char*)malloc(strlen(token) + 1);
+  if (other) {
+    strcpy(other, token);
+    other[strlen(other) - 2] = other[strlen(other) - 2] == 'A' ? 'B' : 'A';
+    CHECK_RC(ms_upload_grant_verify(&g, "secret", other), MS_E_AUTH_FAILED);
+    free(other);
+  }
+  CHECK_RC(ms_upload_grant_verify(&g, "secret", token), MS_OK);
+  CHECK(g != NULL);
+  if (g == NULL) goto done;
+  CHECK(g->context_count == 1 && strcmp(g->context_names[0], "keep_id") == 0 &&
+        strcmp(g->context_values[0], "42") == 0);
+  CHECK(g->max_bytes == 1000 && g->kinds == (1u << MS_KIND_PHOTO) && g->single_use == 1);
+  CHECK(g->expires_at_ms / 1000 == claims.expires_at_ms / 1000);
+  CHECK(g->nonce != NULL && strlen(g->nonce) == 32);
+
+  /* What an upload asks for. */
+  CHECK_RC(ms_upload_grant_check(g, names, values, 2, 999, MS_KIND_PHOTO), MS_OK);
+  CHECK_RC(ms_upload_grant_check(g, names, values, 1, -1, -1), MS_OK);
+  CHECK_RC(ms_upload_grant_check(g, names, other_values, 2, 10, MS_KIND_PHOTO), MS_E_PERMISSION_DENIED);
+  CHECK_RC(ms_upload_grant_check(g, names + 1, values + 1, 1, 10, MS_KIND_PHOTO), MS_E_PERMISSION_DENIED);
+  CHECK_RC(ms_upload_grant_check(g, names, values, 1, 1001, MS_KIND_PHOTO), MS_E_PERMISSION_DENIED);
+  CHECK_RC(ms_upload_grant_check(g, names, values, 1, 10, MS_KIND_VIDEO), MS_E_PERMISSION_DENIED);
+  CHECK_RC(ms_upload_grant_check(g, names, values, 1, -2, MS_KIND_PHOTO), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_grant_check(g, names, values, 1, 10, 7), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_grant_check(NULL, names, values, 1, 10, MS_KIND_PHOTO), MS_E_INVALID_ARGUMENT);
+
+  /* Single use: consumed once, the second time refused as reused. */
+  snprintf(spool, sizeof spool, "%s/../grant-spool", root);
+  CHECK_RC(ms_config_new(&cfg), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_ROOT", root), MS_OK);
+  CHECK_RC(ms_config_set(cfg, "MEDIA_SPOOL_DIR", spool), MS_OK);
+  CHECK_RC(ms_uploads_open(&up, cfg, NULL), MS_OK);
+  if (up != NULL) {
+    CHECK_RC(ms_upload_grant_consume(up, g), MS_OK);
+    CHECK_RC(ms_upload_grant_consume(up, g), MS_E_PERMISSION_DENIED);
+    CHECK(strstr(ms_error_last(), "reused") != NULL);
+    CHECK_RC(ms_upload_grant_consume(up, NULL), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_upload_grant_consume(NULL, g), MS_E_INVALID_ARGUMENT);
+  }
+done:
+  ms_uploads_close(up);
+  ms_config_free(cfg);
+  ms_upload_grant_free(g);
+  ms_upload_grant_free(NULL);
+  ms_free(token);
+}
+
 int main(int argc, char** argv) {
   char root[600];
   char tmpl[512];
@@ -1618,6 +1716,7 @@ int main(int argc, char** argv) {
     test_media(root);
     test_media_process(root);
     test_uploads(root);
+    test_grants(root);
     test_more_storage(root);
     ms_store_close(store);
   }

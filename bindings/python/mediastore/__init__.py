@@ -26,7 +26,7 @@ Layout: one private module per part, re-exported here (only the names in
 ``_errors`` (exceptions), ``_common`` (argument conversion, handles,
 callbacks), ``_log`` (logging bridge, redaction), ``_config``, ``_store``
 (storage), ``_media``, ``_uploads`` (upload service, worker, dead letters),
-``_migrate``, ``_version``, and ``_native`` (the ctypes declarations of
+``_migrate``, ``_grants`` (upload grants), ``_version``, and ``_native`` (the ctypes declarations of
 ``mediastore.h``).
 """
 
@@ -56,6 +56,7 @@ from ._errors import (
     UnavailableError,
     UnsupportedMediaError,
 )
+from ._grants import UploadGrant, issue_upload_grant, verify_upload_grant
 from ._log import TRACE, disable_logging, enable_logging, redact
 from ._log import logger as logger
 from ._media import (
@@ -127,6 +128,7 @@ __all__ += [
 ]
 __all__ += ["DeadJob", "verify_local_url", "MigrateReport", "migrate"]
 __all__ += ["hamming_distance"]
+__all__ += ["UploadGrant", "issue_upload_grant", "verify_upload_grant"]
 __all__ += ["NotSupportedError"]
 
 # The public classes and functions are defined in the private modules but

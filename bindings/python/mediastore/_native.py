@@ -252,6 +252,36 @@ class UploadRequest(Structure):
     ]
 
 
+MS_GRANT_CLAIMS_VERSION = 1
+
+
+class GrantClaims(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("context_names", POINTER(c_char_p)),
+        ("context_values", POINTER(c_char_p)),
+        ("context_count", c_size_t),
+        ("max_bytes", c_uint64),
+        ("kinds", c_uint),
+        ("expires_at_ms", c_int64),
+        ("single_use", c_int),
+        ("nonce", c_char_p),
+    ]
+
+
+class UploadGrant(Structure):
+    _fields_ = [
+        ("context_count", c_size_t),
+        ("context_names", POINTER(c_char_p)),
+        ("context_values", POINTER(c_char_p)),
+        ("max_bytes", c_uint64),
+        ("kinds", c_uint),
+        ("expires_at_ms", c_int64),
+        ("single_use", c_int),
+        ("nonce", c_char_p),
+    ]
+
+
 class StoredObject(Structure):
     _fields_ = [
         ("name", c_char_p),
@@ -521,6 +551,16 @@ _FUNCTIONS = [
     ("ms_migrate", c_int, [POINTER(POINTER(MigrateReport)), c_void_p, c_void_p, POINTER(MigrateOptions)]),
     ("ms_dead_job_list_free", None, [POINTER(DeadJobList)]),
     ("ms_upload_dead_letters", c_int, [POINTER(POINTER(DeadJobList)), c_void_p, c_size_t]),
+    ("ms_grant_claims_init", c_int, [POINTER(GrantClaims), c_uint]),
+    ("ms_upload_grant_issue", c_int, [POINTER(c_void_p), c_char_p, POINTER(GrantClaims)]),
+    ("ms_upload_grant_verify", c_int, [POINTER(POINTER(UploadGrant)), c_char_p, c_char_p]),
+    ("ms_upload_grant_free", None, [POINTER(UploadGrant)]),
+    (
+        "ms_upload_grant_check",
+        c_int,
+        [POINTER(UploadGrant), POINTER(c_char_p), POINTER(c_char_p), c_size_t, c_int64, c_int],
+    ),
+    ("ms_upload_grant_consume", c_int, [c_void_p, POINTER(UploadGrant)]),
 ]
 
 # Declarations of parts that a given library build may not have yet

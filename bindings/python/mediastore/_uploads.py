@@ -19,6 +19,7 @@ from ._common import Bytes, _buffer, _Handle, _s, _text, _time_ms
 from ._config import Config, _with_config
 from ._errors import InvalidArgumentError, _check
 from ._log import _lib
+from ._grants import UploadGrant, _consume
 from ._media import ThumbnailSpec, _kind, _specs
 
 
@@ -327,6 +328,14 @@ class Uploads(_Handle):
         out = c_void_p()
         _check(lib.ms_upload_submit(byref(out), self._h(), byref(r)))
         return _native.take_string(out)
+
+    def consume_grant(self, grant: UploadGrant) -> None:
+        """Uses up a single-use grant (:func:`verify_upload_grant`) in the
+        record store of this service's queue backend, atomically across every
+        process sharing it: the second call for one grant raises
+        PermissionDeniedError ("reused"). A grant that is not single use:
+        nothing recorded."""
+        _consume(self._h(), grant)
 
     def status(self, upload_id: str) -> UploadStatus:
         """The current status; NotFoundError for an unknown id."""

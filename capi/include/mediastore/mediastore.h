@@ -1163,6 +1163,93 @@ MS_EXTERN void ms_worker_free(ms_worker* worker);
 
 /**@}*/
 
+/* ------------------------------------------------------------------------ */
+/** @name Upload grants: who may upload what (mediastore/grant.hpp)
+ * A grant is a short token the host issues with its secret
+ * (MEDIA_UPLOAD_GRANT_SECRET) and the client sends with its upload
+ * ("Authorization: Bearer <token>"); the format and the refusals are those of
+ * include/mediastore/grant.hpp. Refusals: #MS_E_AUTH_FAILED (missing,
+ * malformed, bad signature, expired: get a new grant) and
+ * #MS_E_PERMISSION_DENIED (reused, over its size, kind not allowed, wrong
+ * context), the message starting "upload grant". Every function here is
+ * thread-safe.
+ * @{ */
+
+#define MS_GRANT_CLAIMS_VERSION 1
+
+/** What a grant allows, to issue one. Strings are borrowed for the call. */
+typedef struct ms_grant_claims {
+  unsigned int version;               /**< MS_GRANT_CLAIMS_VERSION */
+  const char* const* context_names;   /**< context the upload must match ("keep_id") */
+  const char* const* context_values;  /**< its values */
+  size_t context_count;               /**< Default: 0 (max 64) */
+  uint64_t max_bytes;                 /**< largest upload; Default: 0 = only MAX_UPLOAD_SIZE */
+  unsigned int kinds;                 /**< bit mask of (1u << ms_media_kind); Default: 0 = any */
+  int64_t expires_at_ms;              /**< required: in the future, at most 7 days ahead */
+  int single_use;                     /**< non-zero: ms_upload_grant_consume() once only; Default: 0 */
+  const char* nonce;                  /**< 32 lower-case hex; Default (NULL or ""): random */
+} ms_grant_claims;
+
+#define MS_GRANT_CLAIMS_INIT \
+  { MS_GRANT_CLAIMS_VERSION, NULL, NULL, 0, 0, 0, 0, 0, NULL }
+
+/** @brief Fills claims with the defaults of `version`. */
+MS_EXTERN int ms_grant_claims_init(ms_grant_claims* claims, unsigned int version);
+
+/**
+ * @brief Signs claims into a token.
+ * @param secret the HMAC key (non-empty).
+ * @param[out] out the token; free with ms_free().
+ * @return #MS_E_INVALID_ARGUMENT for an empty secret, an expiry not in the
+ * future or too far ahead, a bad nonce or a kind bit that is no ms_media_kind.
+ */
+MS_EXTERN int ms_upload_grant_issue(char** out, const char* secret, const ms_grant_claims* claims);
+
+/** A verified grant's claims, allocated by the library. Layout frozen. */
+typedef struct ms_upload_grant {
+  size_t context_count;
+  char** context_names;
+  char** context_values;
+  uint64_t max_bytes;    /**< 0 = no limit of its own */
+  unsigned int kinds;    /**< bit mask of (1u << ms_media_kind); 0 = any */
+  int64_t expires_at_ms; /**< ms since the epoch */
+  int single_use;
+  char* nonce;
+} ms_upload_grant;
+
+/**
+ * @brief Checks a token's format, signature and expiry.
+ * @param[out] out its claims; free with ms_upload_grant_free().
+ * @return #MS_E_AUTH_FAILED naming the reason; #MS_E_INVALID_ARGUMENT for an
+ * empty secret.
+ */
+MS_EXTERN int ms_upload_grant_verify(ms_upload_grant** out, const char* secret, const char* token);
+
+/** @brief Frees a grant. NULL-safe. */
+MS_EXTERN void ms_upload_grant_free(ms_upload_grant* grant);
+
+/**
+ * @brief Checks what an upload asks for against a verified grant (does not
+ * consume it): every context entry of the grant must be among the given
+ * ones with the same value.
+ * @param bytes the upload's size, or -1 when not known yet.
+ * @param kind an ms_media_kind, or -1 when not known yet.
+ * @return MS_OK, or #MS_E_PERMISSION_DENIED naming the reason.
+ */
+MS_EXTERN int ms_upload_grant_check(const ms_upload_grant* grant, const char* const* context_names,
+                                    const char* const* context_values, size_t context_count, int64_t bytes,
+                                    int kind);
+
+/**
+ * @brief Uses up a single-use grant in the record store of the service's
+ * queue backend, atomically across every process sharing it: the second
+ * call for one grant is #MS_E_PERMISSION_DENIED ("reused"). A grant that is
+ * not single use: MS_OK, nothing recorded.
+ */
+MS_EXTERN int ms_upload_grant_consume(ms_uploads* uploads, const ms_upload_grant* grant);
+
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif
