@@ -195,6 +195,9 @@ Result<Config> resolve(const ms_config* c);
 bool store_arg(const ms_store* store, int& rc);
 // upload.cpp: uploads is a live handle.
 bool uploads_arg(const ms_uploads* u, int& rc);
+// upload.cpp: a new ms_upload_status of `in` (the caller frees it with
+// ms_upload_status_free); throws std::bad_alloc.
+ms_upload_status* upload_status_to_c(const UploadStatus& in);
 // media.cpp: the C media arguments as the C++ API takes them.
 int media_kind_arg(int kind, MediaKind& out);
 int validation_policy(const ms_validation_options* in, ValidationPolicy& out);

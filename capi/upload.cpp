@@ -169,6 +169,9 @@ int with_metrics(T** out, ms_uploads* uploads, Fill&& fill) noexcept {
 
 }  // namespace
 
+// For direct.cpp: the C status of an upload (internal.hpp).
+ms_upload_status* mediastore::capi::upload_status_to_c(const ms::UploadStatus& in) { return make_upload_status(in); }
+
 extern "C" {
 
 const char* ms_upload_state_name(int state) {
