@@ -252,6 +252,51 @@ class UploadRequest(Structure):
     ]
 
 
+MS_DIRECT_UPLOAD_REQUEST_VERSION = 1
+
+
+class DirectUploadRequest(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("original_filename", c_char_p),
+        ("size", c_uint64),
+        ("content_type", c_char_p),
+        ("media_kind", c_int),
+        ("context_names", POINTER(c_char_p)),
+        ("context_values", POINTER(c_char_p)),
+        ("context_count", c_size_t),
+        ("sha256", c_char_p),
+        ("content_md5", c_char_p),
+        ("expires_in_seconds", c_int64),
+    ]
+
+
+class DirectRequest(Structure):
+    _fields_ = [
+        ("part_number", c_int),
+        ("offset", c_uint64),
+        ("size", c_uint64),
+        ("method", c_char_p),
+        ("url", c_char_p),
+        ("header_count", c_size_t),
+        ("header_names", POINTER(c_char_p)),
+        ("header_values", POINTER(c_char_p)),
+    ]
+
+
+class DirectUpload(Structure):
+    _fields_ = [
+        ("id", c_char_p),
+        ("key", c_char_p),
+        ("size", c_uint64),
+        ("upload_id", c_char_p),
+        ("part_size", c_uint64),
+        ("expires_at_ms", c_int64),
+        ("request_count", c_size_t),
+        ("requests", POINTER(DirectRequest)),
+    ]
+
+
 MS_GRANT_CLAIMS_VERSION = 1
 
 
@@ -561,6 +606,22 @@ _FUNCTIONS = [
         [POINTER(UploadGrant), POINTER(c_char_p), POINTER(c_char_p), c_size_t, c_int64, c_int],
     ),
     ("ms_upload_grant_consume", c_int, [c_void_p, POINTER(UploadGrant)]),
+    ("ms_direct_upload_request_init", c_int, [POINTER(DirectUploadRequest), c_uint]),
+    ("ms_uploads_create_direct", c_int, [POINTER(POINTER(DirectUpload)), c_void_p, POINTER(DirectUploadRequest)]),
+    ("ms_direct_upload_free", None, [POINTER(DirectUpload)]),
+    (
+        "ms_uploads_complete_direct",
+        c_int,
+        [
+            POINTER(POINTER(UploadStatus)),
+            c_void_p,
+            c_char_p,
+            POINTER(c_int),
+            POINTER(c_char_p),
+            c_size_t,
+            c_char_p,
+        ],
+    ),
 ]
 
 # Declarations of parts that a given library build may not have yet
