@@ -293,6 +293,7 @@ int ms_upload_cleanup(ms_cleanup_report** out, ms_uploads* uploads, int64_t olde
     rep->dead_lettered = r->dead_lettered;
     rep->spool_files_removed = r->spool_files_removed;
     rep->objects_removed = r->objects_removed;
+    rep->expired_direct_uploads = r->expired_direct_uploads;
     *out = rep;
     return MS_OK;
   });

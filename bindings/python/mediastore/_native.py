@@ -376,6 +376,7 @@ class CleanupReport(Structure):
         ("dead_lettered", c_uint64),
         ("spool_files_removed", c_uint64),
         ("objects_removed", c_uint64),
+        ("expired_direct_uploads", c_uint64),
     ]
 
 

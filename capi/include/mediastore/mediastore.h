@@ -1054,6 +1054,8 @@ typedef struct ms_cleanup_report {
   uint64_t dead_lettered;
   uint64_t spool_files_removed;
   uint64_t objects_removed;
+  /* Appended (the library allocates this struct; callers only read it). */
+  uint64_t expired_direct_uploads; /**< direct uploads never completed, past their expiry: failed, bytes removed */
 } ms_cleanup_report;
 
 /**

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/crypto.hpp"
 #include "support/files.hpp"
 #include "unit/upload/upload_support.hpp"
 #include "upload/stages/pipeline.hpp"
@@ -133,6 +134,30 @@ TEST_CASE("process_media: refusals name the user's file and are final") {
     REQUIRE_FALSE(end.ok());
     CHECK(end.status().code() == ErrorCode::not_found);
     CHECK(end.status().message() == "the spooled source of upload u1 is gone");
+  }
+}
+
+TEST_CASE("process_media: a direct upload's declared SHA-256 must be the bytes' (final corrupt_media otherwise)") {
+  const std::string jpeg = upload_test::make_jpeg(64, 48);
+  {
+    StageEnv env(jpeg);
+    env.upload.direct = UploadStatus::Direct{};
+    env.upload.direct->sha256 = std::string(64, '0');
+    auto end = env.run(*make_process_media_stage(env.settings()));
+    REQUIRE_FALSE(end.ok());
+    CHECK(end.status().code() == ErrorCode::corrupt_media);
+    CHECK_FALSE(end.status().transient());
+    CHECK(end.status().message().find("IMG_1.jpg") != std::string::npos);
+    CHECK(end.status().message().find("the client declared " + std::string(64, '0')) != std::string::npos);
+    CHECK(env.work.thumbnails.empty());
+  }
+  {
+    StageEnv env(jpeg);
+    env.upload.direct = UploadStatus::Direct{};
+    env.upload.direct->sha256 = detail::hex_lower(detail::sha256(jpeg));
+    auto end = env.run(*make_process_media_stage(env.settings()));
+    REQUIRE_MESSAGE(end.ok(), end.status().to_string());
+    CHECK(env.work.thumbnails.size() == 3);
   }
 }
 
