@@ -281,7 +281,8 @@ class MS_API UploadService {
   // parts), records it as awaiting_upload (other processes on the queue
   // backend see it) and returns the id and the plan. Nothing is queued.
   // Fails, with no URL made, with invalid_argument (no name, size 0, a bad
-  // sha256 or expiry), too_large (size above Config::max_upload_size), or
+  // sha256 or expiry), too_large (size above Config::max_upload_size or
+  // 5 GiB, the largest staged object the worker copies into place), or
   // not_supported (a backend without direct uploads: the local one).
   Result<DirectUpload> create_direct_upload(const DirectUploadRequest& request);
 

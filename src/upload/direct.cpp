@@ -24,6 +24,8 @@ using detail::warn_if_failed;
 
 namespace {
 
+constexpr std::uint64_t kMaxDirectUpload = 5ull << 30;
+
 bool is_sha256_hex(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
 }
@@ -65,6 +67,12 @@ Result<DirectUpload> UploadService::create_direct_upload(const DirectUploadReque
   if (request.size > im.config.max_upload_size)
     return Status::TooLarge(fmt::format("create_direct_upload: {}: {} bytes is over MAX_UPLOAD_SIZE ({} bytes)",
                                         request.original_filename, request.size, im.config.max_upload_size));
+  // The worker stores the original with one server-side copy of the staged
+  // object, which S3 allows up to 5 GiB.
+  if (request.size > kMaxDirectUpload)
+    return Status::TooLarge(fmt::format(
+        "create_direct_upload: {}: {} bytes is over 5 GiB, the largest staged upload the worker can copy into place",
+        request.original_filename, request.size));
   if (!request.sha256.empty() && !is_sha256_hex(request.sha256))
     return Status::InvalidArgument(
         fmt::format("create_direct_upload: {}: sha256 must be 64 hex digits", request.original_filename));
