@@ -30,7 +30,9 @@ static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed) &&
                   MS_UPLOAD_AWAITING_UPLOAD == static_cast<int>(ms::UploadState::awaiting_upload),
               "ms_upload_state mirrors UploadState");
 static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done) &&
-                  MS_STAGE_SCANNING == static_cast<int>(ms::UploadStage::scanning),
+                  MS_STAGE_SCANNING == static_cast<int>(ms::UploadStage::scanning) &&
+                  MS_STAGE_DEDUPLICATING == static_cast<int>(ms::UploadStage::deduplicating) &&
+                  ms::kUploadStageCount == MS_STAGE_DEDUPLICATING + 1,
               "ms_upload_stage mirrors UploadStage");
 
 int upload_options(const ms_upload_options* in, ms::UploadOptions& out) {
@@ -101,6 +103,7 @@ void upload_status_free_whole(ms_upload_status* st) {
   std::free(st->content_type);
   free_string_array(st->context_names, st->context_count);
   free_string_array(st->context_values, st->context_count);
+  std::free(st->duplicate_of);
   std::free(st);
 }
 
@@ -135,7 +138,18 @@ ms_upload_status* make_upload_status(const ms::UploadStatus& in) {
   fill_pairs(in.context, &st->context_names, &st->context_values, &st->context_count);
   st->created_at_ms = to_ms(in.created_at);
   st->updated_at_ms = to_ms(in.updated_at);
+  st->duplicate_of = dup_string(in.duplicate_of);
+  st->refusal_reason = static_cast<int>(in.refusal_reason);
   return h.release();
+}
+
+void similar_list_free_whole(ms_similar_list* l) {
+  if (l == nullptr) return;
+  if (l->items) {
+    for (std::size_t i = 0; i < l->count; ++i) std::free(l->items[i].id);
+    std::free(l->items);
+  }
+  std::free(l);
 }
 
 void dead_job_list_free_whole(ms_dead_job_list* l) {
@@ -180,7 +194,7 @@ const char* ms_upload_state_name(int state) {
 }
 
 const char* ms_upload_stage_name(int stage) {
-  if (stage < 0 || stage > MS_STAGE_SCANNING) return "unknown";
+  if (stage < 0 || stage > MS_STAGE_DEDUPLICATING) return "unknown";
   return ms::upload_stage_name(static_cast<ms::UploadStage>(stage));
 }
 
@@ -293,6 +307,8 @@ int ms_upload_cleanup(ms_cleanup_report** out, ms_uploads* uploads, int64_t olde
     rep->dead_lettered = r->dead_lettered;
     rep->spool_files_removed = r->spool_files_removed;
     rep->objects_removed = r->objects_removed;
+    rep->staging_objects_removed = r->staging_objects_removed;
+    rep->multipart_uploads_aborted = r->multipart_uploads_aborted;
     rep->expired_direct_uploads = r->expired_direct_uploads;
     *out = rep;
     return MS_OK;
@@ -366,6 +382,30 @@ int ms_upload_dead_letters(ms_dead_job_list** out, ms_uploads* uploads, size_t l
       o.attempts = d.attempts;
       o.last_error = dup_string(d.last_error);
       o.died_at_ms = to_ms(d.died_at);
+    }
+    *out = h.release();
+    return MS_OK;
+  });
+}
+
+void ms_similar_list_free(ms_similar_list* list) { similar_list_free_whole(list); }
+
+int ms_upload_similar(ms_similar_list** out, ms_uploads* uploads, const char* id, int max_distance) {
+  return guard([&]() -> int {
+    if (out == nullptr) return invalid("out must not be NULL");
+    *out = nullptr;
+    int rc = MS_OK;
+    std::string_view i;
+    if (!uploads_arg(uploads, rc) || !text_arg(id, "id", i, rc)) return rc;
+    auto r = uploads->service->similar(i, max_distance);
+    if (!r.ok()) return fail(r.status());
+    CHolder<ms_similar_list, similar_list_free_whole> h;
+    h.p = static_cast<ms_similar_list*>(calloc_or_throw(1, sizeof(ms_similar_list)));
+    h.p->items = static_cast<ms_similar_upload*>(calloc_or_throw(r->size(), sizeof(ms_similar_upload)));
+    for (const auto& s : *r) {
+      ms_similar_upload& o = h.p->items[h.p->count++];
+      o.id = dup_string(s.id);
+      o.distance = s.distance;
     }
     *out = h.release();
     return MS_OK;

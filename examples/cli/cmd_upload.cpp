@@ -46,8 +46,12 @@ nlohmann::json status_json(const UploadStatus& s) {
     doc["next_try"] = iso8601(s.next_try);
     doc["last_error"] = s.last_error;
   }
-  if (s.state == UploadState::failed)
+  if (s.state == UploadState::failed) {
     doc["error"] = {{"code", error_code_name(s.error_code)}, {"message", s.error_message}};
+    // Why the file was refused, when it was ("malware", "too_long", ...).
+    if (s.refusal_reason != RefusalReason::none) doc["error"]["refusal_reason"] = refusal_reason_name(s.refusal_reason);
+  }
+  if (!s.duplicate_of.empty()) doc["duplicate_of"] = s.duplicate_of;
   if (s.result) {
     nlohmann::json thumbs = nlohmann::json::array();
     for (auto& t : s.result->thumbnails) thumbs.push_back(object_json(t));
@@ -74,6 +78,9 @@ void print_status(Context& ctx, const UploadStatus& s) {
     std::cout << "next try:  " << iso8601(s.next_try) << "\nlast error: " << s.last_error << "\n";
   if (s.state == UploadState::failed)
     std::cout << "error:     " << error_code_name(s.error_code) << ": " << s.error_message << "\n";
+  if (s.refusal_reason != RefusalReason::none)
+    std::cout << "refused:   " << refusal_reason_name(s.refusal_reason) << "\n";
+  if (!s.duplicate_of.empty()) std::cout << "duplicate: of " << s.duplicate_of << "\n";
   if (s.result) {
     auto line = [](const StoredObject& o) {
       std::cout << "  " << o.name << ": " << o.key << "  " << o.width << "x" << o.height << "  " << o.bytes
@@ -90,6 +97,7 @@ void print_status(Context& ctx, const UploadStatus& s) {
 struct ServiceArgs {
   int max_attempts = 5;
   double lease_seconds = 30;
+  double staging_orphan_age_seconds = 24 * 3600;  // UploadOptions::staging_orphan_age
 };
 
 Result<std::shared_ptr<UploadService>> open_service(Context& ctx, const ServiceArgs& a) {
@@ -99,6 +107,7 @@ Result<std::shared_ptr<UploadService>> open_service(Context& ctx, const ServiceA
   o.max_attempts = a.max_attempts;
   o.lease_duration = std::chrono::milliseconds(static_cast<std::int64_t>(a.lease_seconds * 1000));
   o.heartbeat_interval = std::max(std::chrono::milliseconds(100), o.lease_duration / 3);
+  o.staging_orphan_age = std::chrono::seconds(static_cast<std::int64_t>(a.staging_orphan_age_seconds));
   return UploadService::open(*config, o);
 }
 
@@ -153,9 +162,20 @@ void add_worker(CLI::App& app, Context& ctx) {
   cmd->add_option("--cleanup-older-than", a->cleanup_after_seconds,
                   "Maintenance removes leftovers of failed uploads older than this many seconds (default: 3600)")
       ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--staging-orphan-age", a->service.staging_orphan_age_seconds,
+                  "Maintenance removes staged objects of no upload or of an ended one, and aborts multipart uploads "
+                  "under MEDIA_STAGING_PREFIX, older than this many seconds (default: 86400)")
+      ->check(CLI::Range(0.0, 1e9));
   cmd->callback([&ctx, a] {
     ctx.action = [&ctx, a]() -> int {
       sigset_t set = block_stop_signals();
+      // This process only works: with the in-process queue it would wait
+      // for jobs that no other process can give it.
+      if (ctx.config() && ctx.config()->queue == QueueKind::memory)
+        return ctx.fail(Status::InvalidArgument(
+            "worker: MEDIA_QUEUE_BACKEND is memory, a queue inside one process, so this worker would never see the "
+            "uploads other processes submit; use MEDIA_QUEUE_BACKEND=sqlite (one machine) or redis (many machines) "
+            "in every process"));
       auto svc = open_service(ctx, a->service);
       if (!svc.ok()) return ctx.config() ? ctx.fail(svc.status()) : ctx.failure_status;
       WorkerOptions wo;

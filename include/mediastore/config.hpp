@@ -47,6 +47,8 @@
 //   MEDIA_SCAN_UNSCANNED    refuse | accept                    Default: refuse
 //   MEDIA_CLAMD_STREAM_MAX_BYTES  clamd's StreamMaxLength      Default: 26214400 (25 MiB)
 //   MEDIA_CLAMD_TIMEOUT     seconds, or N ms / N s             Default: 30 s
+//   MEDIA_DEDUP_SCOPE_KEY   upload context key scoping duplicate detection;
+//                           empty = none                       Default: circle_id
 //
 // Paths (MEDIA_ROOT, MEDIA_STATE_DIR, MEDIA_SPOOL_DIR, a SQLite
 // MEDIA_QUEUE_URL) are made absolute against the working folder once, by
@@ -218,6 +220,10 @@ struct MS_API Config {
   // empty (MEDIA_THUMBNAIL_FORMATS). Default: {jpeg}.
   std::vector<ThumbnailFormat> thumbnail_formats{ThumbnailFormat::jpeg};
   ScanSettings scan;  // Default: no scanning
+  // The upload context key whose value scopes duplicate detection
+  // (MEDIA_DEDUP_SCOPE_KEY; see UploadOptions::dedup_scope_key); "" = no
+  // duplicate detection. Default: "circle_id".
+  std::string dedup_scope_key = "circle_id";
 
   // Looks a variable up; returns nullopt when it is not set.
   using Lookup = std::function<std::optional<std::string>(std::string_view name)>;

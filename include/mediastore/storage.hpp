@@ -227,6 +227,24 @@ class MS_API StorageBackend {
   // Copies an object with its content type and metadata.
   virtual Status copy(std::string_view from_key, std::string_view to_key) = 0;
 
+  // Copies an object giving the copy the content type, cache control,
+  // content disposition and user metadata of `options` instead of the
+  // source's (options.progress and if_none_match are not used). When
+  // options.sha256 is set it must be the source's SHA-256: the local backend
+  // checks it while copying (invalid_argument, nothing stored); S3 copies
+  // server-side (CopyObject with x-amz-metadata-directive REPLACE, sources
+  // up to 5 GiB; larger ones are invalid_argument) and does not rehash.
+  // not_found when from_key holds no object. Default: not_supported (the
+  // caller puts the bytes instead). Thread-safe.
+  virtual Status copy_with(std::string_view from_key, std::string_view to_key, const PutOptions& options);
+
+  // Aborts the unfinished multipart uploads whose key starts with `prefix`
+  // and that were started before `started_before`; returns how many were
+  // aborted. Default: 0 (backends without multipart uploads, e.g. local).
+  // Thread-safe.
+  virtual Result<std::uint64_t> abort_multipart_uploads(std::string_view prefix,
+                                                        std::chrono::system_clock::time_point started_before);
+
   // A URL a client can fetch the object with. expires_in applies where the
   // backend signs URLs (S3 presigned, local with MEDIA_URL_SIGNING_KEY);
   // range: 1 s .. 7 days, else invalid_argument.
@@ -315,6 +333,13 @@ class MS_API StorageWrapper : public StorageBackend {
   }
   Result<ListPage> list(const ListOptions& options) override { return target_->list(options); }
   Status copy(std::string_view from_key, std::string_view to_key) override { return target_->copy(from_key, to_key); }
+  Status copy_with(std::string_view from_key, std::string_view to_key, const PutOptions& options) override {
+    return target_->copy_with(from_key, to_key, options);
+  }
+  Result<std::uint64_t> abort_multipart_uploads(std::string_view prefix,
+                                                std::chrono::system_clock::time_point started_before) override {
+    return target_->abort_multipart_uploads(prefix, started_before);
+  }
   Result<std::string> get_url(std::string_view key, std::chrono::seconds expires_in) override {
     return target_->get_url(key, expires_in);
   }

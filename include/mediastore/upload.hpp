@@ -58,12 +58,13 @@ enum class UploadStage : int {
   making_thumbnails = 3,
   storing_thumbnails = 4,
   done = 5,
-  scanning = 6,  // the virus scan, the first stage when scanning is on
+  scanning = 6,       // the virus scan, the first stage when scanning is on
+  deduplicating = 7,  // the exact-duplicate check, after validation, before storing
 };
 // Number of UploadStage values; they are 0 .. kUploadStageCount-1.
-inline constexpr int kUploadStageCount = 7;
+inline constexpr int kUploadStageCount = 8;
 // "queued", "validating", "storing_original", "making_thumbnails",
-// "storing_thumbnails", "done", "scanning"; "unknown" for values out of range. The
+// "storing_thumbnails", "done", "scanning", "deduplicating"; "unknown" for values out of range. The
 // returned pointer is static. Thread-safe.
 MS_API const char* upload_stage_name(UploadStage stage) noexcept;
 
@@ -118,7 +119,19 @@ struct UploadStatus {
   std::string last_error;                // retrying: why the last attempt failed ("timeout: ...")
   ErrorCode error_code = ErrorCode::ok;  // failed: the code
   std::string error_message;             // failed: for a person
-  std::optional<UploadResult> result;    // completed
+  // failed because the file was refused (validation or the virus scan): why,
+  // e.g. malware, unscanned, too_long, type_not_allowed (refusal_reason_name
+  // gives the name; error_code is refusal_reason_code of it). none otherwise,
+  // and for records written before the field existed.
+  RefusalReason refusal_reason = RefusalReason::none;
+  std::optional<UploadResult> result;  // completed
+  // completed as an exact duplicate (same content SHA-256 in the same dedup
+  // scope, see UploadOptions::dedup_scope_key): the id of the first upload
+  // of that content. Then `result` holds this upload's own metadata but the
+  // first upload's objects (original and thumbnails: their keys, with URLs
+  // made when this one completed); nothing of its own was stored. Empty
+  // otherwise.
+  std::string duplicate_of;
   std::string original_filename;
   std::string content_type;
   MediaKind media_kind = MediaKind::photo;
@@ -175,6 +188,12 @@ struct CleanupReport {
   std::uint64_t dead_lettered = 0;      // uploads whose job exhausted its attempts, marked failed
   std::uint64_t spool_files_removed = 0;
   std::uint64_t objects_removed = 0;
+  // Storage staging: staged objects of no upload or of an ended one, older
+  // than UploadOptions::staging_orphan_age, removed.
+  std::uint64_t staging_objects_removed = 0;
+  // Unfinished multipart uploads under the staging prefix older than
+  // UploadOptions::staging_orphan_age, aborted (S3; 0 on the local backend).
+  std::uint64_t multipart_uploads_aborted = 0;
   // Direct uploads still awaiting_upload past their plan's expiry (plus
   // kDirectUploadGrace), marked failed and their staged bytes (object,
   // multipart upload) removed.
@@ -254,6 +273,32 @@ struct UploadOptions {
   // upload's status record). nullopt: Config::metadata_context_keys
   // (MEDIA_METADATA_CONTEXT_KEYS). Default: nullopt.
   std::optional<std::vector<std::string>> metadata_context_keys;
+  // The upload context key (UploadRequest::context) whose value is the scope
+  // of duplicate detection: an upload whose content has the SHA-256 of a
+  // completed upload with the same value of that key completes as its
+  // duplicate (UploadStatus::duplicate_of) and stores nothing; similar()
+  // searches the same scope. Uploads without the key are neither
+  // deduplicated nor searchable. A copy processed while the first is
+  // unfinished waits for it (in place while it is processing, else as a
+  // transient retry that uses an attempt) and takes over if it fails;
+  // docs/configuration.md, "Duplicates". "" = no duplicate detection (no
+  // deduplicating stage). nullopt: Config::dedup_scope_key
+  // (MEDIA_DEDUP_SCOPE_KEY, default "circle_id"). Default: nullopt.
+  std::optional<std::string> dedup_scope_key;
+  // Storage staging (Config::staging_prefix): cleanup_failed_uploads removes
+  // a staged object that has no status record, or whose upload ended, and
+  // aborts a multipart upload under the staging prefix, once older than
+  // this. A submission writes its staged object before its record, so the
+  // age must exceed the longest submission (and a direct upload's validity).
+  // Staged objects of failed and abandoned uploads go with their upload's
+  // leftovers, at cleanup_failed_uploads' own age. Default: 24 hours.
+  std::chrono::seconds staging_orphan_age{24 * 3600};
+};
+
+// One result of UploadService::similar().
+struct SimilarUpload {
+  std::string id;    // a completed upload of the same scope
+  int distance = 0;  // Hamming distance of the perceptual hashes, 0..64
 };
 
 class MS_API UploadService {
@@ -305,15 +350,33 @@ class MS_API UploadService {
   // The current status; not_found for an id never submitted.
   Result<UploadStatus> status(std::string_view id);
 
+  // Near duplicates of a completed photo (or video poster): the other
+  // completed uploads of its dedup scope (the same value of the
+  // dedup_scope_key context key) whose perceptual hash ("phash" in the
+  // result metadata) is at most max_distance bits from its own, sorted by
+  // distance, then id; exact duplicates are at distance 0.
+  // kSimilarImageDistance (media.hpp) is the distance for "the same
+  // picture". Empty when the upload has no phash or no scope value.
+  // invalid_argument for max_distance outside 0..64 or when duplicate
+  // detection is off (dedup_scope_key ""); not_found for unknown ids;
+  // conflict when the upload has not completed. Reads one index record per
+  // upload of the scope (at most 100000) and the status of each match.
+  // Thread-safe.
+  Result<std::vector<SimilarUpload>> similar(std::string_view id, int max_distance = kSimilarImageDistance);
+
   // Cancels an upload that has not finished: it becomes failed (cancelled),
   // its job is dropped and its spool and objects are removed. conflict if it
   // already completed or failed; not_found for unknown ids.
   Status cancel(std::string_view id);
 
-  // Removes the spool files and partial objects of uploads that failed, and
-  // marks failed (then cleans) unfinished uploads whose job is gone or
-  // dead-lettered, when last updated more than older_than ago; also removes
-  // spool files of no upload older than that.
+  // Removes the spool files, staged objects and partial objects of uploads
+  // that failed, and marks failed (then cleans) unfinished uploads whose job
+  // is gone or dead-lettered, when last updated more than older_than ago;
+  // also removes spool files of no upload older than that. Under
+  // Config::staging_prefix it removes staged objects without a record or of
+  // an ended upload and aborts multipart uploads, older than
+  // UploadOptions::staging_orphan_age (whatever this process's
+  // MEDIA_STAGING: the prefix is looked at in both modes).
   Result<CleanupReport> cleanup_failed_uploads(std::chrono::seconds older_than);
 
   // Jobs that exhausted their attempts, oldest first.

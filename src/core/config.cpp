@@ -296,6 +296,7 @@ bool Config::is_variable(std::string_view name) noexcept {
       "MEDIA_CLAMD_TIMEOUT",
       "MEDIA_SCAN",
       "MEDIA_SCAN_UNSCANNED",
+      "MEDIA_DEDUP_SCOPE_KEY",
       "MEDIA_STAGING",
       "MEDIA_STAGING_PREFIX",
   };
@@ -348,6 +349,13 @@ Result<Config> Config::from_lookup(const Lookup& lookup) {
             fmt::format("MEDIA_METADATA_CONTEXT_KEYS: '{}' is not a key name (letters, digits, '-', '_', '.')", item));
       c.metadata_context_keys.emplace_back(item);
     }
+  }
+  // Set but empty means "no duplicate detection", unlike most variables.
+  if (auto v = lookup("MEDIA_DEDUP_SCOPE_KEY")) {
+    if (v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos)
+      return Status::InvalidArgument(
+          fmt::format("MEDIA_DEDUP_SCOPE_KEY: '{}' is not a key name (letters, digits, '-', '_', '.')", *v));
+    c.dedup_scope_key = *v;
   }
   if (auto v = get(lookup, "MEDIA_QUEUE_BACKEND")) {
     if (*v == "memory")
@@ -596,6 +604,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe_pairs() const 
     formats += thumbnail_format_name(f);
   }
   out.emplace_back("MEDIA_THUMBNAIL_FORMATS", formats);
+  out.emplace_back("MEDIA_DEDUP_SCOPE_KEY", dedup_scope_key);
   out.emplace_back("MEDIA_SCAN", scan_mode_name(scan.mode));
   if (!scan.clamd_url.empty()) {
     out.emplace_back("MEDIA_CLAMD_URL", scan.clamd_url);

@@ -10,9 +10,11 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
+#include "http/accept.hpp"
 #include "http/multipart.hpp"
 #include "mediastore/grant.hpp"
 #include "mediastore/http.hpp"
@@ -379,8 +381,19 @@ class StatusHandler final : public Handler {
     json media_url = nullptr;
     if (st->result) {
       media_url = url_of(st->result->original);
-      for (const auto& t : st->result->thumbnails)
-        if (thumbs.contains(t.name)) thumbs[t.name] = url_of(t);
+      // Per size, the stored format the client takes best (Accept: AVIF,
+      // WebP, then JPEG); one not stored in any of those: the first stored.
+      const auto formats = mediastore::detail::accepted_thumbnail_formats(request.header("accept"));
+      std::map<std::string, std::pair<std::size_t, const StoredObject*>> best;
+      for (const auto& t : st->result->thumbnails) {
+        if (!thumbs.contains(t.name)) continue;
+        std::size_t rank = formats.size();
+        for (std::size_t i = 0; i < formats.size(); ++i)
+          if (t.format == thumbnail_format_name(formats[i])) rank = i;
+        auto it = best.find(t.name);
+        if (it == best.end() || rank < it->second.first) best[t.name] = {rank, &t};
+      }
+      for (const auto& [name, chosen] : best) thumbs[name] = url_of(*chosen.second);
     }
     json body = {{"id", st->id},
                  {"status", upload_state_name(st->state)},
@@ -391,7 +404,9 @@ class StatusHandler final : public Handler {
                  {"thumbnail_urls", thumbs},
                  {"keep_media_id", nullptr},
                  {"error", st->error_message.empty() ? json(nullptr) : json(st->error_message)}};
-    return Response::json(200, body.dump(-1, ' ', false, kReplace));
+    Response r = Response::json(200, body.dump(-1, ' ', false, kReplace));
+    r.headers.push_back({"Vary", "Accept"});  // thumbnail_urls depend on it
+    return r;
   }
 
  private:

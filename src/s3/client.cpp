@@ -617,6 +617,19 @@ Result<CopyResult> Client::copy_object(std::string_view from_key, std::string_vi
   return parse_copy_result(r->body);
 }
 
+Result<CopyResult> Client::copy_object(std::string_view from_key, std::string_view to_key,
+                                       const PutObjectOptions& replace) {
+  Op op;
+  op.method = "PUT";
+  op.key = std::string(to_key);
+  op.headers.emplace_back("x-amz-copy-source", "/" + uri_encode(settings_.bucket, true) + "/" + encode_key(from_key));
+  op.headers.emplace_back("x-amz-metadata-directive", "REPLACE");
+  add_object_headers(op.headers, replace);
+  auto r = execute(op);
+  if (!r.ok()) return r.status();
+  return parse_copy_result(r->body);
+}
+
 // ---------------------------------------------------------------- bucket
 
 Status Client::head_bucket() {

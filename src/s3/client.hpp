@@ -136,6 +136,10 @@ class Client {
   // (one CopyObject: objects up to 5 GiB; larger ones fail with the
   // server's InvalidRequest -> invalid_argument).
   Result<CopyResult> copy_object(std::string_view from_key, std::string_view to_key);
+  // The same with the copy's content type, cache control, content
+  // disposition and metadata taken from `replace` (x-amz-metadata-directive
+  // REPLACE); progress, payload_sha256 and if_none_match are not used.
+  Result<CopyResult> copy_object(std::string_view from_key, std::string_view to_key, const PutObjectOptions& replace);
 
   // ---- bucket ----
   Status head_bucket();

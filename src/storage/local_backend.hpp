@@ -75,6 +75,9 @@ class LocalStorageBackend final : public StorageBackend {
   Result<std::vector<std::pair<std::string, Status>>> remove_many(const std::vector<std::string>& keys) override;
   Result<ListPage> list(const ListOptions& options) override;
   Status copy(std::string_view from_key, std::string_view to_key) override;
+  // A byte copy of the file (the backend never hard-links, see above) with
+  // the metadata of `options`; options.sha256 is checked while copying.
+  Status copy_with(std::string_view from_key, std::string_view to_key, const PutOptions& options) override;
   Result<std::string> get_url(std::string_view key, std::chrono::seconds expires_in) override;
   Status ping() override;
 

@@ -178,6 +178,44 @@ class S3StorageBackend final : public StorageBackend {
     return Status::Ok();
   }
 
+  Status copy_with(std::string_view from_key, std::string_view to_key, const PutOptions& options) override {
+    MS_RETURN_IF_ERROR(validate_key(from_key));
+    MS_RETURN_IF_ERROR(validate_key(to_key));
+    MS_RETURN_IF_ERROR(detail::validate_put_options(to_key, options));
+    MS_RETURN_IF_ERROR(ensure_bucket());
+    s3::PutObjectOptions o;
+    o.content_type = options.content_type;
+    o.cache_control = options.cache_control;
+    o.content_disposition = options.content_disposition;
+    o.metadata = options.user_metadata;
+    auto r = client_->copy_object(from_key, to_key, o);
+    if (!r.ok()) {
+      if (r.status().is(ErrorCode::not_found)) {
+        return Status::NotFound(
+            fmt::format("cannot copy: no object at key '{}' in bucket '{}'", from_key, client_->bucket()));
+      }
+      return r.status();
+    }
+    return Status::Ok();
+  }
+
+  Result<std::uint64_t> abort_multipart_uploads(std::string_view prefix,
+                                                std::chrono::system_clock::time_point started_before) override {
+    MS_RETURN_IF_ERROR(ensure_bucket());
+    auto uploads = client_->list_multipart_uploads(prefix);
+    if (!uploads.ok()) return uploads.status();
+    std::uint64_t aborted = 0;
+    for (const auto& u : uploads.value()) {
+      // list_multipart_uploads filters by prefix on the server; checked again
+      // so that a server ignoring it cannot make us abort others' uploads.
+      if (u.key.compare(0, prefix.size(), prefix) != 0 || u.initiated >= started_before) continue;
+      Status st = client_->abort_multipart_upload(u.key, u.upload_id);
+      if (!st.ok() && !st.is(ErrorCode::not_found)) return st;
+      if (st.ok()) ++aborted;
+    }
+    return aborted;
+  }
+
   Result<std::string> get_url(std::string_view key, std::chrono::seconds expires_in) override {
     UrlOptions o;
     o.expires_in = expires_in;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 
 #include "core/crypto.hpp"
 #include "mediastore/storage.hpp"
@@ -92,6 +93,32 @@ Result<std::vector<std::pair<std::string, Status>>> StorageBackend::remove_many(
     if (!s.ok()) failures.emplace_back(key, std::move(s));
   }
   return failures;
+}
+
+// Backends without a copy of their own: through a temporary file (bounded
+// memory), removed in every outcome.
+Status StorageBackend::copy_with(std::string_view from_key, std::string_view to_key, const PutOptions& options) {
+  MS_RETURN_IF_ERROR(validate_key(from_key));
+  MS_RETURN_IF_ERROR(validate_key(to_key));
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+  if (ec) return Status::IoError(fmt::format("no temporary folder to copy '{}': {}", from_key, ec.message()));
+  const std::string tmp = (dir / (".mediastore-copy." + detail::random_hex(8))).string();
+  Status st = read_to_file(from_key, tmp);
+  if (st.ok()) {
+    PutOptions po = options;
+    po.if_none_match = false;
+    st = put_file(to_key, tmp, po);
+  }
+  ::unlink(tmp.c_str());
+  return st;
+}
+
+Result<std::uint64_t> StorageBackend::abort_multipart_uploads(std::string_view prefix,
+                                                              std::chrono::system_clock::time_point started_before) {
+  (void)prefix;
+  (void)started_before;
+  return std::uint64_t{0};
 }
 
 Result<std::string> StorageBackend::url(std::string_view key, const UrlOptions& options) {

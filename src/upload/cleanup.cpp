@@ -12,6 +12,37 @@ namespace mediastore {
 using detail::now;
 using detail::upload_field;
 
+// Orphans under the staging prefix: staged objects whose upload has no
+// record (a submission that died before writing it) or has ended (the
+// worker died between the final record and the removal), and multipart
+// uploads nobody completed.
+Status UploadService::Impl::clean_staging(CleanupReport& rep) {
+  const SystemTime cutoff = now() - options.staging_orphan_age;
+  const std::string& prefix = config.staging_prefix;
+  auto staged = storage->list_all(prefix);
+  if (!staged.ok()) return staged.status();
+  for (auto& o : staged.value()) {
+    if (o.last_modified >= cutoff) continue;
+    const std::string id = o.key.substr(prefix.size());
+    auto s = load(id);
+    if (!s.ok() && !s.status().is(ErrorCode::not_found)) {
+      if (s.status().transient()) return s.status();
+      continue;  // an unreadable record: leave its bytes alone
+    }
+    const bool orphan =
+        !s.ok() || s->state == UploadState::completed || s->state == UploadState::failed || s->staged_key != o.key;
+    if (!orphan) continue;
+    MS_RETURN_IF_ERROR(storage->remove(o.key));
+    rep.staging_objects_removed++;
+    MS_LOGF(info, "upload", upload_field(id), "upload {}: removed the orphan staged object '{}' ({})", id, o.key,
+            s.ok() ? upload_state_name(s->state) : "no record");
+  }
+  auto aborted = storage->abort_multipart_uploads(prefix, cutoff);
+  if (!aborted.ok()) return aborted.status();
+  rep.multipart_uploads_aborted += aborted.value();
+  return Status::Ok();
+}
+
 Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds older_than) {
   auto& im = *impl_;
   CleanupReport rep;
@@ -27,7 +58,7 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
     return Status::Ok();
   };
   auto clean = [&](UploadStatus& s) -> Status {
-    auto left = im.remove_leftovers(s.id);
+    auto left = im.remove_leftovers(s.id, s.staged_key);
     if (!left.ok()) return left.status();
     rep.objects_removed += left->first;
     rep.spool_files_removed += left->second;
@@ -97,11 +128,13 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
     if (r.ok() && r.value()) rep.spool_files_removed++;
   }
 
+  MS_RETURN_IF_ERROR(im.clean_staging(rep));
+
   MS_LOGF(info, "upload", {},
           "cleanup (older than {} s): {} failed, {} abandoned, {} dead-lettered, {} direct uploads expired; removed {} "
-          "spool files, {} objects",
+          "spool files, {} objects, {} staged objects; aborted {} multipart uploads",
           older_than.count(), rep.failed_uploads, rep.abandoned_uploads, rep.dead_lettered, rep.expired_direct_uploads,
-          rep.spool_files_removed, rep.objects_removed);
+          rep.spool_files_removed, rep.objects_removed, rep.staging_objects_removed, rep.multipart_uploads_aborted);
   return rep;
 }
 

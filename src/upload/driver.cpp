@@ -13,6 +13,7 @@
 #include "upload/record.hpp"
 #include "upload/service_impl.hpp"
 #include "upload/spool.hpp"
+#include "upload/staging.hpp"
 
 namespace mediastore {
 
@@ -37,6 +38,7 @@ class Attempt {
   }
 
   void run() {
+    if (!s_.staged_key.empty() && !fetch_staged()) return;
     detail::UploadWork work;
     int share_before = 0;
     for (auto& stage : im_.pipeline) {
@@ -63,6 +65,7 @@ class Attempt {
       ctx.report = [&](UploadStage step, double fraction) { set_stage(step, at(fraction)); };
       auto end = stage->run(ctx);
       if (!end.ok()) {
+        refusal_ = work.refusal;
         on_error(end.status(), tr.retry_transient);
         return;
       }
@@ -76,10 +79,29 @@ class Attempt {
       share_before += tr.progress_share;
     }
     if (!check()) return;
-    complete(std::move(work.result));
+    complete(std::move(work.result), std::move(work.duplicate_of));
   }
 
  private:
+  // Storage staging: the stages read a local copy in this worker's own
+  // spool folder (removed with this Attempt, whatever the outcome). false
+  // (after settling the job) when the attempt ends here.
+  bool fetch_staged() {
+    if (!check()) return false;
+    auto copy = detail::StagedCopy::fetch(*im_.storage, s_.staged_key, im_.spool_dir, id_);
+    if (!copy.ok()) {
+      // Gone while the upload has not ended: nothing can bring it back.
+      if (copy.status().is(ErrorCode::not_found))
+        fail(copy.status(), copy.status().message(), false);
+      else
+        on_error(copy.status(), true);
+      return false;
+    }
+    staged_copy_ = std::move(copy).value();
+    spool_ = staged_copy_.path();
+    return true;
+  }
+
   int percent(double share_done) const {
     if (total_share_ <= 0) return kStartPercent;
     return kStartPercent + static_cast<int>((kEndPercent - kStartPercent) * share_done / total_share_ + 1e-9);
@@ -139,7 +161,7 @@ class Attempt {
         cur->error_message = "cancelled by request";
         warn_if_failed(id_, "saving the cancelled status", im_.save(cur.value()));
       }
-      warn_if_failed(id_, "cleanup after cancellation", im_.remove_leftovers(id_).status());
+      warn_if_failed(id_, "cleanup after cancellation", im_.remove_leftovers(id_, cur->staged_key).status());
     }
     MS_LOGF(warn, "upload", upload_field(id_), "upload {}: lease lost, stopping this attempt", id_);
   }
@@ -155,7 +177,7 @@ class Attempt {
   // dead_letter: the attempts are used up; the job goes to the dead-letter
   // list (nack) instead of being acked.
   void fail(const Status& error, const std::string& message, bool dead_letter) {
-    auto left = im_.remove_leftovers(id_);
+    auto left = im_.remove_leftovers(id_, s_.staged_key);
     if (!left.ok()) {
       // Could not clean up (storage down): the record stays "failed", so
       // cleanup_failed_uploads finds and removes the leftovers later.
@@ -166,6 +188,7 @@ class Attempt {
     s_.state = UploadState::failed;
     s_.error_code = error.code();
     s_.error_message = message;
+    s_.refusal_reason = refusal_;
     s_.attempt = f_.job.attempt;
     Status st = im_.save(s_);
     if (!st.ok()) {
@@ -221,7 +244,9 @@ class Attempt {
   }
 
   // Every object of the result gets its URL; the status becomes completed.
-  void complete(UploadResult result) {
+  // duplicate_of: set when the upload is a duplicate (the objects in
+  // `result` are the first upload's).
+  void complete(UploadResult result, std::string duplicate_of) {
     auto url_of = [&](StoredObject& o) -> Status {
       if (o.key.empty()) return Status::Ok();
       auto u = im_.storage->get_url(o.key, im_.options.url_expiry);
@@ -242,28 +267,40 @@ class Attempt {
     s_.attempt = f_.job.attempt;
     s_.last_error.clear();
     s_.result = std::move(result);
+    s_.duplicate_of = std::move(duplicate_of);
     Status st = im_.save(s_);
     if (!st.ok()) {
       on_error(st, true);
       return;
     }
-    warn_if_failed(id_, "removal of the spool file", detail::spool_remove(spool_).status());
+    // The completed record is durable: the accepted bytes may go. A failure
+    // leaves an orphan that cleanup_failed_uploads removes.
+    if (s_.staged_key.empty())
+      warn_if_failed(id_, "removal of the spool file", detail::spool_remove(spool_).status());
+    else
+      warn_if_failed(id_, "removal of the staged object", im_.storage->remove(s_.staged_key));
     Status ack = im_.queue->ack(f_.job);
     if (!ack.ok())
       MS_LOGF(warn, "upload", upload_field(id_), "upload {}: completed but ack failed: {}", id_, ack.to_string());
     im_.completed++;
     im_.observe_time(elapsed());
-    MS_LOGF(info, "upload", upload_field(id_), "upload {}: processing -> completed ({} thumbnails, attempt {})", id_,
-            s_.result->thumbnails.size(), f_.job.attempt);
+    if (!s_.duplicate_of.empty())
+      MS_LOGF(info, "upload", upload_field(id_), "upload {}: processing -> completed as a duplicate of {} (attempt {})",
+              id_, s_.duplicate_of, f_.job.attempt);
+    else
+      MS_LOGF(info, "upload", upload_field(id_), "upload {}: processing -> completed ({} thumbnails, attempt {})", id_,
+              s_.result->thumbnails.size(), f_.job.attempt);
   }
 
   UploadService::Impl& im_;
   UploadService::Impl::InFlight& f_;
   const std::string id_;
   UploadStatus s_;
-  const std::string spool_;
+  std::string spool_;  // the file the stages read: the spool file or staged_copy_
+  detail::StagedCopy staged_copy_;
   const std::string prefix_;
   int total_share_ = 0;
+  RefusalReason refusal_ = RefusalReason::none;  // of the stage that failed, if it refused the file
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
@@ -296,9 +333,11 @@ void UploadService::Impl::process(InFlight& f) {
   // the final status and the ack): finish the tidying and ack.
   if (s.state == UploadState::completed || s.state == UploadState::failed) {
     if (s.state == UploadState::failed) {
-      warn_if_failed(id, "cleanup of the failed upload", remove_leftovers(id).status());
-    } else {
+      warn_if_failed(id, "cleanup of the failed upload", remove_leftovers(id, s.staged_key).status());
+    } else if (s.staged_key.empty()) {
       warn_if_failed(id, "removal of the spool file", detail::spool_remove(spool_file(id)).status());
+    } else {
+      warn_if_failed(id, "removal of the staged object", storage->remove(s.staged_key));
     }
     warn_if_failed(id, "ack", queue->ack(f.job));
     return;

@@ -31,6 +31,7 @@ const char* upload_stage_name(UploadStage stage) noexcept {
     case UploadStage::storing_thumbnails: return "storing_thumbnails";
     case UploadStage::done: return "done";
     case UploadStage::scanning: return "scanning";
+    case UploadStage::deduplicating: return "deduplicating";
   }
   return "unknown";
 }
@@ -118,6 +119,15 @@ void request_from(const json& j, UploadStatus& s) {
 
 }  // namespace
 
+RefusalReason refusal_reason_from_name(std::string_view name) {
+  // The reasons are numbered from none upwards; the first "unknown" ends them.
+  for (int i = 0;; ++i) {
+    const char* n = refusal_reason_name(static_cast<RefusalReason>(i));
+    if (std::string_view(n) == "unknown") return RefusalReason::none;
+    if (name == n) return static_cast<RefusalReason>(i);
+  }
+}
+
 ErrorCode error_code_from_name(std::string_view name) {
   for (int i = 0; i < kErrorCodeCount; ++i)
     if (name == error_code_name(static_cast<ErrorCode>(i))) return static_cast<ErrorCode>(i);
@@ -134,6 +144,8 @@ std::string status_to_json(const UploadStatus& s) {
   j["last_error"] = s.last_error;
   j["error_code"] = error_code_name(s.error_code);
   j["error_message"] = s.error_message;
+  if (s.refusal_reason != RefusalReason::none) j["refusal_reason"] = refusal_reason_name(s.refusal_reason);
+  if (!s.duplicate_of.empty()) j["duplicate_of"] = s.duplicate_of;
   j["updated_ms"] = to_ms(s.updated_at);
   if (s.result) {
     json r;
@@ -170,6 +182,8 @@ Result<UploadStatus> status_from_json(const std::string& id, const std::string& 
     s.last_error = j.value("last_error", "");
     s.error_code = error_code_from_name(j.value("error_code", "ok"));
     s.error_message = j.value("error_message", "");
+    s.refusal_reason = refusal_reason_from_name(j.value("refusal_reason", "none"));
+    s.duplicate_of = j.value("duplicate_of", "");
     s.updated_at = from_ms(j.value("updated_ms", std::int64_t{0}));
     if (j.contains("result") && j["result"].is_object()) {
       const json& r = j["result"];

@@ -19,6 +19,9 @@ Result<UploadStatus> status_from_json(const std::string& id, const std::string& 
 std::string payload_to_json(const UploadStatus& status);
 Result<UploadStatus> payload_from_json(const std::string& id, const std::string& payload);
 
+// "malware" -> RefusalReason::malware; none for unknown names.
+RefusalReason refusal_reason_from_name(std::string_view name);
+
 // "timeout" -> ErrorCode::timeout; internal for unknown names.
 ErrorCode error_code_from_name(std::string_view name);
 

@@ -9,6 +9,7 @@
 #include "upload/record.hpp"
 #include "upload/service_impl.hpp"
 #include "upload/spool.hpp"
+#include "upload/staging.hpp"
 
 namespace mediastore {
 
@@ -52,6 +53,13 @@ Result<std::shared_ptr<UploadService>> UploadService::create(const Config& confi
         fmt::format("MEDIA_STAGING_PREFIX '{}' overlaps UploadOptions.key_prefix '{}': staged uploads must stay "
                     "outside the media prefix (and the media outside the staging prefix)",
                     config.staging_prefix, options.key_prefix));
+  // Storing the original is one server-side CopyObject of the staged object,
+  // which S3 allows up to 5 GiB (UploadPartCopy is not implemented).
+  if (config.effective_staging() == StagingKind::storage && config.max_upload_size > (5ull << 30))
+    return Status::InvalidArgument(
+        fmt::format("MAX_UPLOAD_SIZE {} is above 5 GiB, the largest upload storage staging (MEDIA_STAGING=storage) can "
+                    "copy into place; lower it or use MEDIA_STAGING=local",
+                    config.max_upload_size));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->storage = std::move(storage);
@@ -63,7 +71,11 @@ Result<std::shared_ptr<UploadService>> UploadService::create(const Config& confi
   auto pipeline = detail::build_pipeline({impl->config, impl->options, impl->policy});
   if (!pipeline.ok()) return pipeline.status();
   impl->pipeline = std::move(pipeline).value();
-  MS_LOG(info, "upload", "spool folder '{}'", impl->spool_dir);
+  if (config.effective_staging() == StagingKind::storage)
+    MS_LOG(info, "upload", "spool folder '{}' (workers' local copies); staging: storage, key prefix '{}'",
+           impl->spool_dir, config.staging_prefix);
+  else
+    MS_LOG(info, "upload", "spool folder '{}'; staging: local (the spool)", impl->spool_dir);
   if (const std::string old = detail::legacy_default_spool_dir(config); !old.empty())
     MS_LOG(warn, "upload",
            "the spool folder of an earlier version, '{}', is not empty and is not used: the default is now '{}' "
@@ -85,13 +97,20 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
     return Status::InvalidArgument(
         fmt::format("submit_upload: {}: no source (neither a file nor bytes)", request.original_filename));
   std::string id = detail::uuid4();
-  auto size = detail::spool_write(im.spool_dir, id, request, im.config.max_upload_size);
+  const bool in_storage = im.config.effective_staging() == StagingKind::storage;
+  const std::string staged_key = in_storage ? im.staging_key(id) : std::string();
+  // Accepted = durable: fsynced in the spool, or stored and checked in the
+  // storage backend (its SHA-256 held by the store, its size by stat).
+  auto size = in_storage ? detail::stage_in_storage(*im.storage, staged_key, id, request, im.config.max_upload_size)
+                         : detail::spool_write(im.spool_dir, id, request, im.config.max_upload_size);
   if (!size.ok()) return size.status();
   if (size.value() == 0) {
-    warn_if_failed(id, "removal of the empty spool file", detail::spool_remove(im.spool_file(id)).status());
+    if (!in_storage)
+      warn_if_failed(id, "removal of the empty spool file", detail::spool_remove(im.spool_file(id)).status());
     return Status::InvalidArgument(fmt::format("submit_upload: {} is empty", request.original_filename));
   }
   UploadStatus s;
+  s.staged_key = staged_key;
   s.id = id;
   s.state = UploadState::pending;
   s.stage = UploadStage::queued;
@@ -110,12 +129,15 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
     // cannot be undone (a pending record without a job is marked abandoned
     // by cleanup_failed_uploads).
     warn_if_failed(id, "removal of the record of a failed submission", im.queue->remove_record(id));
-    warn_if_failed(id, "removal of the spool file", detail::spool_remove(im.spool_file(id)).status());
+    if (in_storage)
+      warn_if_failed(id, "removal of the staged object", im.storage->remove(staged_key));
+    else
+      warn_if_failed(id, "removal of the spool file", detail::spool_remove(im.spool_file(id)).status());
     return st;
   }
   im.submitted++;
-  MS_LOGF(info, "upload", upload_field(id), "upload {}: submitted {} ({} bytes) -> pending", id,
-          request.original_filename, size.value());
+  MS_LOGF(info, "upload", upload_field(id), "upload {}: submitted {} ({} bytes, staged at '{}') -> pending", id,
+          request.original_filename, size.value(), in_storage ? staged_key : im.spool_file(id));
   return id;
 }
 
@@ -137,7 +159,7 @@ Status UploadService::cancel(std::string_view id_in) {
   s->error_code = ErrorCode::cancelled;
   s->error_message = "cancelled by request";
   MS_RETURN_IF_ERROR(im.save(s.value()));
-  auto left = im.remove_leftovers(id);
+  auto left = im.remove_leftovers(id, s->staged_key);
   if (!left.ok()) return left.status().with_context(fmt::format("upload '{}' cancelled; cleaning up", id));
   MS_LOGF(info, "upload", upload_field(id), "upload {}: {} -> failed: cancelled", id, upload_state_name(before));
   return Status::Ok();
@@ -169,7 +191,14 @@ Result<UploadMetrics> UploadService::metrics() {
   m.queue = q.value();
   auto counts = im.queue->count_records();
   if (!counts.ok()) return counts.status();
-  for (auto& [state, n] : counts.value()) m.states[state == detail::kFailedCleaned ? "failed" : state] += n;
+  // Only upload states: the record store also holds other records (grant
+  // marks, duplicate claims, the dedup scope index) under states of their own.
+  for (auto& [state, n] : counts.value()) {
+    const std::string name = state == detail::kFailedCleaned ? "failed" : state;
+    for (UploadState u : {UploadState::pending, UploadState::processing, UploadState::retrying, UploadState::completed,
+                          UploadState::failed})
+      if (name == upload_state_name(u)) m.states[name] += n;
+  }
   return m;
 }
 

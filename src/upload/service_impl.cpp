@@ -41,7 +41,8 @@ std::string UploadService::Impl::spool_file(const std::string& id) const { retur
 
 std::string UploadService::Impl::staging_key(const std::string& id) const { return config.staging_prefix + id; }
 
-Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_leftovers(const std::string& id) {
+Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_leftovers(
+    const std::string& id, const std::optional<std::string>& staged_key) {
   std::uint64_t objects = 0, spool = 0;
   // The spool first: it does not depend on the storage being reachable, and
   // objects left by an outage are found again from the failed record by
@@ -55,6 +56,10 @@ Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_left
     MS_RETURN_IF_ERROR(storage->remove(o.key));
     ++objects;
   }
+  // The staged bytes last: an upload that failed (or was cancelled) needs
+  // them no more, and a failure here leaves them to cleanup_failed_uploads.
+  const std::string staged = staged_key ? *staged_key : staging_key(id);
+  if (!staged.empty()) MS_RETURN_IF_ERROR(storage->remove(staged));
   return std::make_pair(objects, spool);
 }
 

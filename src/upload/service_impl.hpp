@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,9 +69,14 @@ struct UploadService::Impl {
   // The key of upload `id`'s staged object in storage staging:
   // "<config.staging_prefix><id>".
   std::string staging_key(const std::string& id) const;
-  // Removes every object under the upload's prefix and its spool file;
-  // returns (objects, spool files) removed.
-  Result<std::pair<std::uint64_t, std::uint64_t>> remove_leftovers(const std::string& id);
+  // Removes every object under the upload's prefix, its spool file and its
+  // staged object `staged_key` ("" = none: the record says it was spooled;
+  // nullopt = staging_key(id), for callers without the record); returns
+  // (objects under the prefix, spool files) removed.
+  Result<std::pair<std::uint64_t, std::uint64_t>> remove_leftovers(
+      const std::string& id, const std::optional<std::string>& staged_key = std::nullopt);
+  // The staging-prefix part of cleanup_failed_uploads (cleanup.cpp).
+  Status clean_staging(CleanupReport& rep);
   // Direct uploads (direct.cpp): the storage plan a record describes (key,
   // size, upload ID, part size; no URLs), dropping it (abort the multipart
   // upload, remove the staged object; ok for uploads that are not direct),

@@ -491,6 +491,34 @@ TEST_CASE("copy keeps content, content type and metadata") {
   CHECK(store().stat(scope("x")).status().is(ErrorCode::not_found));
 }
 
+TEST_CASE("copy_with gives the copy new content type and metadata; the source keeps its own") {
+  Scope scope("copy_with");
+  PutOptions o;
+  o.content_type = "application/octet-stream";
+  o.user_metadata = {{"upload-id", "u1"}};
+  REQUIRE(store().put_bytes(scope("staged"), "jpeg bytes", o).ok());
+  PutOptions n;
+  n.content_type = "image/jpeg";
+  n.user_metadata = {{"upload-id", "u1"}, {"sha256", "a"}};
+  // The SHA-256 of "jpeg bytes": a backend that checks it accepts it.
+  n.sha256 = "1b48e21282963dfba2ffff3a4c331471242fe42fd0a51161e56df72085c445c9";
+  REQUIRE(store().copy_with(scope("staged"), scope("uploads/original.jpg"), n).ok());
+  CHECK(*store().read_bytes(scope("uploads/original.jpg")) == "jpeg bytes");
+  auto info = store().stat(scope("uploads/original.jpg"));
+  REQUIRE(info.ok());
+  CHECK(info->content_type == "image/jpeg");
+  CHECK(info->user_metadata == Metadata{{"upload-id", "u1"}, {"sha256", "a"}});
+  auto src = store().stat(scope("staged"));
+  REQUIRE(src.ok());
+  CHECK(src->content_type == "application/octet-stream");
+  CHECK(src->user_metadata == Metadata{{"upload-id", "u1"}});
+  CHECK(store().copy_with(scope("missing"), scope("x"), n).is(ErrorCode::not_found));
+  CHECK(store().stat(scope("x")).status().is(ErrorCode::not_found));
+  auto aborted = store().abort_multipart_uploads(scope("none/"), std::chrono::system_clock::now());
+  REQUIRE(aborted.ok());
+  CHECK(*aborted == 0);
+}
+
 TEST_CASE("delete, exists and missing keys") {
   Scope scope("delete");
   CHECK(store().remove(scope("never-stored")).ok());

@@ -1406,6 +1406,8 @@ static void test_uploads(const char* root) {
     CHECK_RC(wait_final(up, id2, &st), MS_OK);
     CHECK(st != NULL && st->state == MS_UPLOAD_FAILED && st->error_code == MS_E_UNSUPPORTED_MEDIA);
     CHECK(st != NULL && strstr(st->error_message, "evil.jpg") != NULL);
+    CHECK(st != NULL && st->refusal_reason != MS_REFUSAL_NONE && st->duplicate_of != NULL &&
+          st->duplicate_of[0] == '\0');
     ms_upload_status_free(st);
     st = NULL;
   }
@@ -1428,16 +1430,59 @@ static void test_uploads(const char* root) {
     st = NULL;
   }
 
+  /* The same photo twice in one circle: the second is a duplicate of the
+   * first, and its near duplicate at distance 0. */
+  {
+    const char* circle_names[1] = {"circle_id"};
+    const char* circle_values[1] = {"5"};
+    char *first = NULL, *second = NULL;
+    ms_similar_list* sim = NULL;
+    req.context_names = circle_names;
+    req.context_values = circle_values;
+    req.context_count = 1;
+    CHECK_RC(ms_upload_submit(&first, up, &req), MS_OK);
+    CHECK_RC(ms_upload_process_next(&n, up, 1, 1000), MS_OK);
+    CHECK_RC(ms_upload_submit(&second, up, &req), MS_OK);
+    CHECK_RC(ms_upload_process_next(&n, up, 1, 1000), MS_OK);
+    if (first != NULL && second != NULL) {
+      CHECK_RC(ms_upload_status_get(&st, up, first), MS_OK);
+      CHECK(st != NULL && st->state == MS_UPLOAD_COMPLETED && strcmp(st->duplicate_of, "") == 0);
+      CHECK(st != NULL && st->refusal_reason == MS_REFUSAL_NONE);
+      ms_upload_status_free(st);
+      CHECK_RC(ms_upload_status_get(&st, up, second), MS_OK);
+      CHECK(st != NULL && st->state == MS_UPLOAD_COMPLETED && strcmp(st->duplicate_of, first) == 0);
+      CHECK(st != NULL && st->has_result && strstr(st->original.key, first) != NULL);
+      ms_upload_status_free(st);
+      st = NULL;
+      CHECK_RC(ms_upload_similar(&sim, up, first, 10), MS_OK);
+      CHECK(sim != NULL && sim->count == 1 && strcmp(sim->items[0].id, second) == 0 && sim->items[0].distance == 0);
+      ms_similar_list_free(sim);
+      sim = NULL;
+      CHECK_RC(ms_upload_similar(&sim, up, first, 65), MS_E_INVALID_ARGUMENT);
+      CHECK_RC(ms_upload_similar(&sim, up, "no-such-upload", 10), MS_E_NOT_FOUND);
+      CHECK_RC(ms_upload_similar(&sim, up, NULL, 10), MS_E_INVALID_ARGUMENT);
+      CHECK_RC(ms_upload_similar(NULL, up, first, 10), MS_E_INVALID_ARGUMENT);
+      CHECK(sim == NULL);
+      ms_similar_list_free(NULL);
+      CHECK(strcmp(ms_upload_stage_name(MS_STAGE_DEDUPLICATING), "deduplicating") == 0);
+    }
+    ms_free(first);
+    ms_free(second);
+    req.context_names = ctx_names;
+    req.context_values = ctx_values;
+    req.context_count = 2;
+  }
+
   /* Stats, metrics, cleanup. */
   CHECK_RC(ms_upload_stats_get(&stats, up), MS_OK);
-  CHECK(stats != NULL && stats->submitted == 3 && stats->completed == 1);
-  CHECK(stats != NULL && stats->uploads_completed == 1 && stats->uploads_failed == 2);
+  CHECK(stats != NULL && stats->submitted == 5 && stats->completed == 3);
+  CHECK(stats != NULL && stats->uploads_completed == 3 && stats->uploads_failed == 2);
   ms_free(stats);
   CHECK_RC(ms_upload_metrics_prometheus(&text, up), MS_OK);
   CHECK(text != NULL && strstr(text, "mediastore_") != NULL);
   ms_free(text);
   CHECK_RC(ms_upload_cleanup(&report, up, 0), MS_OK);
-  CHECK(report != NULL);
+  CHECK(report != NULL && report->staging_objects_removed == 0 && report->multipart_uploads_aborted == 0);
   ms_free(report);
   CHECK_RC(ms_upload_stats_get(NULL, up), MS_E_INVALID_ARGUMENT);
   {

@@ -180,10 +180,39 @@ def test_upload_lifecycle_with_worker(uploads: mediastore.Uploads, tmp_path) -> 
     assert stats["submitted"] == 2 and stats["completed"] == 1 and stats["failed"] == 1
     assert "mediastore_" in uploads.metrics_prometheus()
     assert uploads.dead_letters(10) == []
-    assert isinstance(uploads.cleanup(0), dict)
+    report = uploads.cleanup(0)
+    assert report["staging_objects_removed"] == 0 and report["multipart_uploads_aborted"] == 0
     with mediastore.Store({"MEDIA_ROOT": str(tmp_path / "media")}) as store:
         for t in done.result.thumbnails:
             assert store.get(t.key)[:2] == b"\xff\xd8"
+
+
+def test_duplicates_refusal_reason_and_similar(uploads: mediastore.Uploads) -> None:
+    photo = jpeg()
+    first = uploads.submit(photo, "a.jpg", context={"circle_id": "3"})
+    assert uploads.process_next(1, wait=1.0) == 1
+    again = uploads.submit(photo, "b.jpg", context={"circle_id": "3"})
+    other = uploads.submit(photo, "c.jpg", context={"circle_id": "4"})
+    bad = uploads.submit(HTML, "evil.jpg", context={"circle_id": "3"})
+    assert uploads.process_next(3, wait=1.0) == 3
+    s1, s2, s3, sb = (uploads.status(i) for i in (first, again, other, bad))
+    assert s1.state == "completed" and s1.duplicate_of == "" and s1.refusal_reason == ""
+    assert s2.state == "completed" and s2.duplicate_of == first
+    assert s2.result is not None and s1.result is not None
+    assert s2.result.original.key == s1.result.original.key and first in s2.result.original.key
+    assert [t.key for t in s2.result.thumbnails] == [t.key for t in s1.result.thumbnails]
+    assert s3.duplicate_of == "" and other in s3.result.original.key  # another circle: stored again
+    assert sb.state == "failed" and sb.refusal_reason in ("unknown_type", "dangerous_content")
+    assert sb.error_code == mediastore.UnsupportedMediaError.code
+    near = uploads.similar(first)
+    assert near == [mediastore.SimilarUpload(again, 0)]
+    assert uploads.similar(first, 64) == near  # the other circle is not searched
+    with pytest.raises(mediastore.InvalidArgumentError):
+        uploads.similar(first, 65)
+    with pytest.raises(mediastore.NotFoundError):
+        uploads.similar("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(mediastore.ConflictError):
+        uploads.similar(uploads.submit(photo, "d.jpg", context={"circle_id": "3"}))
 
 
 def test_upload_refusals_and_cancel(uploads: mediastore.Uploads, tmp_path) -> None:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The upload commands of the mediastore tool against a sqlite queue:
 # worker (SIGTERM -> exit 0), upload (--wait, --json, exit status of a
-# failure), status (--json, unknown id), stats (--json, --prometheus).
+# failure), status (--json, unknown id), stats (--json, --prometheus); a
+# worker on the memory queue is refused; maintenance removes an orphan staged
+# object.
 # Usage: cli_upload_test.sh MEDIASTORE_BINARY DATA_DIR
 set -euo pipefail
 ms=$1
@@ -30,7 +32,18 @@ grep -q '"status": "pending"' <<<"$pending" || fail "new upload not pending: $pe
 grep -q '"state": "pending"' <<<"$pending" || fail "deprecated \"state\" missing: $pending"
 "$ms" stats --json | grep -q '"ready": 1' || fail "stats does not show 1 ready job"
 
-"$ms" worker --threads 2 --maintenance-interval 1 2>"$work/worker.log" &
+# A worker on the in-process memory queue would never see an upload: refused.
+if refused=$(MEDIA_QUEUE_BACKEND=memory timeout 20 "$ms" worker 2>&1); then
+  fail "worker started on the memory queue"
+fi
+grep -q 'MEDIA_QUEUE_BACKEND is memory' <<<"$refused" || fail "memory-queue refusal does not say why: $refused"
+grep -q 'sqlite' <<<"$refused" || fail "memory-queue refusal names no way out: $refused"
+
+# A staged object no upload owns (a web process died before its record):
+# maintenance removes it with --staging-orphan-age 0.
+mkdir -p "$MEDIA_ROOT/staging"
+echo orphan >"$MEDIA_ROOT/staging/0badc0de-0000-4000-8000-000000000000"
+"$ms" worker --threads 2 --maintenance-interval 1 --staging-orphan-age 0 2>"$work/worker.log" &
 worker_pid=$!
 
 # --wait: progress on stderr, result on stdout, exit 0.
@@ -46,6 +59,25 @@ rc=$?
 set -e
 [ $rc -eq 17 ] || fail "hostile upload exit status $rc, expected 17"
 grep -q 'status:    failed' "$work/evil.out" || fail "hostile upload not failed"
+set +e
+evil=$("$ms" upload "$work/evil.jpg" --wait --json 2>/dev/null)
+set -e
+grep -q '"refusal_reason": "dangerous_content"' <<<"$evil" || fail "no refusal reason in: $evil"
+
+# The same photo twice in one circle (MEDIA_DEDUP_SCOPE_KEY defaults to circle_id):
+# the second names the first and stores nothing.
+first=$("$ms" upload "$data/photo.jpg" --context circle_id=9 --wait --json 2>/dev/null)
+first_id=$(sed -n 's/^ *"id": "\([0-9a-f-]*\)".*/\1/p' <<<"$first" | head -1)
+[[ $first_id =~ ^[0-9a-f-]{36}$ ]] || fail "no id in: $first"
+! grep -q '"duplicate_of"' <<<"$first" || fail "the first copy is a duplicate: $first"
+second=$("$ms" upload "$data/photo.jpg" --context circle_id=9 --wait --json 2>/dev/null)
+grep -q "\"duplicate_of\": \"$first_id\"" <<<"$second" || fail "second copy not a duplicate of $first_id: $second"
+
+for _ in $(seq 1 100); do
+  [ -e "$MEDIA_ROOT/staging/0badc0de-0000-4000-8000-000000000000" ] || break
+  sleep 0.2
+done
+[ ! -e "$MEDIA_ROOT/staging/0badc0de-0000-4000-8000-000000000000" ] || fail "orphan staged object not removed"
 
 # The first upload was processed by the worker too.
 for _ in $(seq 1 100); do
@@ -62,9 +94,9 @@ rc=$?
 set -e
 [ $rc -eq 12 ] || fail "unknown id exit status $rc, expected 12"
 
-"$ms" stats --prometheus | grep -q '^mediastore_uploads{state="completed"} 2$' || fail "prometheus: completed != 2"
+"$ms" stats --prometheus | grep -q '^mediastore_uploads{state="completed"} 4$' || fail "prometheus: completed != 4"
 "$ms" stats --prometheus | grep -q '^mediastore_queue_depth 0$' || fail "prometheus: queue depth != 0"
-"$ms" stats | grep -q 'failed=1' || fail "stats: failed != 1"
+"$ms" stats | grep -q 'failed=2' || fail "stats: failed != 2"
 
 # SIGTERM: the worker finishes and exits 0.
 kill -TERM "$worker_pid"

@@ -28,6 +28,26 @@ if(TARGET mediastore_cli)
     ENVIRONMENT "MS_CLI=$<TARGET_FILE:mediastore_cli>;MS_KILL_QUEUE=redis;MS_REDIS_URL=${MS_REDIS_URL};MS_KILL_UPLOADS=${MS_KILL_UPLOADS}")
 endif()
 
+#   upload.staging.hosts / upload.staging.kill
+#                     storage staging on RGW + Redis with `mediastore worker`
+#                     processes in mount namespaces of their own (unshare
+#                     --mount, a tmpfs over the web side's folders), run to the
+#                     end / SIGKILLed at random moments then cleaned up
+#                     (MS_STAGING_UPLOADS uploads; the CI default stays small)
+if(TARGET mediastore_cli)
+  set(MS_STAGING_UPLOADS 40 CACHE STRING "Uploads in the storage staging host tests (the issue's large run: 200)")
+  add_executable(staging_hosts_test ${MS_QUEUE_TEST_DIR}/staging_hosts_test.cpp $<TARGET_OBJECTS:ms_doctest_main>)
+  ms_link_parts(staging_hosts_test upload)
+  add_dependencies(staging_hosts_test mediastore_cli)
+  set(ms_staging_env "${MS_RGW_ENV};MS_CLI=$<TARGET_FILE:mediastore_cli>;MS_REDIS_URL=${MS_REDIS_URL};MS_STAGING_UPLOADS=${MS_STAGING_UPLOADS}")
+  add_test(NAME upload.staging.hosts COMMAND staging_hosts_test -tc=*two\ hosts*)
+  set_tests_properties(upload.staging.hosts PROPERTIES FIXTURES_REQUIRED "rgw;redis" LABELS "integration;rgw"
+    TIMEOUT 240 ENVIRONMENT "${ms_staging_env}")
+  add_test(NAME upload.staging.kill COMMAND staging_hosts_test -tc=*SIGKILLed*)
+  set_tests_properties(upload.staging.kill PROPERTIES FIXTURES_REQUIRED "rgw;redis" LABELS "integration;rgw"
+    TIMEOUT 240 ENVIRONMENT "${ms_staging_env}")
+endif()
+
 #   upload.cli        the worker/upload/status/stats commands (sqlite queue)
 if(TARGET mediastore_cli)
   add_test(NAME upload.cli COMMAND ${MS_QUEUE_TEST_DIR}/cli_upload_test.sh $<TARGET_FILE:mediastore_cli>

@@ -20,55 +20,16 @@
 #include <thread>
 
 #include "mediastore/upload.hpp"
+#include "queue/worker_proc.hpp"
 #include "unit/upload/upload_support.hpp"
 
 using namespace mediastore;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-
-// Each worker writes its stderr to its own log, so the test can tell when it
-// is ready for SIGTERM (it prints a line once its signal handling is set).
-struct WorkerProc {
-  pid_t pid = -1;
-  std::string log;
-};
-
-WorkerProc spawn_worker(const std::string& cli, const std::string& dir) {
-  static int counter = 0;
-  WorkerProc w;
-  w.log = dir + "/worker-" + std::to_string(++counter) + ".log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    // Default signal dispositions for the worker (the test framework
-    // installs handlers of its own).
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    FILE* f = freopen(w.log.c_str(), "a", stderr);
-    (void)f;
-    execl(cli.c_str(), cli.c_str(), "worker", "--threads", "2", "--lease", "1", "--max-attempts", "100",
-          "--maintenance-interval", "1", "--cleanup-older-than", "3600", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  w.pid = pid;
-  return w;
-}
-
-bool ready(const WorkerProc& w) {
-  std::ifstream in(w.log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return text.find("SIGTERM or Ctrl-C to stop") != std::string::npos;
-}
-
-}  // namespace
+using queue_test::env_or;
+using queue_test::ready;
+using queue_test::spawn_worker;
+using queue_test::WorkerProc;
 
 TEST_CASE("uploads survive SIGKILLed worker processes") {
   const std::string cli = env_or("MS_CLI", "");

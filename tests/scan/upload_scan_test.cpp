@@ -110,6 +110,7 @@ TEST_CASE("a clean photo is stored; EICAR after a JPEG and clamav's clam.exe are
   auto i = e.finish(infected);
   CHECK(i.state == UploadState::failed);
   CHECK(i.error_code == refusal_reason_code(RefusalReason::malware));
+  CHECK(i.refusal_reason == RefusalReason::malware);
   CHECK(i.error_message.find("IMG_2.jpg contains malware: MsTest.EICAR.UNOFFICIAL") != std::string::npos);
   CHECK(e.objects_of(infected) == 0);
 
@@ -130,6 +131,7 @@ TEST_CASE("a file over the stream limit is refused as unscanned, never stored") 
   auto st = e.finish(id);
   CHECK(st.state == UploadState::failed);
   CHECK(st.error_code == refusal_reason_code(RefusalReason::unscanned));
+  CHECK(st.refusal_reason == RefusalReason::unscanned);
   CHECK(st.error_message.find("not scanned in full") != std::string::npos);
   CHECK(e.objects_of(id) == 0);
 }

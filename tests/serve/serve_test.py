@@ -44,6 +44,7 @@ def env():
         MEDIA_UPLOAD_GRANT_SECRET=SECRET,
         MEDIA_URL_SIGNING_KEY="serve-test-url-key",
         MAX_UPLOAD_SIZE=str(4 << 20),
+        MEDIA_THUMBNAIL_FORMATS="jpeg,webp,avif",
     )
     if RGW:
         e["MINIO_BUCKET_NAME"] = "serve-test-%d" % os.getpid()
@@ -215,6 +216,22 @@ def run(photo, big):
           "the in-process worker completes the upload: %s" % (st and st["status"]))
     check(all(st["thumbnail_urls"][k] for k in ("small", "medium", "large")) and st["media_file_url"],
           "status has the media and thumbnail URLs")
+    # thumbnail_urls in the format the Accept header asks for (AVIF, WebP, else JPEG).
+    for accept, ext in ((None, ".jpg"), ("*/*", ".jpg"), ("image/webp,*/*", ".webp"),
+                        ("image/avif,image/webp,image/*,*/*;q=0.8", ".avif"), ("image/avif;q=0, image/webp", ".webp")):
+        headers = {"Authorization": "Bearer " + reader}
+        if accept is not None:
+            headers["Accept"] = accept
+        r, body = get(doc["status_url"], headers)
+        urls = json.loads(body)["thumbnail_urls"] if r.status == 200 else {}
+        check(r.status == 200 and r.getheader("Vary") == "Accept"
+              and all(urls.get(k) and urls[k].split("?")[0].endswith("thumb_%s%s" % (k, ext))
+                      for k in ("small", "medium", "large")),
+              "Accept %r: thumbnail URLs end in %s (%s)" % (accept, ext, urls))
+        if not RGW and accept and ext == ".avif":
+            r, body = get(urls["small"])
+            check(r.status == 200 and r.getheader("Content-Type") == "image/avif" and body[4:12] == b"ftypavif",
+                  "the AVIF thumbnail is served as image/avif")
     other = grant("--context", "circle_id=8")
     code, _ = curl("-H", "Authorization: Bearer " + other, url(doc["status_url"]))
     check(code == 404, "status with a grant of another circle: 404")

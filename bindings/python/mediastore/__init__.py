@@ -74,6 +74,7 @@ from ._media import (
 )
 from ._migrate import MigrateReport, migrate
 from ._store import ListPage, ObjectInfo, Store, validate_key, verify_local_url
+from ._uploads import SimilarUpload
 from ._uploads import (
     DeadJob,
     DirectRequest,
@@ -140,6 +141,7 @@ __all__ += [
 __all__ += ["DeadJob", "verify_local_url", "MigrateReport", "migrate"]
 __all__ += ["hamming_distance"]
 __all__ += ["UploadGrant", "issue_upload_grant", "verify_upload_grant"]
+__all__ += ["SimilarUpload"]
 __all__ += ["NotSupportedError", "DirectUpload", "DirectRequest"]
 
 # The public classes and functions are defined in the private modules but

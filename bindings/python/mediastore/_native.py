@@ -366,6 +366,8 @@ class UploadStatus(Structure):
         ("created_at_ms", c_int64),
         ("updated_at_ms", c_int64),
         ("thumbnail_formats", POINTER(c_char_p)),
+        ("duplicate_of", c_char_p),
+        ("refusal_reason", c_int),
     ]
 
 
@@ -376,6 +378,8 @@ class CleanupReport(Structure):
         ("dead_lettered", c_uint64),
         ("spool_files_removed", c_uint64),
         ("objects_removed", c_uint64),
+        ("staging_objects_removed", c_uint64),
+        ("multipart_uploads_aborted", c_uint64),
         ("expired_direct_uploads", c_uint64),
     ]
 
@@ -467,6 +471,14 @@ class DeadJob(Structure):
         ("last_error", c_char_p),
         ("died_at_ms", c_int64),
     ]
+
+
+class SimilarUpload(Structure):
+    _fields_ = [("id", c_char_p), ("distance", c_int)]
+
+
+class SimilarList(Structure):
+    _fields_ = [("count", c_size_t), ("items", POINTER(SimilarUpload))]
 
 
 class DeadJobList(Structure):
@@ -607,6 +619,8 @@ _FUNCTIONS = [
         [POINTER(UploadGrant), POINTER(c_char_p), POINTER(c_char_p), c_size_t, c_int64, c_int],
     ),
     ("ms_upload_grant_consume", c_int, [c_void_p, POINTER(UploadGrant)]),
+    ("ms_similar_list_free", None, [POINTER(SimilarList)]),
+    ("ms_upload_similar", c_int, [POINTER(POINTER(SimilarList)), c_void_p, c_char_p, c_int]),
     ("ms_direct_upload_request_init", c_int, [POINTER(DirectUploadRequest), c_uint]),
     ("ms_uploads_create_direct", c_int, [POINTER(POINTER(DirectUpload)), c_void_p, POINTER(DirectUploadRequest)]),
     ("ms_direct_upload_free", None, [POINTER(DirectUpload)]),

@@ -57,6 +57,8 @@ class UploadStage(_StrEnum):
     MAKING_THUMBNAILS = "making_thumbnails"
     STORING_THUMBNAILS = "storing_thumbnails"
     DONE = "done"
+    SCANNING = "scanning"
+    DEDUPLICATING = "deduplicating"
     UNKNOWN = "unknown"
 
 
@@ -164,6 +166,20 @@ class UploadStatus:
     context: Dict[str, str]
     created_at: _dt.datetime
     updated_at: _dt.datetime
+    # completed as an exact duplicate: the id of the first upload of the same
+    # content in its dedup scope (result then names that upload's objects); "" otherwise
+    duplicate_of: str = ""
+    # failed because the file was refused: "malware", "unscanned", "too_long",
+    # "type_not_allowed", ... (error_code is its code); "" otherwise
+    refusal_reason: str = ""
+
+
+@dataclass(frozen=True)
+class SimilarUpload:
+    """A near duplicate (:meth:`Uploads.similar`): a completed upload of the same scope and the
+    Hamming distance of the perceptual hashes (0..64)."""
+    id: str
+    distance: int
 
 
 @dataclass(frozen=True)
@@ -210,6 +226,8 @@ def _status(c: _native.UploadStatus) -> UploadStatus:
         context=_pairs(c.context_names, c.context_values, c.context_count),
         created_at=_time_ms(c.created_at_ms),
         updated_at=_time_ms(c.updated_at_ms),
+        duplicate_of=_s(c.duplicate_of),
+        refusal_reason=lib.ms_refusal_reason_name(c.refusal_reason).decode() if c.refusal_reason else "",
     )
 
 
@@ -269,7 +287,7 @@ class Worker(_Handle):
 
 
 class Uploads(_Handle):
-    """The upload service: submit, status, cancel, workers, stats.
+    """The upload service: submit, status, cancel, similar, workers, stats.
 
     config: a :class:`Config`, a mapping of variables, or None for the
     environment. Thread-safe.
@@ -532,6 +550,23 @@ class Uploads(_Handle):
             ]
         finally:
             _native.load().ms_dead_job_list_free(out)
+
+    def similar(self, upload_id: str, max_distance: int = 10) -> List[SimilarUpload]:
+        """Near duplicates of a completed upload within its dedup scope (the
+        MEDIA_DEDUP_SCOPE_KEY context value): completed uploads whose perceptual
+        hash is at most max_distance (0..64; 10 = the same picture) bits away,
+        closest first. Empty without a perceptual hash or scope value.
+        InvalidArgumentError (distance out of range, duplicate detection off),
+        NotFoundError, ConflictError (not completed)."""
+        if not isinstance(max_distance, int) or not -(2**31) <= max_distance < 2**31:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"max_distance out of range: {max_distance!r}")
+        out = POINTER(_native.SimilarList)()
+        _check(_lib().ms_upload_similar(byref(out), self._h(), _text(upload_id, "id"), max_distance))
+        try:
+            lst = out.contents
+            return [SimilarUpload(_s(d.id), d.distance) for d in (lst.items[i] for i in range(lst.count))]
+        finally:
+            _native.load().ms_similar_list_free(out)
 
     def worker(self, threads: int = 0, **options: Any) -> Worker:
         """A (not yet started) :class:`Worker`; use ``with uploads.worker() as w:``."""

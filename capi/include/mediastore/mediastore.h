@@ -915,7 +915,8 @@ typedef enum ms_upload_stage {
   MS_STAGE_MAKING_THUMBNAILS = 3,
   MS_STAGE_STORING_THUMBNAILS = 4,
   MS_STAGE_DONE = 5,
-  MS_STAGE_SCANNING = 6 /**< the virus scan (first when scanning is on) */
+  MS_STAGE_SCANNING = 6,     /**< the virus scan (first when scanning is on) */
+  MS_STAGE_DEDUPLICATING = 7 /**< the exact-duplicate check (after validation, before storing) */
 } ms_upload_stage;
 
 /** @brief "pending", "processing", ...; "unknown" out of range (static). */
@@ -1033,6 +1034,14 @@ typedef struct ms_upload_status {
   int64_t updated_at_ms;
   /* Appended (the library allocates this struct; callers only read it). */
   char** thumbnail_formats; /**< completed: thumbnail_count entries, parallel to thumbnails: "jpeg", "webp", "avif" */
+  /** completed as an exact duplicate: the id of the first upload of the same
+   * content in its dedup scope, whose objects original and thumbnails are
+   * (nothing of this upload's own was stored); "" otherwise (never NULL). */
+  char* duplicate_of;
+  /** failed because the file was refused: the ms_refusal_reason (MALWARE,
+   * UNSCANNED, TOO_LONG, ...; error_code is its code); MS_REFUSAL_NONE
+   * otherwise. */
+  int refusal_reason;
 } ms_upload_status;
 
 /** @brief The current status. @param[out] out free with ms_upload_status_free(). MS_E_NOT_FOUND for unknown ids. */
@@ -1054,8 +1063,13 @@ typedef struct ms_cleanup_report {
   uint64_t dead_lettered;
   uint64_t spool_files_removed;
   uint64_t objects_removed;
-  /* Appended (the library allocates this struct; callers only read it). */
-  uint64_t expired_direct_uploads; /**< direct uploads never completed, past their expiry: failed, bytes removed */
+  /** Storage staging: orphan staged objects removed (fields appended: the
+   * library allocates the report, so older callers still read theirs). */
+  uint64_t staging_objects_removed;
+  /** Storage staging: stale multipart uploads under the staging prefix aborted. */
+  uint64_t multipart_uploads_aborted;
+  /** Direct uploads never completed, past their expiry: failed, their bytes removed. */
+  uint64_t expired_direct_uploads;
 } ms_cleanup_report;
 
 /**
@@ -1112,6 +1126,33 @@ typedef struct ms_dead_job_list {
   size_t count;
   ms_dead_job* items;
 } ms_dead_job_list;
+
+/** One near duplicate (ms_upload_similar). Layout frozen (used in arrays). */
+typedef struct ms_similar_upload {
+  char* id;     /**< a completed upload of the same dedup scope */
+  int distance; /**< Hamming distance of the perceptual hashes, 0..64 */
+} ms_similar_upload;
+
+/** Near duplicates, closest first. */
+typedef struct ms_similar_list {
+  size_t count;
+  ms_similar_upload* items;
+} ms_similar_list;
+
+/** @brief Frees a near-duplicate list. NULL-safe. */
+MS_EXTERN void ms_similar_list_free(ms_similar_list* list);
+
+/**
+ * @brief Near duplicates of a completed upload: the completed uploads of its
+ * dedup scope (MEDIA_DEDUP_SCOPE_KEY) whose perceptual hash is at most
+ * max_distance bits away, sorted by distance, then id (empty when the upload
+ * has no perceptual hash or no scope value). Thread-safe.
+ * @param[out] out free with ms_similar_list_free().
+ * @param max_distance 0..64; 10 counts as "the same picture".
+ * @return MS_OK; MS_E_INVALID_ARGUMENT (max_distance out of range, duplicate
+ * detection off), MS_E_NOT_FOUND (unknown id), MS_E_CONFLICT (not completed).
+ */
+MS_EXTERN int ms_upload_similar(ms_similar_list** out, ms_uploads* uploads, const char* id, int max_distance);
 
 /** @brief Frees a dead-job list. NULL-safe. */
 MS_EXTERN void ms_dead_job_list_free(ms_dead_job_list* list);

@@ -277,4 +277,15 @@ Status LocalStorageBackend::copy(std::string_view from_key, std::string_view to_
   return put(to_key, source, options);
 }
 
+Status LocalStorageBackend::copy_with(std::string_view from_key, std::string_view to_key, const PutOptions& options) {
+  MS_RETURN_IF_ERROR(Impl::check_key(*this, to_key));
+  auto o = Impl::open_object(*this, from_key, false);
+  if (!o.ok()) return o.status();
+  PutOptions po = options;
+  po.progress = {};
+  po.if_none_match = false;
+  FdSource source(o->fd.get(), o->info.size, fmt::format("cannot read key '{}'", q(from_key)));
+  return put(to_key, source, po);
+}
+
 }  // namespace mediastore::detail

@@ -24,6 +24,8 @@ Result<Pipeline> build_pipeline(const PipelineSettings& settings) {
   if (!scan.ok()) return scan.status();
   if (*scan) p.push_back(std::move(scan).value());
   p.push_back(make_process_media_stage(settings));
+  // Needs the SHA-256 validation computed; before anything is stored.
+  if (auto dedup = make_dedup_stage(settings)) p.push_back(std::move(dedup));
   // Storing.
   p.push_back(make_store_original_stage(settings));
   p.push_back(make_store_thumbnails_stage(settings));

@@ -42,10 +42,18 @@ Result<std::unique_ptr<const Stage>> make_scan_stage(const PipelineSettings& set
 // fills work.media, work.thumbnails and work.result.metadata. Refusals are
 // final; they name the user's file.
 std::unique_ptr<const Stage> make_process_media_stage(const PipelineSettings& settings);
+// deduplicating: exact duplicates within the scope of the
+// dedup_scope_key context key (UploadOptions, else Config): claims the
+// content's SHA-256 (dedup_index.hpp) and completes the upload as a
+// duplicate of the first completed one (StageEnd::complete, nothing stored);
+// also writes the scope index entry similar() reads. null (no stage) when
+// the key is "".
+std::unique_ptr<const Stage> make_dedup_stage(const PipelineSettings& settings);
 // storing_original: the spooled file as <prefix>original.<ext> with its
 // content type and SHA-256 as object metadata, plus the context keys (and
 // the file name) UploadOptions::metadata_context_keys lists; sets
-// work.result.original.
+// work.result.original. An upload staged in storage (upload.staged_key) is
+// copied from its staged object with StorageBackend::copy_with instead.
 std::unique_ptr<const Stage> make_store_original_stage(const PipelineSettings& settings);
 // storing_thumbnails: every entry of work.thumbnails as
 // <prefix>thumb_<name>.<ext>, a boundary between two; appends to

@@ -20,9 +20,13 @@ class ProcessMediaStage final : public Stage {
 
   Result<StageEnd> run(StageContext& ctx) const override {
     const UploadStatus& up = ctx.upload;
-    auto processed = process_media_file(ctx.spool_path, up.original_filename, up.media_kind, specs_, policy_, nullptr,
+    RefusalReason reason = RefusalReason::none;
+    auto processed = process_media_file(ctx.spool_path, up.original_filename, up.media_kind, specs_, policy_, &reason,
                                         [&] { ctx.report(UploadStage::making_thumbnails, kValidatedAt); });
-    if (!processed.ok()) return user_facing(processed.status(), ctx);
+    if (!processed.ok()) {
+      ctx.work.refusal = reason;
+      return user_facing(processed.status(), ctx);
+    }
     ProcessedMedia& pm = processed.value();
     // A direct upload whose client gave the file's SHA-256: the bytes the
     // store assembled (which Ceph RGW, unlike AWS S3, does not check against

@@ -35,12 +35,15 @@ class ScanStage final : public Stage {
     switch (r->verdict) {
       case ScanVerdict::clean: md["scan"] = "clean"; return StageEnd::next;
       case ScanVerdict::infected:
+        ctx.work.refusal = RefusalReason::malware;
         return Status(refusal_reason_code(RefusalReason::malware),
                       fmt::format("{} contains malware: {} (found by {})", name, r->signature, scanner_->describe()));
       case ScanVerdict::unscanned:
-        if (unscanned_ == UnscannedPolicy::refuse)
+        if (unscanned_ == UnscannedPolicy::refuse) {
+          ctx.work.refusal = RefusalReason::unscanned;
           return Status(refusal_reason_code(RefusalReason::unscanned),
                         fmt::format("{} was not scanned in full, so it is refused: {}", name, r->reason));
+        }
         md["scan"] = "unscanned";  // MEDIA_SCAN_UNSCANNED=accept
         return StageEnd::next;
     }

@@ -34,6 +34,12 @@ struct UploadWork {
   // The upload's result as far as it is known: objects stored so far and
   // the media metadata. The driver fills every object's URL on completion.
   UploadResult result;
+  // Set with StageEnd::complete by the deduplicating stage: the upload is a
+  // duplicate of this one (UploadStatus::duplicate_of).
+  std::string duplicate_of;
+  // Set by a stage that refuses the file, with the failure it returns
+  // (UploadStatus::refusal_reason).
+  RefusalReason refusal = RefusalReason::none;
 };
 
 // How a stage ended when it did not fail.

@@ -45,7 +45,10 @@ class StoreOriginalStage final : public Stage {
     if (listed("original-filename")) po.user_metadata["original-filename"] = header_safe(mi.filename);
     for (auto& [k, v] : ctx.upload.context)
       if (listed(k)) po.user_metadata["ctx-" + header_safe(k)] = header_safe(v);
-    Status st = ctx.storage.put_file(original.key, ctx.spool_path, po);
+    // Staged in storage: a server-side copy (S3 CopyObject), so the bytes
+    // are not sent a second time; the copy gets the metadata put_file would.
+    Status st = ctx.upload.staged_key.empty() ? ctx.storage.put_file(original.key, ctx.spool_path, po)
+                                              : ctx.storage.copy_with(ctx.upload.staged_key, original.key, po);
     if (!st.ok()) return st.with_context(fmt::format("storing {}", original.key));
     ctx.work.result.original = std::move(original);
     return StageEnd::next;

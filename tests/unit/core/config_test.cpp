@@ -425,6 +425,22 @@ TEST_CASE("scanning: bad values are invalid_argument naming the variable") {
   }
 }
 
+TEST_CASE("MEDIA_DEDUP_SCOPE_KEY: default circle_id, set but empty turns duplicate detection off") {
+  auto c = Config::from_lookup(env({}));
+  REQUIRE(c.ok());
+  CHECK(c->dedup_scope_key == "circle_id");
+  CHECK(c->describe().find("MEDIA_DEDUP_SCOPE_KEY=circle_id\n") != std::string::npos);
+  c = Config::from_lookup(env({{"MEDIA_DEDUP_SCOPE_KEY", "album_id"}}));
+  REQUIRE(c.ok());
+  CHECK(c->dedup_scope_key == "album_id");
+  c = Config::from_lookup(env({{"MEDIA_DEDUP_SCOPE_KEY", ""}}));
+  REQUIRE(c.ok());
+  CHECK(c->dedup_scope_key.empty());
+  auto bad = Config::from_lookup(env({{"MEDIA_DEDUP_SCOPE_KEY", "circle id"}}));
+  CHECK(bad.status().is(ErrorCode::invalid_argument));
+  CHECK(bad.status().message().find("MEDIA_DEDUP_SCOPE_KEY") != std::string::npos);
+}
+
 TEST_CASE("MEDIA_STAGING follows the queue unless set; MEDIA_STAGING_PREFIX must be a folder prefix") {
   auto d = Config::from_lookup(env({}));
   REQUIRE(d.ok());

@@ -46,6 +46,49 @@ TEST_CASE("record: a record without formats (JPEG-only thumbnails then) loads th
   CHECK(s->result->thumbnails[0].key == "uploads/u1/thumb_small.jpg");
 }
 
+TEST_CASE("record: duplicate_of and the refusal reason round-trip; older records load without them") {
+  UploadStatus dup;
+  dup.id = "u2";
+  dup.state = UploadState::completed;
+  dup.stage = UploadStage::done;
+  dup.duplicate_of = "u1";
+  dup.result = UploadResult{};
+  auto back = status_from_json("u2", status_to_json(dup));
+  REQUIRE_MESSAGE(back.ok(), back.status().to_string());
+  CHECK(back->duplicate_of == "u1");
+  CHECK(back->refusal_reason == RefusalReason::none);
+
+  UploadStatus refused;
+  refused.id = "u3";
+  refused.state = UploadState::failed;
+  refused.stage = UploadStage::scanning;
+  refused.error_code = refusal_reason_code(RefusalReason::malware);
+  refused.refusal_reason = RefusalReason::malware;
+  back = status_from_json("u3", status_to_json(refused));
+  REQUIRE(back.ok());
+  CHECK(back->refusal_reason == RefusalReason::malware);
+  CHECK(back->stage == UploadStage::scanning);
+  CHECK(status_to_json(refused).find(R"("refusal_reason":"malware")") != std::string::npos);
+  for (RefusalReason r : {RefusalReason::unscanned, RefusalReason::too_long, RefusalReason::no_video_stream,
+                          RefusalReason::type_not_allowed}) {
+    refused.refusal_reason = r;
+    back = status_from_json("u3", status_to_json(refused));
+    REQUIRE(back.ok());
+    CHECK(back->refusal_reason == r);
+  }
+  refused.stage = UploadStage::deduplicating;
+  back = status_from_json("u3", status_to_json(refused));
+  REQUIRE(back.ok());
+  CHECK(back->stage == UploadStage::deduplicating);
+
+  const std::string old = R"({"filename":"a.jpg","state":"failed","stage":"validating","error_code":"corrupt_media"})";
+  back = status_from_json("u4", old);
+  REQUIRE(back.ok());
+  CHECK(back->refusal_reason == RefusalReason::none);
+  CHECK(back->duplicate_of.empty());
+  CHECK(refusal_reason_from_name("no-such-reason") == RefusalReason::none);
+}
+
 TEST_CASE("record: the staged key round-trips in the status and the job payload; old records mean the spool") {
   UploadStatus s;
   s.id = "u2";

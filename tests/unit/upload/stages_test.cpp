@@ -7,6 +7,8 @@
 #include "core/crypto.hpp"
 #include "support/files.hpp"
 #include "unit/upload/upload_support.hpp"
+#include "upload/dedup_index.hpp"
+#include "upload/record.hpp"
 #include "upload/stages/pipeline.hpp"
 
 using namespace mediastore;
@@ -76,15 +78,33 @@ TEST_CASE("pipeline: the default list, its order and traits") {
     names.push_back(s->traits().stage);
     CHECK(s->traits().progress_share > 0);
   }
-  CHECK(names == std::vector<UploadStage>{UploadStage::validating, UploadStage::storing_original,
-                                          UploadStage::storing_thumbnails});
-  // Refusals of the file are final; storage failures are retried.
+  // Duplicate detection (default scope key circle_id) after validation,
+  // before anything is stored.
+  CHECK(names == std::vector<UploadStage>{UploadStage::validating, UploadStage::deduplicating,
+                                          UploadStage::storing_original, UploadStage::storing_thumbnails});
+  // Refusals of the file are final; storage failures and "not yet" of a
+  // duplicate are retried.
   CHECK_FALSE(p[0]->traits().retry_transient);
   CHECK(p[1]->traits().retry_transient);
   CHECK(p[2]->traits().retry_transient);
-  // The shares give the progress points the statuses always showed: 10 %
-  // validating, 25 % making thumbnails, 50 % original, 70 % thumbnails.
-  CHECK(p[0]->traits().progress_share + p[1]->traits().progress_share + p[2]->traits().progress_share == 85);
+  CHECK(p[3]->traits().retry_transient);
+  // The shares: validating 15, thumbnails 25 (of process_media's 40),
+  // deduplicating 5, original 20, thumbnails 25.
+  int total = 0;
+  for (auto& s : p) total += s->traits().progress_share;
+  CHECK(total == 90);
+
+  // MEDIA_DEDUP_SCOPE_KEY empty (or the option ""): no deduplicating stage.
+  env.options.dedup_scope_key = "";
+  auto off = build_pipeline(env.settings());
+  REQUIRE(off.ok());
+  REQUIRE(off->size() == 3);
+  CHECK((*off)[1]->traits().stage == UploadStage::storing_original);
+  env.options.dedup_scope_key.reset();
+  env.config.dedup_scope_key = "";
+  off = build_pipeline(env.settings());
+  REQUIRE(off.ok());
+  CHECK(off->size() == 3);
 }
 
 TEST_CASE("process_media: an accepted photo gives its info, thumbnails and metadata") {
@@ -320,7 +340,7 @@ TEST_CASE("pipeline: the scan stage comes first when scanning is on, and only th
   env.options.scanner = std::make_shared<FixedScanner>(verdict(ScanVerdict::clean));
   auto built = build_pipeline(env.settings());
   REQUIRE(built.ok());
-  REQUIRE(built->size() == 4);
+  REQUIRE(built->size() == 5);
   CHECK((*built)[0]->traits().stage == UploadStage::scanning);
   CHECK((*built)[0]->traits().retry_transient);  // clamd down: the upload waits
 
@@ -390,4 +410,117 @@ TEST_CASE("scan stage: a scanner that cannot answer is a transient failure namin
   auto gone = env.run(*make_scan_stage(env.settings()).value());
   CHECK(gone.status().is(ErrorCode::not_found));
   CHECK(gone.status().message().find(env.spool) == std::string::npos);
+}
+
+namespace {
+
+// The context of the deduplicating stage: validation done (SHA-256, pHash),
+// the upload in circle 7.
+void validated(StageEnv& env) {
+  MediaInfo mi;
+  mi.sha256 = std::string(64, 'a');
+  mi.phash = "0123456789abcdef";
+  env.work.media = mi;
+  env.work.thumbnails.push_back(Thumbnail{});
+  env.upload.context["circle_id"] = "7";
+}
+
+// A status record of another upload `id` in `state`, with a result when completed.
+void put_upload(JobQueue& q, const std::string& id, UploadState state) {
+  UploadStatus s;
+  s.id = id;
+  s.state = state;
+  if (state == UploadState::completed) {
+    UploadResult r;
+    r.original = StoredObject{"original", "uploads/" + id + "/original.jpg", "", 4, 3, 10, "image/jpeg", ""};
+    r.thumbnails.push_back(
+        StoredObject{"small", "uploads/" + id + "/thumb_small.jpg", "", 4, 3, 5, "image/jpeg", "jpeg"});
+    s.result = r;
+  }
+  REQUIRE(q.put_record({id, upload_state_name(state), {}, status_to_json(s)}).ok());
+}
+
+std::string claim0() { return dedup_claim_id("circle_id", "7", std::string(64, 'a'), 0); }
+
+}  // namespace
+
+TEST_CASE("dedup stage: traits; no scope value: goes on, claims nothing") {
+  StageEnv env("x");
+  auto stage = make_dedup_stage(env.settings());
+  REQUIRE(stage);
+  CHECK(stage->traits().stage == UploadStage::deduplicating);
+  CHECK(stage->traits().retry_transient);
+  CHECK(stage->traits().progress_share > 0);
+  CHECK_FALSE(stage->applies(env.work));  // before validation: nothing to compare
+  validated(env);
+  CHECK(stage->applies(env.work));
+  env.upload.context.erase("circle_id");
+  auto end = env.run(*stage);
+  REQUIRE(end.ok());
+  CHECK(end.value() == StageEnd::next);
+  CHECK(env.queue->get_record(claim0()).status().is(ErrorCode::not_found));
+  env.options.dedup_scope_key = "";
+  CHECK_FALSE(make_dedup_stage(env.settings()));
+}
+
+TEST_CASE("dedup stage: the first upload claims the content and indexes its pHash; a re-run finds its claim") {
+  StageEnv env("x");
+  validated(env);
+  auto stage = make_dedup_stage(env.settings());
+  for (int run = 0; run < 2; ++run) {
+    auto end = env.run(*stage);
+    REQUIRE_MESSAGE(end.ok(), end.status().to_string());
+    CHECK(end.value() == StageEnd::next);
+  }
+  auto claim = env.queue->get_record(claim0());
+  REQUIRE(claim.ok());
+  CHECK(claim->body == "u1");
+  CHECK(claim->state == kDedupClaimState);
+  const std::string digest = dedup_scope_digest("circle_id", "7");
+  auto entry = env.queue->get_record(scope_index_id(digest, "u1"));
+  REQUIRE(entry.ok());
+  CHECK(entry->body == "0123456789abcdef");
+  CHECK(entry->state == scope_index_state(digest));
+  CHECK(scope_index_upload(digest, entry->id) == "u1");
+  CHECK(scope_index_upload(digest, "scope.other.u1").empty());
+  CHECK(env.work.duplicate_of.empty());
+}
+
+TEST_CASE("dedup stage: a completed owner makes this upload its duplicate, storing nothing") {
+  StageEnv env("x");
+  validated(env);
+  put_upload(*env.queue, "u0", UploadState::completed);
+  REQUIRE(env.queue->create_record({claim0(), kDedupClaimState, {}, "u0"}).ok());
+  auto stage = make_dedup_stage(env.settings());
+  auto end = env.run(*stage);
+  REQUIRE_MESSAGE(end.ok(), end.status().to_string());
+  CHECK(end.value() == StageEnd::complete);
+  CHECK(env.work.duplicate_of == "u0");
+  CHECK(env.work.result.original.key == "uploads/u0/original.jpg");
+  REQUIRE(env.work.result.thumbnails.size() == 1);
+  CHECK(env.work.result.thumbnails[0].key == "uploads/u0/thumb_small.jpg");
+  CHECK(env.work.thumbnails.empty());
+  CHECK(env.storage->puts == 0);
+}
+
+TEST_CASE("dedup stage: an owner still queued is a transient \"not yet\"; a failed one is taken over") {
+  StageEnv env("x");
+  validated(env);
+  auto stage = make_dedup_stage(env.settings());
+  put_upload(*env.queue, "u0", UploadState::retrying);
+  REQUIRE(env.queue->enqueue("u0", "{}").ok());
+  REQUIRE(env.queue->create_record({claim0(), kDedupClaimState, {}, "u0"}).ok());
+  auto end = env.run(*stage);
+  REQUIRE_FALSE(end.ok());
+  CHECK(end.status().transient());
+  CHECK(end.status().message().find("u0") != std::string::npos);
+  CHECK(end.status().message().find("IMG_1.jpg") != std::string::npos);
+
+  put_upload(*env.queue, "u0", UploadState::failed);
+  end = env.run(*stage);
+  REQUIRE_MESSAGE(end.ok(), end.status().to_string());
+  CHECK(end.value() == StageEnd::next);
+  auto next = env.queue->get_record(dedup_claim_id("circle_id", "7", std::string(64, 'a'), 1));
+  REQUIRE(next.ok());
+  CHECK(next->body == "u1");
 }
