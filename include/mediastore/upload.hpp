@@ -218,7 +218,9 @@ struct DirectUploadRequest {
   // Content-MD5 (base64 of the MD5) for a single PUT, which every S3 store
   // checks (direct.hpp). Default: "".
   std::string content_md5;
-  // How long the plan's URLs are valid (1 s .. 7 days). Default: 1 hour.
+  // How long the plan's URLs are valid: 1 s .. 7 days, and with
+  // kDirectUploadGrace below UploadOptions::staging_orphan_age (cleanup
+  // aborts older multipart uploads). Default: 1 hour.
   std::chrono::seconds expires_in{3600};
 };
 

@@ -73,6 +73,14 @@ Result<DirectUpload> UploadService::create_direct_upload(const DirectUploadReque
     return Status::TooLarge(fmt::format(
         "create_direct_upload: {}: {} bytes is over 5 GiB, the largest staged upload the worker can copy into place",
         request.original_filename, request.size));
+  // Cleanup aborts multipart uploads under the staging prefix once older
+  // than staging_orphan_age: a plan must end (with its grace) before that.
+  if (request.expires_in + kDirectUploadGrace >= im.options.staging_orphan_age)
+    return Status::InvalidArgument(
+        fmt::format("create_direct_upload: {}: an expiry of {} s (plus the {} s grace) must stay below "
+                    "UploadOptions::staging_orphan_age ({} s), after which cleanup aborts unfinished multipart uploads",
+                    request.original_filename, request.expires_in.count(), kDirectUploadGrace.count(),
+                    im.options.staging_orphan_age.count()));
   if (!request.sha256.empty() && !is_sha256_hex(request.sha256))
     return Status::InvalidArgument(
         fmt::format("create_direct_upload: {}: sha256 must be 64 hex digits", request.original_filename));

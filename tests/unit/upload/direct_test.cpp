@@ -91,6 +91,12 @@ TEST_CASE("direct: over MAX_UPLOAD_SIZE, empty or unnamed gets no plan and no re
   r.original_filename = "a.jpg";
   r.sha256 = "xyz";
   CHECK(env.service->create_direct_upload(r).status().is(ErrorCode::invalid_argument));
+  // URLs that outlive the staging orphan age (cleanup would abort the plan).
+  r.sha256.clear();
+  r.expires_in = std::chrono::hours(24);
+  auto too_long = env.service->create_direct_upload(r);
+  CHECK(too_long.status().is(ErrorCode::invalid_argument));
+  CHECK(too_long.status().message().find("staging_orphan_age") != std::string::npos);
   CHECK(env.storage->begun == 0);
   CHECK(env.queue->count_records().value().empty());
 }
