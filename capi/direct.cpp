@@ -122,7 +122,7 @@ int ms_uploads_complete_direct(ms_upload_status** out, ms_uploads* uploads, cons
     if (sha256 && !header_arg(sha256, "sha256", sha, rc)) return rc;
     auto st = uploads->service->complete_direct_upload(i, parts, sha);
     if (!st.ok()) return fail(st.status());
-    *out = upload_status_to_c(*st);
+    *out = make_upload_status(*st);
     return MS_OK;
   });
 }

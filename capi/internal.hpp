@@ -11,6 +11,7 @@
 //   storage.cpp  ms_store_*, ms_key_validate, ms_local_url_verify, put/list options
 //   media.cpp    ms_media_*, ms_thumbnails_*, ms_jpeg_strip_metadata
 //   upload.cpp   ms_uploads_*, ms_upload_*, dead letters
+//   lifecycle.cpp  end hook, ended_since, wait, list_by_context, retry, redrive
 //   worker.cpp   ms_worker_*
 //   grant.cpp    ms_grant_claims_init, ms_upload_grant_*
 //   migrate.cpp  ms_migrate*
@@ -195,9 +196,8 @@ Result<Config> resolve(const ms_config* c);
 bool store_arg(const ms_store* store, int& rc);
 // upload.cpp: uploads is a live handle.
 bool uploads_arg(const ms_uploads* u, int& rc);
-// upload.cpp: a new ms_upload_status of `in` (the caller frees it with
-// ms_upload_status_free); throws std::bad_alloc.
-ms_upload_status* upload_status_to_c(const UploadStatus& in);
+// upload.cpp: a malloc'ed copy of a status (free with ms_upload_status_free).
+ms_upload_status* make_upload_status(const UploadStatus& in);
 // media.cpp: the C media arguments as the C++ API takes them.
 int media_kind_arg(int kind, MediaKind& out);
 int validation_policy(const ms_validation_options* in, ValidationPolicy& out);

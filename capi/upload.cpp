@@ -2,6 +2,7 @@
 // status, cancel, cleanup, stats, metrics, in-thread processing, dead
 // letters). The worker threads are in worker.cpp.
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -66,7 +67,19 @@ int upload_options(const ms_upload_options* in, ms::UploadOptions& out) {
     if ((rc = validation_policy(in->validation, policy)) != MS_OK) return rc;
     out.policy = policy;
   }
+  if (in->version >= 2) {
+    if ((rc = range_arg(in->record_ttl_seconds, 0, 100LL * 365 * 24 * 3600, "record_ttl_seconds")) != MS_OK) return rc;
+    out.record_ttl = std::chrono::seconds(in->record_ttl_seconds);
+  }
   return MS_OK;
+}
+
+// The bytes of each version of the versioned structs.
+std::size_t upload_options_size(unsigned int version) {
+  return version >= 2 ? sizeof(ms_upload_options) : offsetof(ms_upload_options, record_ttl_seconds);
+}
+std::size_t upload_request_size(unsigned int version) {
+  return version >= 2 ? sizeof(ms_upload_request) : offsetof(ms_upload_request, idempotency_key);
 }
 
 void free_stored(ms_stored_object* o) {
@@ -107,7 +120,9 @@ void upload_status_free_whole(ms_upload_status* st) {
   std::free(st);
 }
 
-ms_upload_status* make_upload_status(const ms::UploadStatus& in) {
+}  // namespace
+
+ms_upload_status* mediastore::capi::make_upload_status(const ms::UploadStatus& in) {
   CHolder<ms_upload_status, upload_status_free_whole> h;
   h.p = static_cast<ms_upload_status*>(calloc_or_throw(1, sizeof(ms_upload_status)));
   ms_upload_status* st = h.p;
@@ -142,6 +157,8 @@ ms_upload_status* make_upload_status(const ms::UploadStatus& in) {
   st->refusal_reason = static_cast<int>(in.refusal_reason);
   return h.release();
 }
+
+namespace {
 
 void similar_list_free_whole(ms_similar_list* l) {
   if (l == nullptr) return;
@@ -183,9 +200,6 @@ int with_metrics(T** out, ms_uploads* uploads, Fill&& fill) noexcept {
 
 }  // namespace
 
-// For direct.cpp: the C status of an upload (internal.hpp).
-ms_upload_status* mediastore::capi::upload_status_to_c(const ms::UploadStatus& in) { return make_upload_status(in); }
-
 extern "C" {
 
 const char* ms_upload_state_name(int state) {
@@ -199,20 +213,23 @@ const char* ms_upload_stage_name(int stage) {
 }
 
 int ms_upload_options_init(ms_upload_options* opts, unsigned int version) {
-  auto defaults = [](ms_upload_options& o) {
+  auto defaults = [](ms_upload_options& o, unsigned int v) {
     o.max_attempts = 5;
     o.backoff_base_ms = 1000;
     o.backoff_max_ms = 300000;
     o.lease_ms = 30000;
     o.heartbeat_ms = 10000;
     o.url_expiry_seconds = 604800;
+    if (v >= 2) o.record_ttl_seconds = 30LL * 24 * 3600;
   };
-  return init_struct(opts, "opts", version, MS_UPLOAD_OPTIONS_VERSION, "ms_upload_options version", defaults);
+  return init_struct_sized(opts, "opts", version, MS_UPLOAD_OPTIONS_VERSION, "ms_upload_options version",
+                           upload_options_size, defaults);
 }
 
 int ms_upload_request_init(ms_upload_request* req, unsigned int version) {
-  return init_struct(req, "req", version, MS_UPLOAD_REQUEST_VERSION, "ms_upload_request version",
-                     [](ms_upload_request& o) { o.media_kind = MS_KIND_PHOTO; });
+  return init_struct_sized(req, "req", version, MS_UPLOAD_REQUEST_VERSION, "ms_upload_request version",
+                           upload_request_size,
+                           [](ms_upload_request& o, unsigned int) { o.media_kind = MS_KIND_PHOTO; });
 }
 
 int ms_uploads_open(ms_uploads** out, const ms_config* config, const ms_upload_options* opts) {
@@ -259,6 +276,8 @@ int ms_upload_submit(char** out, ms_uploads* uploads, const ms_upload_request* r
     if (req->content_type && !header_arg(req->content_type, "content_type", r.content_type, rc)) return rc;
     if ((rc = media_kind_arg(req->media_kind, r.media_kind)) != MS_OK) return rc;
     if ((rc = string_pairs(req->context_names, req->context_values, req->context_count, "context", r.context)) != MS_OK)
+      return rc;
+    if (req->version >= 2 && !optional_text_arg(req->idempotency_key, "idempotency_key", r.idempotency_key, rc))
       return rc;
     auto id = uploads->service->submit_upload(r);
     if (!id.ok()) return fail(id.status());
@@ -309,6 +328,7 @@ int ms_upload_cleanup(ms_cleanup_report** out, ms_uploads* uploads, int64_t olde
     rep->objects_removed = r->objects_removed;
     rep->staging_objects_removed = r->staging_objects_removed;
     rep->multipart_uploads_aborted = r->multipart_uploads_aborted;
+    rep->records_expired = r->records_expired;
     rep->expired_direct_uploads = r->expired_direct_uploads;
     *out = rep;
     return MS_OK;

@@ -83,4 +83,14 @@ bool stderr_is_tty();
 // otherwise. Usable as a ProgressFn.
 ProgressFn progress_bar(std::string label);
 
+// The JSON of an upload's status, as `mediastore status --json` prints it
+// (cmd_upload.cpp).
+nlohmann::json status_json(const UploadStatus& s);
+
+// An UploadService end hook that runs `command` with /bin/sh -c, the
+// status_json() of the ended upload (one line) on its stdin; a non-zero
+// exit is the hook's failure (cmd_lifecycle.cpp). Used by
+// `worker --on-complete` and `reconcile`.
+UploadService::EndHook end_hook_command(std::string command);
+
 }  // namespace mediastore::cli

@@ -26,6 +26,8 @@ nlohmann::json object_json(const StoredObject& o) {
           {"content_type", o.content_type}};
 }
 
+}  // namespace
+
 // "status" is the name the service's API uses; "state" (same value) is
 // deprecated, kept for a deprecation period for scripts that read it
 // (CHANGELOG.md, "Deprecated").
@@ -60,6 +62,8 @@ nlohmann::json status_json(const UploadStatus& s) {
   }
   return doc;
 }
+
+namespace {
 
 // Prints one upload's status: a JSON document with --json, else lines for people.
 void print_status(Context& ctx, const UploadStatus& s) {
@@ -148,6 +152,7 @@ void add_worker(CLI::App& app, Context& ctx) {
     ServiceArgs service;
     double maintenance_seconds = 60;
     double cleanup_after_seconds = 3600;
+    std::string on_complete;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -166,6 +171,9 @@ void add_worker(CLI::App& app, Context& ctx) {
                   "Maintenance removes staged objects of no upload or of an ended one, and aborts multipart uploads "
                   "under MEDIA_STAGING_PREFIX, older than this many seconds (default: 86400)")
       ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--on-complete", a->on_complete,
+                  "Run CMD (/bin/sh -c) when an upload ends, its status JSON (as `status --json`) on stdin; at "
+                  "least once per upload end, on the worker thread (see `reconcile`)");
   cmd->callback([&ctx, a] {
     ctx.action = [&ctx, a]() -> int {
       sigset_t set = block_stop_signals();
@@ -178,6 +186,7 @@ void add_worker(CLI::App& app, Context& ctx) {
             "in every process"));
       auto svc = open_service(ctx, a->service);
       if (!svc.ok()) return ctx.config() ? ctx.fail(svc.status()) : ctx.failure_status;
+      if (!a->on_complete.empty()) svc.value()->set_end_hook(end_hook_command(a->on_complete));
       WorkerOptions wo;
       wo.threads = a->threads;
       wo.maintenance_interval = std::chrono::milliseconds(static_cast<std::int64_t>(a->maintenance_seconds * 1000));

@@ -160,6 +160,16 @@ class MS_API JobQueue {
   // default-constructed time means now). invalid_argument if record.id is not
   // a valid job id (see enqueue()).
   Status put_record(const JobRecord& record);
+  // put_record() that also replaces the record's index terms ("tags") with
+  // `tags`, atomically with the record: list_records_by_tag(t) then finds
+  // the record for each t in tags. put_record(record) without tags removes
+  // the record's tags; remove_record() removes them too. Each tag must have
+  // 1..512 bytes and no control characters (invalid_argument naming it);
+  // duplicates count once. Cost: one index entry per tag (an SQLite row, a
+  // member of a Redis sorted set per tag), rewritten on every put.
+  // Default implementation (a backend that has no index): put_record() for
+  // an empty list, invalid_argument ("does not index") otherwise.
+  Status put_record(const JobRecord& record, const std::vector<std::string>& tags);
   // Creates the record with record.id only if there is none: atomic across
   // every process and thread sharing the backend, so exactly one of several
   // concurrent callers gets ok and the others already_exists naming the id
@@ -173,6 +183,16 @@ class MS_API JobQueue {
   // most limit.
   virtual Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
                                                       std::size_t limit) = 0;
+  // Records in `state` last updated at or after `updated_since`, oldest
+  // first, at most limit (an index range scan on every backend). Default
+  // implementation: invalid_argument ("does not list records by time").
+  virtual Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
+                                                            std::size_t limit);
+  // Records that carry `tag` (put_record with tags), oldest update first, at
+  // most limit: one index lookup (SQLite: the tag table's primary key; Redis:
+  // the tag's sorted set; memory: a map), not a scan of every record.
+  // Default implementation: invalid_argument ("does not index records by tag").
+  virtual Result<std::vector<JobRecord>> list_records_by_tag(std::string_view tag, std::size_t limit);
   // Number of records per state.
   virtual Result<std::map<std::string, std::uint64_t>> count_records() = 0;
   // ok if absent.
@@ -216,6 +236,12 @@ class MS_API JobQueue {
   // put_record() with record.id checked (valid) and record.updated_at set
   // (never SystemTime{}).
   virtual Status do_put_record(const JobRecord& record) = 0;
+  // put_record(record, tags) with the record checked as for do_put_record()
+  // and the tags checked and de-duplicated; must replace the record and its
+  // tags atomically. Default implementation: do_put_record() when tags is
+  // empty, invalid_argument otherwise (so that backends written before tags
+  // keep working untagged).
+  virtual Status do_put_record_tagged(const JobRecord& record, const std::vector<std::string>& tags);
   // create_record() with the same preconditions as do_put_record(); must be
   // atomic with respect to every other record call.
   virtual Status do_create_record(const JobRecord& record) = 0;

@@ -22,6 +22,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,8 +78,17 @@ struct UploadRequest {
   // What the client declared; informational (types are decided by content).
   std::string content_type;
   MediaKind media_kind = MediaKind::photo;  // Default: photo
-  // Caller context kept with the status (e.g. "keep_id", "caption").
+  // Caller context kept with the status (e.g. "keep_id", "caption"). Every
+  // pair is indexed: UploadService::list_by_context(key, value) finds the
+  // upload by it.
   std::map<std::string, std::string> context;
+  // Idempotency key (e.g. the client's request id): a submission with a key
+  // that an earlier submission used within UploadOptions::record_ttl returns
+  // the earlier upload's id and keeps nothing of its own, so a client that
+  // retries a POST after a timeout does not create two uploads. Across
+  // processes too (an atomic marker record in the queue backend). 1..1024
+  // bytes, any content (it is stored hashed). Default: "" = none.
+  std::string idempotency_key;
 };
 
 // One stored object of a completed upload.
@@ -194,6 +204,9 @@ struct CleanupReport {
   // Unfinished multipart uploads under the staging prefix older than
   // UploadOptions::staging_orphan_age, aborted (S3; 0 on the local backend).
   std::uint64_t multipart_uploads_aborted = 0;
+  // Ended status records (and idempotency markers) older than
+  // UploadOptions::record_ttl, removed.
+  std::uint64_t records_expired = 0;
   // Direct uploads still awaiting_upload past their plan's expiry (plus
   // kDirectUploadGrace), marked failed and their staged bytes (object,
   // multipart upload) removed.
@@ -275,6 +288,11 @@ struct UploadOptions {
   // upload's status record). nullopt: Config::metadata_context_keys
   // (MEDIA_METADATA_CONTEXT_KEYS). Default: nullopt.
   std::optional<std::vector<std::string>> metadata_context_keys;
+  // How long the status record of an ended upload (completed; failed, once
+  // cleanup removed its leftovers) and an idempotency key are kept:
+  // cleanup_failed_uploads removes them when last updated longer ago. 0 =
+  // kept forever. Default: 30 days.
+  std::chrono::seconds record_ttl{30 * 24 * 3600};
   // The upload context key (UploadRequest::context) whose value is the scope
   // of duplicate detection: an upload whose content has the SHA-256 of a
   // completed upload with the same value of that key completes as its
@@ -383,6 +401,63 @@ class MS_API UploadService {
 
   // Jobs that exhausted their attempts, oldest first.
   Result<std::vector<DeadJob>> dead_letters(std::size_t limit = 100);
+
+  // ---- lifecycle (src/upload/lifecycle.cpp, hook.cpp) ----
+
+  // Called when an upload ends (completed or failed), with its final status,
+  // after that status is durable in the record store. At least once per
+  // upload end: a worker that dies after the record but before the job's
+  // ack calls it again when the job is delivered again (another process's
+  // worker may), so the hook must be idempotent; ended_since() finds what
+  // was missed. Runs on the thread that ended the upload: a Worker thread
+  // (before that job's ack; the lease is kept meanwhile), or the caller of
+  // cancel() and cleanup_failed_uploads() (abandoned and dead-lettered
+  // uploads). A non-ok Status or an exception is logged (warn) and changes
+  // nothing else: the upload stays ended, the job is acked.
+  using EndHook = std::function<Status(const UploadStatus& status)>;
+  // Sets (or, with an empty function, clears) the hook. Thread-safe; a hook
+  // call already running finishes with the old one. Default: none.
+  void set_end_hook(EndHook hook);
+
+  // Uploads that ended (completed or failed) at or after `since` (their
+  // record's updated_at), oldest first, at most limit (1..10000). To page,
+  // call again with the updated_at of the last one: uploads at that same
+  // millisecond come again. An index range scan per ended state on sqlite
+  // and redis (a scan on the memory queue). A cleanup of a failed upload's
+  // leftovers updates its record, so it may be listed again. For a periodic
+  // reconcile (`mediastore reconcile`) that catches what a crash between the
+  // final record and the hook missed.
+  Result<std::vector<UploadStatus>> ended_since(SystemTime since, std::size_t limit = 100);
+
+  // Waits until the upload has ended or `timeout` is over, and returns its
+  // status then (not ended at timeout: its current state). Polls the record
+  // store with pauses from 10 ms doubling up to 500 ms. not_found for an
+  // unknown id. Thread-safe; blocks the caller.
+  Result<UploadStatus> wait(std::string_view id, std::chrono::milliseconds timeout);
+
+  // Uploads whose UploadRequest::context holds key = value, oldest update
+  // first, at most limit (1..10000). An index lookup (every context pair is
+  // a record tag: put_record with tags), not a scan; uploads submitted
+  // before this version are not indexed until their status is written again.
+  // invalid_argument for an empty key.
+  Result<std::vector<UploadStatus>> list_by_context(std::string_view key, std::string_view value,
+                                                    std::size_t limit = 100);
+
+  // Queues a failed upload again whose failure was transient
+  // (is_transient(error_code): network, timeout, throttled, unavailable): it
+  // becomes pending with attempt 0 and runs through the whole pipeline. Its
+  // staged bytes must still be there: a failure that gave up keeps them
+  // until cleanup_failed_uploads removes them (older_than later).
+  // not_found (unknown id; staged bytes gone), conflict (not failed; failed
+  // for a permanent reason such as unsupported_media: a retry would fail
+  // the same way), or the queue's error.
+  Status retry(std::string_view id);
+
+  // retry() for up to limit dead-lettered jobs (oldest first) whose upload
+  // can be retried (also an upload not yet marked failed); the others stay
+  // in the dead-letter list and are logged with why. Returns how many were
+  // queued again.
+  Result<std::size_t> redrive_dead_letters(std::size_t limit = 100);
 
   Result<UploadMetrics> metrics();
 

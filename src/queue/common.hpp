@@ -26,6 +26,8 @@ inline std::int64_t to_ms_or_now(SystemTime t) { return t == SystemTime{} ? now_
 Status validate_queue_name(std::string_view name);
 // Job ids: 1..256 bytes, no control characters.
 Status validate_job_id(std::string_view id);
+// Record tags: 1..512 bytes, no control characters.
+Status validate_record_tag(std::string_view tag);
 // The structured log field naming a job.
 inline std::vector<LogField> job_field(const std::string& id) { return {LogField{"job", id}}; }
 

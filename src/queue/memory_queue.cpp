@@ -145,6 +145,31 @@ class MemoryQueue final : public JobQueue {
     return out;
   }
 
+  // A scan of every record: the memory queue holds one process's records,
+  // and keeps no time index per state.
+  Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
+                                                    std::size_t limit) override {
+    std::vector<JobRecord> out;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, r] : records_)
+        if (r.state == state && r.updated_at >= updated_since) out.push_back(r);
+    }
+    return oldest_first(std::move(out), limit);
+  }
+
+  Result<std::vector<JobRecord>> list_records_by_tag(std::string_view tag, std::size_t limit) override {
+    std::vector<JobRecord> out;
+    {
+      std::lock_guard lock(mu_);
+      auto t = tags_.find(std::string(tag));
+      if (t != tags_.end())
+        for (auto& id : t->second)
+          if (auto r = records_.find(id); r != records_.end()) out.push_back(r->second);
+    }
+    return oldest_first(std::move(out), limit);
+  }
+
   Result<std::map<std::string, std::uint64_t>> count_records() override {
     std::lock_guard lock(mu_);
     std::map<std::string, std::uint64_t> out;
@@ -155,6 +180,7 @@ class MemoryQueue final : public JobQueue {
   Status remove_record(std::string_view id) override {
     std::lock_guard lock(mu_);
     records_.erase(std::string(id));
+    set_tags_locked(std::string(id), {});
     return Status::Ok();
   }
 
@@ -230,10 +256,37 @@ class MemoryQueue final : public JobQueue {
     return Status::Ok();
   }
 
-  Status do_put_record(const JobRecord& record) override {
+  Status do_put_record(const JobRecord& record) override { return do_put_record_tagged(record, {}); }
+
+  Status do_put_record_tagged(const JobRecord& record, const std::vector<std::string>& tags) override {
     std::lock_guard lock(mu_);
     records_[record.id] = record;
+    set_tags_locked(record.id, tags);
     return Status::Ok();
+  }
+
+  // Replaces the tags of record id; caller holds mu_.
+  void set_tags_locked(const std::string& id, const std::vector<std::string>& tags) {
+    auto old = record_tags_.find(id);
+    if (old != record_tags_.end()) {
+      for (auto& t : old->second) {
+        auto it = tags_.find(t);
+        if (it == tags_.end()) continue;
+        it->second.erase(id);
+        if (it->second.empty()) tags_.erase(it);
+      }
+      record_tags_.erase(old);
+    }
+    if (tags.empty()) return;
+    for (auto& t : tags) tags_[t].insert(id);
+    record_tags_[id] = tags;
+  }
+
+  static std::vector<JobRecord> oldest_first(std::vector<JobRecord> out, std::size_t limit) {
+    std::sort(out.begin(), out.end(),
+              [](const JobRecord& a, const JobRecord& b) { return a.updated_at < b.updated_at; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
   }
 
   Status do_create_record(const JobRecord& record) override {
@@ -306,6 +359,8 @@ class MemoryQueue final : public JobQueue {
   std::set<Slot> ready_, leased_, dead_;
   std::uint64_t seq_ = 0;
   std::map<std::string, JobRecord> records_;
+  std::map<std::string, std::set<std::string>> tags_;            // tag -> record ids
+  std::map<std::string, std::vector<std::string>> record_tags_;  // record id -> its tags
 };
 
 }  // namespace

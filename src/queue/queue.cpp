@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -54,6 +55,31 @@ Status JobQueue::put_record(const JobRecord& record) {
   return do_put_record(stamped);
 }
 
+Status JobQueue::put_record(const JobRecord& record, const std::vector<std::string>& tags_in) {
+  MS_RETURN_IF_ERROR(detail::validate_job_id(record.id));
+  std::vector<std::string> tags = tags_in;
+  for (const auto& t : tags) MS_RETURN_IF_ERROR(detail::validate_record_tag(t));
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  JobRecord stamped = record;
+  if (stamped.updated_at == SystemTime{}) stamped.updated_at = std::chrono::system_clock::now();
+  return do_put_record_tagged(stamped, tags);
+}
+
+Status JobQueue::do_put_record_tagged(const JobRecord& record, const std::vector<std::string>& tags) {
+  if (!tags.empty())
+    return Status::InvalidArgument(fmt::format("queue backend '{}' does not index records by tag", backend_name()));
+  return do_put_record(record);
+}
+
+Result<std::vector<JobRecord>> JobQueue::list_records_since(std::string_view, SystemTime, std::size_t) {
+  return Status::InvalidArgument(fmt::format("queue backend '{}' does not list records by time", backend_name()));
+}
+
+Result<std::vector<JobRecord>> JobQueue::list_records_by_tag(std::string_view, std::size_t) {
+  return Status::InvalidArgument(fmt::format("queue backend '{}' does not index records by tag", backend_name()));
+}
+
 Status JobQueue::create_record(const JobRecord& record) {
   MS_RETURN_IF_ERROR(detail::validate_job_id(record.id));
   if (record.updated_at != SystemTime{}) return do_create_record(record);
@@ -86,6 +112,15 @@ Status validate_job_id(std::string_view id) {
   if (id.empty() || id.size() > 256) return Status::InvalidArgument("job id must have 1..256 bytes");
   for (unsigned char c : id)
     if (c < 0x20 || c == 0x7f) return Status::InvalidArgument("job id must not contain control characters");
+  return Status::Ok();
+}
+
+Status validate_record_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 512)
+    return Status::InvalidArgument(fmt::format("record tag '{}' must have 1..512 bytes", tag.substr(0, 64)));
+  for (unsigned char c : tag)
+    if (c < 0x20 || c == 0x7f)
+      return Status::InvalidArgument(fmt::format("record tag '{}' must not contain control characters", tag));
   return Status::Ok();
 }
 

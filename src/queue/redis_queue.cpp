@@ -208,7 +208,10 @@ return {redis.call('ZCOUNT', p .. 'ready', '-inf', now), redis.call('ZCOUNT', p 
         redis.call('ZCARD', p .. 'leased'), redis.call('ZCARD', p .. 'dead')}
 )lua";
 
-// ARGV: prefix id state updated_ms body
+// ARGV: prefix id state updated_ms body tag... The record's tags are the
+// set rtags:<id>; each tag is a sorted set tag:<tag> of record ids scored by
+// their update time. Old tags are dropped, the new ones added, in the same
+// script as the record.
 constexpr const char* kPutRecord = R"lua(
 local rk = p .. 'rec:' .. ARGV[2]
 local old = redis.call('HGET', rk, 'state')
@@ -216,6 +219,13 @@ if old then redis.call('ZREM', p .. 'recs:' .. old, ARGV[2]) end
 redis.call('HSET', rk, 'state', ARGV[3], 'updated', ARGV[4], 'body', ARGV[5])
 redis.call('ZADD', p .. 'recs:' .. ARGV[3], tonumber(ARGV[4]), ARGV[2])
 redis.call('SADD', p .. 'recstates', ARGV[3])
+local tk = p .. 'rtags:' .. ARGV[2]
+for _, t in ipairs(redis.call('SMEMBERS', tk)) do redis.call('ZREM', p .. 'tag:' .. t, ARGV[2]) end
+redis.call('DEL', tk)
+for i = 6, #ARGV do
+  redis.call('ZADD', p .. 'tag:' .. ARGV[i], tonumber(ARGV[4]), ARGV[2])
+  redis.call('SADD', tk, ARGV[i])
+end
 return 1
 )lua";
 
@@ -240,6 +250,30 @@ end
 return out
 )lua";
 
+// ARGV: prefix state since_ms limit
+constexpr const char* kListRecordsSince = R"lua(
+local ids = redis.call('ZRANGEBYSCORE', p .. 'recs:' .. ARGV[2], ARGV[3], '+inf', 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', p .. 'rec:' .. id, 'updated', 'body')
+  out[#out + 1] = id; out[#out + 1] = f[1] or '0'; out[#out + 1] = f[2] or ''
+end
+return out
+)lua";
+
+// ARGV: prefix tag limit. Replies id, state, updated, body per record.
+constexpr const char* kListRecordsByTag = R"lua(
+local ids = redis.call('ZRANGE', p .. 'tag:' .. ARGV[2], 0, tonumber(ARGV[3]) - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', p .. 'rec:' .. id, 'state', 'updated', 'body')
+  if f[1] then
+    out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = f[2] or '0'; out[#out + 1] = f[3] or ''
+  end
+end
+return out
+)lua";
+
 // ARGV: prefix
 constexpr const char* kCountRecords = R"lua(
 local out = {}
@@ -255,6 +289,9 @@ local rk = p .. 'rec:' .. ARGV[2]
 local old = redis.call('HGET', rk, 'state')
 if old then redis.call('ZREM', p .. 'recs:' .. old, ARGV[2]) end
 redis.call('DEL', rk)
+local tk = p .. 'rtags:' .. ARGV[2]
+for _, t in ipairs(redis.call('SMEMBERS', tk)) do redis.call('ZREM', p .. 'tag:' .. t, ARGV[2]) end
+redis.call('DEL', tk)
 return 1
 )lua";
 
@@ -428,6 +465,31 @@ class RedisQueue final : public JobQueue {
     return out;
   }
 
+  Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
+                                                    std::size_t limit) override {
+    std::vector<JobRecord> out;
+    if (limit == 0) return out;
+    auto r = eval(kListRecordsSince, {std::string(state), std::to_string(to_ms(updated_since)), std::to_string(limit)});
+    if (!r.ok()) return r.status();
+    redisReply* a = r.value().get();
+    for (std::size_t i = 0; i + 2 < a->elements; i += 3)
+      out.push_back(JobRecord{str(a->element[i]), std::string(state),
+                              from_ms(std::atoll(str(a->element[i + 1]).c_str())), str(a->element[i + 2])});
+    return out;
+  }
+
+  Result<std::vector<JobRecord>> list_records_by_tag(std::string_view tag, std::size_t limit) override {
+    std::vector<JobRecord> out;
+    if (limit == 0) return out;
+    auto r = eval(kListRecordsByTag, {std::string(tag), std::to_string(limit)});
+    if (!r.ok()) return r.status();
+    redisReply* a = r.value().get();
+    for (std::size_t i = 0; i + 3 < a->elements; i += 4)
+      out.push_back(JobRecord{str(a->element[i]), str(a->element[i + 1]),
+                              from_ms(std::atoll(str(a->element[i + 2]).c_str())), str(a->element[i + 3])});
+    return out;
+  }
+
   Result<std::map<std::string, std::uint64_t>> count_records() override {
     auto r = eval(kCountRecords, {});
     if (!r.ok()) return r.status();
@@ -522,9 +584,12 @@ class RedisQueue final : public JobQueue {
     return Status::Ok();
   }
 
-  Status do_put_record(const JobRecord& record) override {
-    std::int64_t at = to_ms(record.updated_at);
-    return eval(kPutRecord, {record.id, record.state, std::to_string(at), record.body}).status();
+  Status do_put_record(const JobRecord& record) override { return do_put_record_tagged(record, {}); }
+
+  Status do_put_record_tagged(const JobRecord& record, const std::vector<std::string>& tags) override {
+    std::vector<std::string> args{record.id, record.state, std::to_string(to_ms(record.updated_at)), record.body};
+    args.insert(args.end(), tags.begin(), tags.end());
+    return eval(kPutRecord, std::move(args)).status();
   }
 
   Status do_create_record(const JobRecord& record) override {

@@ -118,7 +118,11 @@ class SqliteQueue final : public JobQueue {
         "CREATE INDEX IF NOT EXISTS {0}_jobs_state_at ON {0}_jobs(state, at);"
         "CREATE TABLE IF NOT EXISTS {0}_records (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated INTEGER NOT NULL,"
         " body BLOB NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS {0}_records_state ON {0}_records(state, updated);",
+        "CREATE INDEX IF NOT EXISTS {0}_records_state ON {0}_records(state, updated);"
+        // The record tags (put_record with tags): looked up by tag, replaced by record id.
+        "CREATE TABLE IF NOT EXISTS {0}_record_tags (tag TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(tag, id))"
+        " WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS {0}_record_tags_id ON {0}_record_tags(id);",
         t_)));
     return Status::Ok();
   }
@@ -260,6 +264,38 @@ class SqliteQueue final : public JobQueue {
     return out;
   }
 
+  Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
+                                                    std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    // The (state, updated) index: a range scan.
+    Stmt st(db_, fmt::format("SELECT id, updated, body FROM {}_records WHERE state = ? AND updated >= ?"
+                             " ORDER BY updated LIMIT ?",
+                             t_));
+    st.bind(1, state).bind(2, to_ms(updated_since)).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<JobRecord> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+      out.push_back(JobRecord{st.text(0), std::string(state), from_ms(st.i64(1)), st.text(2)});
+    if (rc != SQLITE_DONE) return error("list_records_since");
+    return out;
+  }
+
+  Result<std::vector<JobRecord>> list_records_by_tag(std::string_view tag, std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    // The tag table's primary key finds the ids; the records' primary key
+    // their rows; only the tag's records are sorted.
+    Stmt st(db_, fmt::format("SELECT r.id, r.state, r.updated, r.body FROM {0}_record_tags t JOIN {0}_records r"
+                             " ON r.id = t.id WHERE t.tag = ? ORDER BY r.updated LIMIT ?",
+                             t_));
+    st.bind(1, tag).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<JobRecord> out;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW)
+      out.push_back(JobRecord{st.text(0), st.text(1), from_ms(st.i64(2)), st.text(3)});
+    if (rc != SQLITE_DONE) return error("list_records_by_tag");
+    return out;
+  }
+
   Result<std::map<std::string, std::uint64_t>> count_records() override {
     std::lock_guard lock(mu_);
     Stmt st(db_, fmt::format("SELECT state, count(*) FROM {}_records GROUP BY state", t_));
@@ -271,11 +307,13 @@ class SqliteQueue final : public JobQueue {
   }
 
   Status remove_record(std::string_view id) override {
-    std::lock_guard lock(mu_);
-    Stmt st(db_, fmt::format("DELETE FROM {}_records WHERE id = ?", t_));
-    st.bind(1, id);
-    if (step_retry(st) != SQLITE_DONE) return error("remove_record");
-    return Status::Ok();
+    return write_tx([&]() -> Status {
+      Stmt st(cached(fmt::format("DELETE FROM {}_records WHERE id = ?", t_)));
+      if (!st.ok()) return error("prepare remove_record");
+      st.bind(1, id);
+      if (st.step() != SQLITE_DONE) return error("remove_record");
+      return replace_tags(id, {});
+    });
   }
 
  private:
@@ -357,12 +395,33 @@ class SqliteQueue final : public JobQueue {
     return Status::Ok();
   }
 
-  Status do_put_record(const JobRecord& record) override {
+  Status do_put_record(const JobRecord& record) override { return do_put_record_tagged(record, {}); }
+
+  // The record and its tags in one transaction.
+  Status do_put_record_tagged(const JobRecord& record, const std::vector<std::string>& tags) override {
     std::int64_t at = to_ms(record.updated_at);
-    std::lock_guard lock(mu_);
-    Stmt st(db_, fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_));
-    st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
-    if (step_retry(st) != SQLITE_DONE) return error("put_record");
+    return write_tx([&]() -> Status {
+      Stmt st(
+          cached(fmt::format("INSERT OR REPLACE INTO {}_records(id, state, updated, body) VALUES(?, ?, ?, ?)", t_)));
+      if (!st.ok()) return error("prepare put_record");
+      st.bind(1, record.id).bind(2, record.state).bind(3, at).bind_blob(4, record.body);
+      if (st.step() != SQLITE_DONE) return error("put_record");
+      return replace_tags(record.id, tags);
+    });
+  }
+
+  // Inside a transaction: the tags of record id become `tags`.
+  Status replace_tags(std::string_view id, const std::vector<std::string>& tags) {
+    Stmt del(cached(fmt::format("DELETE FROM {}_record_tags WHERE id = ?", t_)));
+    if (!del.ok()) return error("prepare tag removal");
+    del.bind(1, id);
+    if (del.step() != SQLITE_DONE) return error("tag removal");
+    for (const auto& t : tags) {
+      Stmt ins(cached(fmt::format("INSERT OR IGNORE INTO {}_record_tags(tag, id) VALUES(?, ?)", t_)));
+      if (!ins.ok()) return error("prepare tag insert");
+      ins.bind(1, t).bind(2, id);
+      if (ins.step() != SQLITE_DONE) return error("tag insert");
+    }
     return Status::Ok();
   }
 

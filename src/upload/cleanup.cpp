@@ -55,6 +55,7 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
     s.error_message = message;
     MS_RETURN_IF_ERROR(im.save(s));
     MS_LOGF(info, "upload", upload_field(s.id), "upload {}: -> failed: {}", s.id, message);
+    im.notify_end(s);
     return Status::Ok();
   };
   auto clean = [&](UploadStatus& s) -> Status {
@@ -62,8 +63,7 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
     if (!left.ok()) return left.status();
     rep.objects_removed += left->first;
     rep.spool_files_removed += left->second;
-    s.updated_at = now();
-    return im.queue->put_record(JobRecord{s.id, detail::kFailedCleaned, s.updated_at, detail::status_to_json(s)});
+    return im.save_as(s, detail::kFailedCleaned);
   };
 
   // Jobs that exhausted their attempts (e.g. the worker died on the last
@@ -129,6 +129,7 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
   }
 
   MS_RETURN_IF_ERROR(im.clean_staging(rep));
+  MS_RETURN_IF_ERROR(im.expire_records(rep));
 
   MS_LOGF(info, "upload", {},
           "cleanup (older than {} s): {} failed, {} abandoned, {} dead-lettered, {} direct uploads expired; removed {} "

@@ -177,7 +177,9 @@ class Attempt {
   // dead_letter: the attempts are used up; the job goes to the dead-letter
   // list (nack) instead of being acked.
   void fail(const Status& error, const std::string& message, bool dead_letter) {
-    auto left = im_.remove_leftovers(id_, s_.staged_key);
+    // A transient cause keeps the accepted bytes for UploadService::retry()
+    // (cleanup_failed_uploads removes them later).
+    auto left = im_.remove_leftovers(id_, s_.staged_key, error.transient());
     if (!left.ok()) {
       // Could not clean up (storage down): the record stays "failed", so
       // cleanup_failed_uploads finds and removes the leftovers later.
@@ -199,6 +201,7 @@ class Attempt {
                      im_.queue->nack(f_.job, now() + im_.backoff(f_.job.attempt), st.to_string()).status());
       return;
     }
+    im_.notify_end(s_);
     if (dead_letter) {
       warn_if_failed(id_, "dead-lettering (nack)", im_.queue->nack(f_.job, now(), error.to_string()).status());
     } else {
@@ -279,6 +282,7 @@ class Attempt {
       warn_if_failed(id_, "removal of the spool file", detail::spool_remove(spool_).status());
     else
       warn_if_failed(id_, "removal of the staged object", im_.storage->remove(s_.staged_key));
+    im_.notify_end(s_);
     Status ack = im_.queue->ack(f_.job);
     if (!ack.ok())
       MS_LOGF(warn, "upload", upload_field(id_), "upload {}: completed but ack failed: {}", id_, ack.to_string());
@@ -330,15 +334,18 @@ void UploadService::Impl::process(InFlight& f) {
   }
 
   // A re-delivered job whose upload already ended (a worker died between
-  // the final status and the ack): finish the tidying and ack.
+  // the final status and the ack): finish the tidying, call the end hook
+  // again (at least once) and ack.
   if (s.state == UploadState::completed || s.state == UploadState::failed) {
     if (s.state == UploadState::failed) {
-      warn_if_failed(id, "cleanup of the failed upload", remove_leftovers(id, s.staged_key).status());
+      warn_if_failed(id, "cleanup of the failed upload",
+                     remove_leftovers(id, s.staged_key, is_transient(s.error_code)).status());
     } else if (s.staged_key.empty()) {
       warn_if_failed(id, "removal of the spool file", detail::spool_remove(spool_file(id)).status());
     } else {
       warn_if_failed(id, "removal of the staged object", storage->remove(s.staged_key));
     }
+    notify_end(s);
     warn_if_failed(id, "ack", queue->ack(f.job));
     return;
   }

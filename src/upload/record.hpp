@@ -11,6 +11,9 @@ namespace mediastore::detail {
 // The record-store state of a status: the state's name, except failed uploads
 // whose leftovers were already removed ("failed.cleaned").
 inline constexpr const char* kFailedCleaned = "failed.cleaned";
+// The record-store state of idempotency markers ("idem.<sha256 of key>" ->
+// upload id; idempotency.cpp). Not an upload: metrics leave it out.
+inline constexpr const char* kIdempotencyState = "idem";
 
 std::string status_to_json(const UploadStatus& status);
 Result<UploadStatus> status_from_json(const std::string& id, const std::string& body);

@@ -123,11 +123,33 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
   // status, and a crash between the two leaves a pending record without a
   // job, which cleanup_failed_uploads marks abandoned.
   Status st = im.save(s);
+  // An idempotency key bound to an earlier upload: that upload's id, and
+  // nothing of this submission is kept.
+  bool bound = false;
+  if (st.ok() && !request.idempotency_key.empty()) {
+    auto earlier = im.bind_idempotency_key(request.idempotency_key, id);
+    if (!earlier.ok()) {
+      st = earlier.status();
+    } else if (earlier.value() != id) {
+      warn_if_failed(id, "removal of the record of a repeated submission", im.queue->remove_record(id));
+      warn_if_failed(id, "removal of the spool file", detail::spool_remove(im.spool_file(id)).status());
+      MS_LOGF(info, "upload", upload_field(earlier.value()), "upload {}: submitted again (same idempotency key)",
+              earlier.value());
+      return std::move(earlier).value();
+    } else {
+      bound = true;
+    }
+  }
   if (st.ok()) st = im.queue->enqueue(id, detail::payload_to_json(s));
+  // Another caller of the same key queued it (the crash-window repair of
+  // bind_idempotency_key): queued is what this submission wanted.
+  if (bound && st.is(ErrorCode::already_exists)) st = Status::Ok();
   if (!st.ok()) {
     // The submission fails with st; undo what was written, reporting what
     // cannot be undone (a pending record without a job is marked abandoned
     // by cleanup_failed_uploads).
+    if (bound)
+      warn_if_failed(id, "release of the idempotency key", im.release_idempotency_key(request.idempotency_key, id));
     warn_if_failed(id, "removal of the record of a failed submission", im.queue->remove_record(id));
     if (in_storage)
       warn_if_failed(id, "removal of the staged object", im.storage->remove(staged_key));
@@ -159,6 +181,7 @@ Status UploadService::cancel(std::string_view id_in) {
   s->error_code = ErrorCode::cancelled;
   s->error_message = "cancelled by request";
   MS_RETURN_IF_ERROR(im.save(s.value()));
+  im.notify_end(s.value());
   auto left = im.remove_leftovers(id, s->staged_key);
   if (!left.ok()) return left.status().with_context(fmt::format("upload '{}' cancelled; cleaning up", id));
   MS_LOGF(info, "upload", upload_field(id), "upload {}: {} -> failed: cancelled", id, upload_state_name(before));

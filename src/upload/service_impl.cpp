@@ -20,10 +20,12 @@ void detail::warn_if_failed(const std::string& id, std::string_view what, const 
   if (!st.ok()) MS_LOGF(warn, "upload", upload_field(id), "upload {}: {} failed: {}", id, what, st.to_string());
 }
 
-Status UploadService::Impl::save(UploadStatus& s) {
+Status UploadService::Impl::save(UploadStatus& s) { return save_as(s, upload_state_name(s.state)); }
+
+Status UploadService::Impl::save_as(UploadStatus& s, std::string_view record_state) {
   s.updated_at = now();
-  std::string state = upload_state_name(s.state);
-  return queue->put_record(JobRecord{s.id, state, s.updated_at, detail::status_to_json(s)});
+  return queue->put_record(JobRecord{s.id, std::string(record_state), s.updated_at, detail::status_to_json(s)},
+                           detail::context_tags(s.context));
 }
 
 Result<UploadStatus> UploadService::Impl::load(std::string_view id) {
@@ -42,14 +44,16 @@ std::string UploadService::Impl::spool_file(const std::string& id) const { retur
 std::string UploadService::Impl::staging_key(const std::string& id) const { return config.staging_prefix + id; }
 
 Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_leftovers(
-    const std::string& id, const std::optional<std::string>& staged_key) {
+    const std::string& id, const std::optional<std::string>& staged_key, bool keep_source) {
   std::uint64_t objects = 0, spool = 0;
   // The spool first: it does not depend on the storage being reachable, and
   // objects left by an outage are found again from the failed record by
   // cleanup_failed_uploads.
-  auto removed = detail::spool_remove(spool_file(id));
-  if (!removed.ok()) return removed.status();
-  if (removed.value()) ++spool;
+  if (!keep_source) {
+    auto removed = detail::spool_remove(spool_file(id));
+    if (!removed.ok()) return removed.status();
+    if (removed.value()) ++spool;
+  }
   auto listed = storage->list_all(object_prefix(id));
   if (!listed.ok()) return listed.status();
   for (auto& o : listed.value()) {
@@ -59,7 +63,7 @@ Result<std::pair<std::uint64_t, std::uint64_t>> UploadService::Impl::remove_left
   // The staged bytes last: an upload that failed (or was cancelled) needs
   // them no more, and a failure here leaves them to cleanup_failed_uploads.
   const std::string staged = staged_key ? *staged_key : staging_key(id);
-  if (!staged.empty()) MS_RETURN_IF_ERROR(storage->remove(staged));
+  if (!keep_source && !staged.empty()) MS_RETURN_IF_ERROR(storage->remove(staged));
   return std::make_pair(objects, spool);
 }
 

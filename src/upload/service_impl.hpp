@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,6 +32,12 @@ inline std::vector<LogField> upload_field(const std::string& id) { return {LogFi
 // later by cleanup_failed_uploads (the record stays "failed", not
 // "failed.cleaned"). Defined in service_impl.cpp.
 void warn_if_failed(const std::string& id, std::string_view what, const Status& st);
+
+// The record tag that indexes context pair key = value ("ctx:<key>=<value>";
+// a pair too long for a tag, or holding control characters, is indexed by
+// its SHA-256 instead). Defined in lifecycle.cpp.
+std::string context_tag(std::string_view key, std::string_view value);
+std::vector<std::string> context_tags(const std::map<std::string, std::string>& context);
 
 }  // namespace detail
 
@@ -62,7 +69,10 @@ struct UploadService::Impl {
   double time_sum = 0;
   std::uint64_t time_count = 0;
 
+  // Stamps updated_at and writes the record (state: the state's name; or
+  // record_state, e.g. kFailedCleaned) with the context tags.
   Status save(UploadStatus& s);
+  Status save_as(UploadStatus& s, std::string_view record_state);
   Result<UploadStatus> load(std::string_view id);
   std::string object_prefix(const std::string& id) const;
   std::string spool_file(const std::string& id) const;
@@ -73,8 +83,11 @@ struct UploadService::Impl {
   // staged object `staged_key` ("" = none: the record says it was spooled;
   // nullopt = staging_key(id), for callers without the record); returns
   // (objects under the prefix, spool files) removed.
+  // keep_source: leave the accepted bytes (spool file or staged object), so
+  // that retry() can run the upload again (a failure that was transient);
+  // cleanup_failed_uploads removes them later.
   Result<std::pair<std::uint64_t, std::uint64_t>> remove_leftovers(
-      const std::string& id, const std::optional<std::string>& staged_key = std::nullopt);
+      const std::string& id, const std::optional<std::string>& staged_key = std::nullopt, bool keep_source = false);
   // The staging-prefix part of cleanup_failed_uploads (cleanup.cpp).
   Status clean_staging(CleanupReport& rep);
   // Direct uploads (direct.cpp): the storage plan a record describes (key,
@@ -94,6 +107,48 @@ struct UploadService::Impl {
   // Runs one leased job through the pipeline and settles it (ack, nack,
   // dead letter) in every case (driver.cpp).
   void process(InFlight& f);
+
+  // ---- lifecycle (hook.cpp, lifecycle.cpp, idempotency.cpp) ----
+
+  // UploadService::set_end_hook's function; copied under hook_mu for a call.
+  std::mutex hook_mu;
+  std::shared_ptr<const EndHook> end_hook;
+  // Calls the end hook (if any) with the ended status s, whose record is
+  // durable; logs what it returns or throws, never throws (hook.cpp).
+  void notify_end(const UploadStatus& s) noexcept;
+  // True if the upload's staged bytes are still there (its staged object,
+  // s.staged_key, in storage staging; else the spool file), so that it can
+  // run again.
+  Result<bool> staged_bytes_exist(const UploadStatus& s) const;
+  // Makes s pending again (attempt 0, errors and result cleared), writes it
+  // and queues its job, dropping a dead job of that id first.
+  Status requeue(UploadStatus& s);
+  // Removes ended status records and idempotency markers last updated
+  // before now - options.record_ttl (nothing when it is 0); part of
+  // cleanup_failed_uploads.
+  Status expire_records(CleanupReport& report);
+
+  // Idempotency keys, shared by submit_upload and create_direct_upload
+  // (idempotency.cpp).
+  //
+  // Binds `key` to the upload `id`, whose status record the caller has
+  // already written (so a marker never points at nothing). Returns `id` if
+  // the key was free (it is now bound, for options.record_ttl), or the id of
+  // the upload the key is already bound to: the caller then undoes its own
+  // upload (record, staged bytes) and returns that id instead. Atomic across
+  // processes: the marker is a record "idem.<sha256 of key>" made with
+  // JobQueue::create_record, so of concurrent callers exactly one wins.
+  // A marker whose upload record is gone (expired, or a failed submission's
+  // undo) or older than record_ttl is stale and replaced. The crash window
+  // (the upload's record and marker written, its job not queued) is
+  // repaired here: when the bound upload is still pending without a job
+  // and its record is older than options.lease_duration, its job is queued
+  // from the record (its staged bytes are where the dead submitter left
+  // them). invalid_argument for a key of 0 or more than 1024 bytes.
+  Result<std::string> bind_idempotency_key(std::string_view key, const std::string& id);
+  // Removes the marker of `key` if it is bound to `id` (a submission that
+  // failed after binding). ok if absent.
+  Status release_idempotency_key(std::string_view key, const std::string& id);
 };
 
 }  // namespace mediastore

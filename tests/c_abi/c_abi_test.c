@@ -217,7 +217,19 @@ static void test_struct_init(void) {
   CHECK(memcmp(&up_macro, &up_fn, sizeof up_fn) == 0);
   CHECK(memcmp(&req_macro, &req_fn, sizeof req_fn) == 0);
   CHECK(memcmp(&wo_macro, &wo_fn, sizeof wo_fn) == 0);
-  CHECK_RC(ms_upload_options_init(&up_fn, 2), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_options_init(&up_fn, 3), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_upload_request_init(&req_fn, 3), MS_E_INVALID_ARGUMENT);
+  /* Version 2 appended record_ttl_seconds (options) and idempotency_key
+   * (request); version 1 initialises only the bytes before them. */
+  CHECK(up_macro.record_ttl_seconds == 2592000 && req_macro.idempotency_key == NULL);
+  memset(&up_fn, 0xAB, sizeof up_fn);
+  CHECK_RC(ms_upload_options_init(&up_fn, 1), MS_OK);
+  CHECK(up_fn.version == 1 && up_fn.max_attempts == 5);
+  CHECK(((const unsigned char*)&up_fn)[offsetof(ms_upload_options, record_ttl_seconds)] == 0xAB);
+  memset(&req_fn, 0xAB, sizeof req_fn);
+  CHECK_RC(ms_upload_request_init(&req_fn, 1), MS_OK);
+  CHECK(req_fn.version == 1 && req_fn.media_kind == MS_KIND_PHOTO);
+  CHECK(((const unsigned char*)&req_fn)[offsetof(ms_upload_request, idempotency_key)] == 0xAB);
   CHECK_RC(ms_upload_request_init(NULL, 1), MS_E_INVALID_ARGUMENT);
   CHECK_RC(ms_worker_options_init(&wo_fn, 0), MS_E_INVALID_ARGUMENT);
   CHECK(put_fn.version == MS_PUT_OPTIONS_VERSION);
@@ -1207,6 +1219,24 @@ static void test_media_process(const char* root) {
 
 /* ---- uploads ---- */
 
+/* What the end hook saw; read after the worker was joined (or on the thread
+ * that ended the upload). */
+struct hook_log {
+  int calls;
+  int completed;
+  int failed;
+  int payload_ok;
+};
+
+static int on_end(const ms_upload_status* st, void* payload) {
+  struct hook_log* log = (struct hook_log*)payload;
+  log->calls++;
+  if (st->state == MS_UPLOAD_COMPLETED) log->completed++;
+  if (st->state == MS_UPLOAD_FAILED) log->failed++;
+  log->payload_ok = st->id != NULL && strlen(st->id) == 36;
+  return log->calls == 2 ? 7 : 0; /* a failing hook is logged, nothing else */
+}
+
 static int wait_final(ms_uploads* up, const char* id, ms_upload_status** out) {
   int i;
   for (i = 0; i < 600; ++i) { /* at most a minute: the test's own timeout, not a threshold */
@@ -1238,6 +1268,7 @@ static void test_uploads(const char* root) {
   ms_upload_stats* stats = NULL;
   ms_cleanup_report* report = NULL;
   char *id = NULL, *id2 = NULL, *id3 = NULL, *text = NULL;
+  struct hook_log hook = {0, 0, 0, 0};
   const char* ctx_names[2] = {"keep_id", "caption"};
   const char* ctx_values[2] = {"42", "Beach"};
   char spool[700];
@@ -1274,8 +1305,13 @@ static void test_uploads(const char* root) {
   CHECK(up == NULL);
   uo.backoff_base_ms = 10;
   uo.backoff_max_ms = 20;
+  uo.record_ttl_seconds = -1;
+  CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_E_INVALID_ARGUMENT);
+  uo.record_ttl_seconds = 3600;
   CHECK_RC(ms_uploads_open(&up, cfg, &uo), MS_OK);
   if (up == NULL) goto done;
+  CHECK_RC(ms_uploads_set_end_hook(NULL, on_end, &hook), MS_E_INVALID_ARGUMENT);
+  CHECK_RC(ms_uploads_set_end_hook(up, on_end, &hook), MS_OK);
 
   /* Hostile requests. */
   CHECK_RC(ms_upload_submit(&id, up, NULL), MS_E_INVALID_ARGUMENT);
@@ -1430,6 +1466,64 @@ static void test_uploads(const char* root) {
     st = NULL;
   }
 
+  /* The hook saw the three ends (the completed photo, the hostile file, the
+   * cancelled upload); the failing second call changed nothing. */
+  CHECK(hook.calls == 3 && hook.completed == 1 && hook.failed == 2 && hook.payload_ok);
+  CHECK_RC(ms_uploads_set_end_hook(up, NULL, NULL), MS_OK);
+  {
+    ms_upload_status_list* list = NULL;
+    char *k1 = NULL, *k2 = NULL;
+    size_t redriven = 9;
+    CHECK_RC(ms_upload_ended_since(&list, up, 0, 100), MS_OK);
+    CHECK(list != NULL && list->count == 3);
+    for (i = 0; list != NULL && i + 1 < list->count; ++i)
+      CHECK(list->items[i]->updated_at_ms <= list->items[i + 1]->updated_at_ms);
+    ms_upload_status_list_free(list);
+    list = NULL;
+    CHECK_RC(ms_upload_ended_since(&list, up, 0, 0), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_upload_ended_since(NULL, up, 0, 10), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_upload_list_by_context(&list, up, "keep_id", "42", 100), MS_OK);
+    CHECK(list != NULL && list->count == 3);
+    ms_upload_status_list_free(list);
+    list = NULL;
+    CHECK_RC(ms_upload_list_by_context(&list, up, "keep_id", "43", 100), MS_OK);
+    CHECK(list != NULL && list->count == 0);
+    ms_upload_status_list_free(list);
+    list = NULL;
+    CHECK_RC(ms_upload_list_by_context(&list, up, "", "42", 100), MS_E_INVALID_ARGUMENT);
+    CHECK_RC(ms_upload_list_by_context(&list, up, NULL, "42", 100), MS_E_INVALID_ARGUMENT);
+    ms_upload_status_list_free(NULL);
+    if (id != NULL) {
+      CHECK_RC(ms_upload_wait(&st, up, id, 1000), MS_OK);
+      CHECK(st != NULL && st->state == MS_UPLOAD_COMPLETED);
+      ms_upload_status_free(st);
+      st = NULL;
+      CHECK_RC(ms_upload_retry(up, id), MS_E_CONFLICT); /* completed */
+    }
+    CHECK_RC(ms_upload_wait(&st, up, "no-such-upload", 0), MS_E_NOT_FOUND);
+    CHECK_RC(ms_upload_wait(&st, up, id, -1), MS_E_INVALID_ARGUMENT);
+    if (id2 != NULL) {
+      CHECK_RC(ms_upload_retry(up, id2), MS_E_CONFLICT); /* a permanent refusal */
+      CHECK(strstr(ms_error_last(), "permanent") != NULL);
+    }
+    CHECK_RC(ms_upload_retry(up, "no-such-upload"), MS_E_NOT_FOUND);
+    CHECK_RC(ms_upload_redrive_dead_letters(&redriven, up, 10), MS_OK);
+    CHECK(redriven == 0);
+    CHECK_RC(ms_upload_redrive_dead_letters(&redriven, up, 0), MS_E_INVALID_ARGUMENT);
+    /* An idempotency key: the second submission returns the first's id. */
+    req.idempotency_key = "client-request-1";
+    CHECK_RC(ms_upload_submit(&k1, up, &req), MS_OK);
+    CHECK_RC(ms_upload_submit(&k2, up, &req), MS_OK);
+    CHECK(k1 != NULL && k2 != NULL && strcmp(k1, k2) == 0);
+    if (k1 != NULL) CHECK_RC(ms_upload_cancel(up, k1), MS_OK);
+    ms_free(k2);
+    req.idempotency_key = "\xff";
+    CHECK_RC(ms_upload_submit(&k2, up, &req), MS_E_INVALID_ARGUMENT);
+    req.idempotency_key = NULL;
+    ms_free(k1);
+    ms_free(k2);
+  }
+
   /* The same photo twice in one circle: the second is a duplicate of the
    * first, and its near duplicate at distance 0. */
   {
@@ -1475,8 +1569,8 @@ static void test_uploads(const char* root) {
 
   /* Stats, metrics, cleanup. */
   CHECK_RC(ms_upload_stats_get(&stats, up), MS_OK);
-  CHECK(stats != NULL && stats->submitted == 5 && stats->completed == 3);
-  CHECK(stats != NULL && stats->uploads_completed == 3 && stats->uploads_failed == 2);
+  CHECK(stats != NULL && stats->submitted == 6 && stats->completed == 3);
+  CHECK(stats != NULL && stats->uploads_completed == 3 && stats->uploads_failed == 3);
   ms_free(stats);
   CHECK_RC(ms_upload_metrics_prometheus(&text, up), MS_OK);
   CHECK(text != NULL && strstr(text, "mediastore_") != NULL);

@@ -43,7 +43,7 @@ set(ms_keeps_env
 set(ms_keeps_cmd ${ms_python} -W ignore::DeprecationWarning ${ms_keeps_src}/manage.py test keeps -v 2)
 add_test(NAME django.keeps.local COMMAND ${ms_keeps_cmd} WORKING_DIRECTORY ${ms_keeps_src})
 set_tests_properties(django.keeps.local PROPERTIES LABELS django TIMEOUT 300 ENVIRONMENT
-  "${ms_keeps_env};MEDIA_ROOT=${ms_keeps_dir}/local-media;MEDIA_SPOOL_DIR=${ms_keeps_dir}/local-spool;MEDIA_THUMBNAIL_FORMATS=jpeg,webp,avif")
+  "${ms_keeps_env};MEDIA_ROOT=${ms_keeps_dir}/local-media;MEDIA_SPOOL_DIR=${ms_keeps_dir}/local-spool;MEDIA_THUMBNAIL_FORMATS=jpeg,webp,avif;KEEPS_TEST_DB=${ms_keeps_dir}/test-local.sqlite3")
 add_test(NAME django.keeps.rgw COMMAND ${ms_keeps_cmd} WORKING_DIRECTORY ${ms_keeps_src})
 set_tests_properties(django.keeps.rgw PROPERTIES LABELS django TIMEOUT 300 FIXTURES_REQUIRED rgw ENVIRONMENT
-  "${ms_keeps_env};${MS_RGW_ENV};MINIO_BUCKET_NAME=ms-django-keeps;MEDIA_SPOOL_DIR=${ms_keeps_dir}/rgw-spool")
+  "${ms_keeps_env};${MS_RGW_ENV};MINIO_BUCKET_NAME=ms-django-keeps;MEDIA_SPOOL_DIR=${ms_keeps_dir}/rgw-spool;KEEPS_TEST_DB=${ms_keeps_dir}/test-rgw.sqlite3")

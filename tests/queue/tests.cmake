@@ -54,3 +54,18 @@ if(TARGET mediastore_cli)
     ${MS_QUEUE_TEST_DIR}/data)
   set_tests_properties(upload.cli PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+
+#   upload.cli.lifecycle  worker --on-complete and reconcile (sqlite queue)
+if(TARGET mediastore_cli)
+  add_test(NAME upload.cli.lifecycle COMMAND ${MS_QUEUE_TEST_DIR}/cli_lifecycle_test.sh $<TARGET_FILE:mediastore_cli>
+    ${MS_QUEUE_TEST_DIR}/data)
+  set_tests_properties(upload.cli.lifecycle PROPERTIES LABELS integration TIMEOUT 120)
+endif()
+
+#   upload.lifecycle.redis  idempotency keys, the context index, ended_since and
+#                     the record TTL through two services on one Redis
+add_executable(lifecycle_redis_test ${MS_QUEUE_TEST_DIR}/lifecycle_redis_test.cpp $<TARGET_OBJECTS:ms_doctest_main>)
+ms_link_parts(lifecycle_redis_test upload)
+add_test(NAME upload.lifecycle.redis COMMAND lifecycle_redis_test)
+set_tests_properties(upload.lifecycle.redis PROPERTIES FIXTURES_REQUIRED redis LABELS integration TIMEOUT 120
+  ENVIRONMENT "MS_REDIS_URL=${MS_REDIS_URL}")

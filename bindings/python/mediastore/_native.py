@@ -63,8 +63,8 @@ MS_PUT_OPTIONS_VERSION = 3  # 2 appended sha256, 3 if_none_match
 MS_LIST_OPTIONS_VERSION = 1
 MS_URL_OPTIONS_VERSION = 1
 MS_VALIDATION_OPTIONS_VERSION = 1
-MS_UPLOAD_OPTIONS_VERSION = 1
-MS_UPLOAD_REQUEST_VERSION = 1
+MS_UPLOAD_OPTIONS_VERSION = 2
+MS_UPLOAD_REQUEST_VERSION = 2
 MS_WORKER_OPTIONS_VERSION = 1
 MS_MIGRATE_OPTIONS_VERSION = 1
 
@@ -234,6 +234,7 @@ class UploadOptions(Structure):
         ("thumbnails", POINTER(ThumbnailSpec)),
         ("thumbnail_count", c_size_t),
         ("validation", POINTER(ValidationOptions)),
+        ("record_ttl_seconds", c_int64),  # version 2
     ]
 
 
@@ -249,6 +250,7 @@ class UploadRequest(Structure):
         ("context_names", POINTER(c_char_p)),
         ("context_values", POINTER(c_char_p)),
         ("context_count", c_size_t),
+        ("idempotency_key", c_char_p),  # version 2
     ]
 
 
@@ -380,8 +382,16 @@ class CleanupReport(Structure):
         ("objects_removed", c_uint64),
         ("staging_objects_removed", c_uint64),
         ("multipart_uploads_aborted", c_uint64),
+        ("records_expired", c_uint64),
         ("expired_direct_uploads", c_uint64),
     ]
+
+
+class UploadStatusList(Structure):
+    _fields_ = [("count", c_size_t), ("items", POINTER(POINTER(UploadStatus)))]
+
+
+END_FN: Any = CFUNCTYPE(c_int, POINTER(UploadStatus), c_void_p)
 
 
 class UploadStats(Structure):
@@ -621,6 +631,14 @@ _FUNCTIONS = [
     ("ms_upload_grant_consume", c_int, [c_void_p, POINTER(UploadGrant)]),
     ("ms_similar_list_free", None, [POINTER(SimilarList)]),
     ("ms_upload_similar", c_int, [POINTER(POINTER(SimilarList)), c_void_p, c_char_p, c_int]),
+    # upload lifecycle
+    ("ms_uploads_set_end_hook", c_int, [c_void_p, END_FN, c_void_p]),
+    ("ms_upload_status_list_free", None, [POINTER(UploadStatusList)]),
+    ("ms_upload_ended_since", c_int, [POINTER(POINTER(UploadStatusList)), c_void_p, c_int64, c_size_t]),
+    ("ms_upload_list_by_context", c_int, [POINTER(POINTER(UploadStatusList)), c_void_p, c_char_p, c_char_p, c_size_t]),
+    ("ms_upload_wait", c_int, [POINTER(POINTER(UploadStatus)), c_void_p, c_char_p, c_int64]),
+    ("ms_upload_retry", c_int, [c_void_p, c_char_p]),
+    ("ms_upload_redrive_dead_letters", c_int, [POINTER(c_size_t), c_void_p, c_size_t]),
     ("ms_direct_upload_request_init", c_int, [POINTER(DirectUploadRequest), c_uint]),
     ("ms_uploads_create_direct", c_int, [POINTER(POINTER(DirectUpload)), c_void_p, POINTER(DirectUploadRequest)]),
     ("ms_direct_upload_free", None, [POINTER(DirectUpload)]),

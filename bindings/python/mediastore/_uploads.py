@@ -1,5 +1,6 @@
 """Uploads: the upload service (:class:`Uploads`: submit, status, cancel,
-cleanup, stats, dead letters) and the threads that process its jobs
+cleanup, stats, dead letters; the lifecycle: end hook, ended_since, wait,
+list_by_context, retry, redrive) and the threads that process its jobs
 (:class:`Worker`)."""
 
 from __future__ import annotations
@@ -7,12 +8,13 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import enum
+import logging
 import shutil
 import tempfile
 import os
 from ctypes import POINTER, byref, c_size_t, c_void_p
 from dataclasses import dataclass
-from typing import IO, Any, Dict, List, Mapping, Optional, Union
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Union
 
 from . import _native
 from ._common import Bytes, _buffer, _Handle, _s, _text, _time_ms
@@ -21,6 +23,11 @@ from ._errors import InvalidArgumentError, _check
 from ._log import _lib
 from ._grants import UploadGrant, _consume
 from ._media import ThumbnailSpec, _kind, _specs
+
+_logger = logging.getLogger("mediastore")
+# Every end-hook callback ever installed stays alive: a worker thread may
+# still be calling a replaced one.
+_all_end_callbacks: List[Any] = []
 
 
 class _StrEnum(str, enum.Enum):
@@ -239,6 +246,28 @@ def _ms(value: Union[int, float, _dt.timedelta], what: str) -> int:
     return int(value * 1000)
 
 
+def _seconds(value: Union[int, _dt.timedelta], what: str) -> int:
+    if isinstance(value, _dt.timedelta):
+        value = int(value.total_seconds())
+    if not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"{what} out of range: {value!r}")
+    return value
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 0 <= limit < 2**63:
+        raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"limit out of range: {limit!r}")
+    return limit
+
+
+def _take_list(out: Any) -> List[UploadStatus]:
+    try:
+        lst = out.contents
+        return [_status(lst.items[i].contents) for i in range(lst.count)]
+    finally:
+        _native.load().ms_upload_status_list_free(out)
+
+
 class Worker(_Handle):
     """Threads processing uploads. A context manager: starts on enter, stops
     (finishing jobs in flight) and waits on exit."""
@@ -309,7 +338,10 @@ class Uploads(_Handle):
         url_expiry: int = 604800,
         queue_name: Optional[str] = None,
         thumbnails: Optional[List[ThumbnailSpec]] = None,
+        record_ttl: Union[int, _dt.timedelta] = 30 * 24 * 3600,
     ) -> None:
+        """record_ttl: seconds (or a timedelta) ended status records and
+        idempotency keys are kept; cleanup removes older ones; 0 = forever."""
         lib = _lib()
         o = _native.UploadOptions()
         _check(lib.ms_upload_options_init(byref(o), _native.MS_UPLOAD_OPTIONS_VERSION))
@@ -327,6 +359,7 @@ class Uploads(_Handle):
         o.url_expiry_seconds = url_expiry
         if queue_name is not None:
             o.queue_name = _text(queue_name, "queue_name")
+        o.record_ttl_seconds = _seconds(record_ttl, "record_ttl")
         arr, n = _specs(thumbnails)
         if n:
             o.thumbnails = ctypes.cast(arr, POINTER(_native.ThumbnailSpec))
@@ -335,10 +368,13 @@ class Uploads(_Handle):
             config = dict(config)
         self._options = o
         self._keep = arr
+        self._end_cb: Any = None
 
         def open_native() -> c_void_p:
             handle = c_void_p()
             _with_config(config, lambda c: _check(lib.ms_uploads_open(byref(handle), c, byref(o))))
+            if self._end_cb is not None:  # a forked child's new service keeps the hook
+                _check(lib.ms_uploads_set_end_hook(handle, self._end_cb, None))
             return handle
 
         # A child process after fork() opens the service again (its own queue
@@ -353,8 +389,13 @@ class Uploads(_Handle):
         content_type: Optional[str] = None,
         media_kind: str = "photo",
         context: Optional[Mapping[str, str]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> str:
         """Accepts an upload durably and queues it; returns its id.
+
+        idempotency_key: a submission with the key of an earlier one (within
+        record_ttl) returns the earlier upload's id and keeps nothing, so a
+        client that retries a POST does not make two uploads.
 
         source: bytes, a file path, or a binary file object. A file object is
         read in 1 MiB chunks (never whole): one with a path on disk
@@ -377,7 +418,8 @@ class Uploads(_Handle):
                     shutil.copyfileobj(source, tmp, 1 << 20)
                     tmp.flush()
                     return self.submit(
-                        tmp.name, filename, content_type=content_type, media_kind=media_kind, context=context
+                        tmp.name, filename, content_type=content_type, media_kind=media_kind, context=context,
+                        idempotency_key=idempotency_key,
                     )
         if isinstance(source, (str, os.PathLike)):
             r.source_path = _text(source, "source_path")
@@ -398,6 +440,8 @@ class Uploads(_Handle):
             r.context_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
             r.context_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
             r.context_count = len(items)
+        if idempotency_key is not None:
+            r.idempotency_key = _text(idempotency_key, "idempotency_key")
         out = c_void_p()
         _check(lib.ms_upload_submit(byref(out), self._h(), byref(r)))
         return _native.take_string(out)
@@ -550,6 +594,84 @@ class Uploads(_Handle):
             ]
         finally:
             _native.load().ms_dead_job_list_free(out)
+
+    # ---- lifecycle ----
+
+    def set_end_hook(self, hook: Optional[Callable[[UploadStatus], Any]]) -> None:
+        """Calls hook(status) when an upload ends (completed or failed), once
+        its final status is durable: at least once per upload end (again
+        after a worker died before acking the job), so the hook must be
+        idempotent; :meth:`ended_since` catches what a crash missed. It runs
+        on the thread that ended the upload: a worker thread (the library's,
+        holding the GIL while it runs), or the caller of :meth:`cancel` and
+        :meth:`cleanup`. An exception it raises is logged (logger
+        "mediastore") and never reaches the library. None removes the hook."""
+        lib = _lib()
+        if hook is None:
+            self._end_cb = None
+            _check(lib.ms_uploads_set_end_hook(self._h(), _native.END_FN(), None))
+            return
+        if not callable(hook):
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"hook must be callable, got {hook!r}")
+        fn: Callable[[UploadStatus], Any] = hook
+
+        def on_end(st: Any, _payload: Any) -> int:
+            try:
+                fn(_status(st.contents))
+                return 0
+            except BaseException:  # noqa: BLE001 - nothing may unwind into C
+                try:
+                    _logger.exception("the upload end hook raised")
+                except BaseException:  # noqa: BLE001
+                    pass
+                return 1
+
+        cb = _native.END_FN(on_end)
+        _all_end_callbacks.append(cb)
+        self._end_cb = cb
+        _check(lib.ms_uploads_set_end_hook(self._h(), cb, None))
+
+    def ended_since(self, since: Union[_dt.datetime, float, int], limit: int = 100) -> List[UploadStatus]:
+        """Uploads that ended (completed or failed) at or after since (a
+        datetime, or seconds since the epoch), oldest first, at most limit
+        (1..10000): for a periodic reconcile. To page, pass the last one's
+        updated_at again (those at that millisecond come again)."""
+        if isinstance(since, _dt.datetime):
+            if since.tzinfo is None:
+                raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, "since must be timezone-aware")
+            since = since.timestamp()
+        since_ms = _ms(since, "since")
+        out = POINTER(_native.UploadStatusList)()
+        _check(_lib().ms_upload_ended_since(byref(out), self._h(), since_ms, _limit(limit)))
+        return _take_list(out)
+
+    def list_by_context(self, key: str, value: str, limit: int = 100) -> List[UploadStatus]:
+        """Uploads whose context holds key = value (an index lookup), oldest
+        update first, at most limit (1..10000)."""
+        out = POINTER(_native.UploadStatusList)()
+        _check(_lib().ms_upload_list_by_context(byref(out), self._h(), _text(key, "key"), _text(str(value), "value"),
+                                                _limit(limit)))
+        return _take_list(out)
+
+    def wait(self, upload_id: str, timeout: Union[float, _dt.timedelta]) -> UploadStatus:
+        """Waits until the upload ended or timeout (seconds) passed; returns
+        its status then (check .state). The GIL is released meanwhile."""
+        out = POINTER(_native.UploadStatus)()
+        _check(_lib().ms_upload_wait(byref(out), self._h(), _text(upload_id, "id"), _ms(timeout, "timeout")))
+        return _native.take_struct(out, _status, "ms_upload_status_free")
+
+    def retry(self, upload_id: str) -> None:
+        """Queues a failed upload again whose failure was transient.
+        ConflictError if it is not failed or failed for a permanent reason;
+        NotFoundError if unknown or its staged bytes are gone."""
+        _check(_lib().ms_upload_retry(self._h(), _text(upload_id, "id")))
+
+    def redrive_dead_letters(self, limit: int = 100) -> int:
+        """Retries up to limit dead-lettered uploads that can run again;
+        returns how many were queued."""
+        out = c_size_t()
+        _check(_lib().ms_upload_redrive_dead_letters(byref(out), self._h(), _limit(limit)))
+        return int(out.value)
 
     def similar(self, upload_id: str, max_distance: int = 10) -> List[SimilarUpload]:
         """Near duplicates of a completed upload within its dedup scope (the

@@ -925,7 +925,7 @@ MS_EXTERN const char* ms_upload_state_name(int state);
 /** @brief "queued", "validating", ...; "unknown" out of range (static). */
 MS_EXTERN const char* ms_upload_stage_name(int stage);
 
-#define MS_UPLOAD_OPTIONS_VERSION 1
+#define MS_UPLOAD_OPTIONS_VERSION 2
 
 /** Options of an upload service. */
 typedef struct ms_upload_options {
@@ -941,12 +941,17 @@ typedef struct ms_upload_options {
   const ms_thumbnail_spec* thumbnails; /**< Default (count 0): small, medium, large */
   size_t thumbnail_count;
   const ms_validation_options* validation; /**< Default (NULL): the service's, MAX_UPLOAD_SIZE from the config */
+  /* Version 2. */
+  /** How long ended status records and idempotency keys are kept (removed by
+   * ms_upload_cleanup); 0 = forever. Default: 2592000 (30 days) */
+  int64_t record_ttl_seconds;
 } ms_upload_options;
 
 #define MS_UPLOAD_OPTIONS_INIT \
-  { MS_UPLOAD_OPTIONS_VERSION, 5, 1000, 300000, 30000, 10000, NULL, 604800, NULL, NULL, 0, NULL }
+  { MS_UPLOAD_OPTIONS_VERSION, 5, 1000, 300000, 30000, 10000, NULL, 604800, NULL, NULL, 0, NULL, 2592000 }
 
-/** @brief Fills opts with the defaults of `version`. */
+/** @brief Fills opts with the defaults of `version` (1 .. MS_UPLOAD_OPTIONS_VERSION); writes only that version's bytes.
+ */
 MS_EXTERN int ms_upload_options_init(ms_upload_options* opts, unsigned int version);
 
 /**
@@ -960,7 +965,7 @@ MS_EXTERN int ms_uploads_open(ms_uploads** out, const ms_config* config, const m
 /** @brief Closes the service. NULL-safe. Workers made from it keep it alive until they are freed. */
 MS_EXTERN void ms_uploads_close(ms_uploads* uploads);
 
-#define MS_UPLOAD_REQUEST_VERSION 1
+#define MS_UPLOAD_REQUEST_VERSION 2
 
 /** One upload to submit. */
 typedef struct ms_upload_request {
@@ -974,12 +979,18 @@ typedef struct ms_upload_request {
   const char* const* context_names; /**< caller context kept with the status ("keep_id") */
   const char* const* context_values;
   size_t context_count; /**< Default: 0 (max 64) */
+  /* Version 2. */
+  /** A submission with a key used by an earlier one within record_ttl_seconds
+   * returns the earlier upload's id and keeps nothing (a client retrying a
+   * POST). 1..1024 bytes. Default (NULL): none */
+  const char* idempotency_key;
 } ms_upload_request;
 
 #define MS_UPLOAD_REQUEST_INIT \
-  { MS_UPLOAD_REQUEST_VERSION, NULL, NULL, 0, NULL, NULL, MS_KIND_PHOTO, NULL, NULL, 0 }
+  { MS_UPLOAD_REQUEST_VERSION, NULL, NULL, 0, NULL, NULL, MS_KIND_PHOTO, NULL, NULL, 0, NULL }
 
-/** @brief Fills req with the defaults of `version`. */
+/** @brief Fills req with the defaults of `version` (1 .. MS_UPLOAD_REQUEST_VERSION); writes only that version's bytes.
+ */
 MS_EXTERN int ms_upload_request_init(ms_upload_request* req, unsigned int version);
 
 /**
@@ -1068,6 +1079,8 @@ typedef struct ms_cleanup_report {
   uint64_t staging_objects_removed;
   /** Storage staging: stale multipart uploads under the staging prefix aborted. */
   uint64_t multipart_uploads_aborted;
+  /* Appended (the library allocates this struct; callers only read it). */
+  uint64_t records_expired; /**< ended status records and idempotency keys older than record_ttl_seconds */
   /** Direct uploads never completed, past their expiry: failed, their bytes removed. */
   uint64_t expired_direct_uploads;
 } ms_cleanup_report;
@@ -1162,6 +1175,73 @@ MS_EXTERN void ms_dead_job_list_free(ms_dead_job_list* list);
  * @param limit 1..100000. @param[out] out free with ms_dead_job_list_free().
  */
 MS_EXTERN int ms_upload_dead_letters(ms_dead_job_list** out, ms_uploads* uploads, size_t limit);
+
+/* ---- lifecycle: end hook, reconcile, wait, lookup by context, retry ---- */
+
+/**
+ * Called when an upload ends (completed or failed) once its final status is
+ * durable: at least once per upload end (again after a worker died before
+ * acking the job), so it must be idempotent. Runs on the thread that ended
+ * the upload (a worker thread; the caller of ms_upload_cancel() or
+ * ms_upload_cleanup()). `status` is owned by the library and valid only
+ * during the call. A non-zero return is logged (warn) and changes nothing
+ * else. It must not call ms_uploads_close() on its service.
+ */
+typedef int (*ms_upload_end_fn)(const ms_upload_status* status, void* payload);
+
+/**
+ * @brief Sets the end hook (fn NULL clears it). Thread-safe; payload is
+ * passed to every call and must outlive the hook (until it is replaced or
+ * cleared, and the workers have stopped).
+ */
+MS_EXTERN int ms_uploads_set_end_hook(ms_uploads* uploads, ms_upload_end_fn fn, void* payload);
+
+/** Statuses, oldest update first; everything owned by the list. */
+typedef struct ms_upload_status_list {
+  size_t count;
+  ms_upload_status** items;
+} ms_upload_status_list;
+
+/** @brief Frees a status list. NULL-safe. */
+MS_EXTERN void ms_upload_status_list_free(ms_upload_status_list* list);
+
+/**
+ * @brief Uploads that ended (completed or failed) at or after since_ms (ms
+ * since the epoch), oldest first: the reconcile that catches what a crash
+ * between the final record and the hook missed. To page, pass the last
+ * one's updated_at_ms (those at that millisecond come again).
+ * @param limit 1..10000. @param[out] out free with ms_upload_status_list_free().
+ */
+MS_EXTERN int ms_upload_ended_since(ms_upload_status_list** out, ms_uploads* uploads, int64_t since_ms, size_t limit);
+
+/**
+ * @brief Uploads whose context holds name = value (an index lookup).
+ * @param limit 1..10000. @param[out] out free with ms_upload_status_list_free().
+ */
+MS_EXTERN int ms_upload_list_by_context(ms_upload_status_list** out, ms_uploads* uploads, const char* name,
+                                        const char* value, size_t limit);
+
+/**
+ * @brief Waits until the upload ended or timeout_ms (0..86400000) passed and
+ * gives its status then (polls with backoff; blocks the caller).
+ * @param[out] out free with ms_upload_status_free(). MS_E_NOT_FOUND for unknown ids.
+ */
+MS_EXTERN int ms_upload_wait(ms_upload_status** out, ms_uploads* uploads, const char* id, int64_t timeout_ms);
+
+/**
+ * @brief Queues a failed upload again whose failure was transient (network,
+ * timeout, throttled, unavailable). MS_E_CONFLICT if it is not failed or
+ * failed for a permanent reason; MS_E_NOT_FOUND for unknown ids or when its
+ * staged bytes are gone (removed by cleanup).
+ */
+MS_EXTERN int ms_upload_retry(ms_uploads* uploads, const char* id);
+
+/**
+ * @brief Retries up to limit (1..10000) dead-lettered uploads that can be
+ * retried; the others stay dead (logged with why).
+ * @param[out] out how many were queued again.
+ */
+MS_EXTERN int ms_upload_redrive_dead_letters(size_t* out, ms_uploads* uploads, size_t limit);
 
 #define MS_WORKER_OPTIONS_VERSION 1
 

@@ -3,6 +3,8 @@ environment selects (local, or RGW under the ctest fixture)."""
 
 from __future__ import annotations
 
+import datetime
+import io
 import os
 import struct
 import tempfile
@@ -15,7 +17,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
+from django.core.management import call_command
+from django.test import TestCase, TransactionTestCase
 
 import mediastore
 
@@ -54,7 +57,9 @@ class UploadApiTests(TestCase):
             cls.media_tmp = tempfile.TemporaryDirectory(prefix="keeps-test-")
             cls.env = mock.patch.dict(os.environ, {"MEDIA_ROOT": os.path.join(cls.media_tmp.name, "media")})
             cls.env.start()
-        cls.worker = services.start_worker(threads=2)
+        # These tests read the database through the status endpoint (sync);
+        # the end hook's own writes are EndHookTests'.
+        cls.worker = services.start_worker(threads=2, end_hook=False)
         cls.jpeg = make_jpeg()
 
     @classmethod
@@ -198,3 +203,99 @@ class UploadApiTests(TestCase):
         )
         self.assertEqual(r.status_code, 400)
         self.assertEqual(self.post(self.alice_token, b"", name="empty.jpg").status_code, 400)
+
+
+class EndHookTests(TransactionTestCase):
+    """The worker writes MediaUpload and KeepMedia itself, through the end
+    hook, with no client polling; reconcile catches what a hook missed.
+    TransactionTestCase: the worker threads' connections see committed rows."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.media_tmp = None
+        if not os.environ.get("MEDIA_ROOT") and os.environ.get("MEDIA_STORAGE_BACKEND", "local") == "local":
+            cls.media_tmp = tempfile.TemporaryDirectory(prefix="keeps-test-")
+            cls.env = mock.patch.dict(os.environ, {"MEDIA_ROOT": os.path.join(cls.media_tmp.name, "media")})
+            cls.env.start()
+        services.start_worker(threads=2)  # with the end hook
+        cls.jpeg = make_jpeg()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        services.stop_worker()
+        services.uploads().set_end_hook(None)
+        if cls.media_tmp is not None:
+            cls.env.stop()
+            cls.media_tmp.cleanup()
+        super().tearDownClass()
+
+    def setUp(self) -> None:
+        services.uploads().set_end_hook(services.on_upload_end)
+        self.alice = User.objects.create_user("alice")
+        self.circle = Circle.objects.create(name="Family")
+        CircleMembership.objects.create(circle=self.circle, user=self.alice)
+        self.keep = Keep.objects.create(circle=self.circle, title="Summer", created_by=self.alice)
+        self.token = ApiToken.objects.create(user=self.alice).key
+
+    def post(self, data: bytes, name: str) -> str:
+        form = {"keep_id": str(self.keep.pk), "media_type": "photo", "caption": "Hook",
+                "file": SimpleUploadedFile(name, data, content_type="image/jpeg")}
+        r = self.client.post("/api/keeps/upload/", form, HTTP_AUTHORIZATION=f"Bearer {self.token}")
+        self.assertEqual(r.status_code, 202, r.content)
+        self.assertEqual(r.json()["status"], "pending")
+        return r.json()["id"]
+
+    def wait_row(self, upload_id: str, status: str) -> MediaUpload:
+        """Reads the database only (never the status endpoint)."""
+        for _ in range(600):  # the test's own limit (60 s), not a timing threshold
+            row = MediaUpload.objects.filter(pk=upload_id).first()
+            if row is not None and row.status == status:
+                return row
+            time.sleep(0.1)
+        self.fail(f"upload {upload_id} never became {status} in the database")
+
+    def test_rows_appear_through_the_hook_with_no_status_poll(self) -> None:
+        with mock.patch.object(services, "sync", side_effect=AssertionError("no poll in this test")):
+            good = self.post(self.jpeg, "IMG_1.jpg")
+            bad = self.post(HOSTILE, "innocent.jpg")
+            row = self.wait_row(good, "completed")
+            failed = self.wait_row(bad, "failed")
+        self.assertEqual(row.progress_percentage, 100)
+        media = KeepMedia.objects.get(upload_id=good)
+        self.assertEqual((media.keep, media.caption, media.width, media.height), (self.keep, "Hook", 640, 480))
+        self.assertTrue(media.thumbnail_small.name and media.thumbnail_large.name)
+        self.assertTrue(default_storage.exists(media.file.name))
+        self.assertEqual(row.size, len(self.jpeg))  # the view's fields are kept, whoever wrote the row first
+        self.assertIn("HTML", failed.error)
+        self.assertFalse(KeepMedia.objects.filter(upload_id=bad).exists())
+        # A poll afterwards changes nothing: still one KeepMedia.
+        r = self.client.get(f"/api/keeps/upload/{good}/status/", HTTP_AUTHORIZATION=f"Bearer {self.token}")
+        self.assertEqual(r.json()["keep_media_id"], media.pk)
+        self.assertEqual(KeepMedia.objects.filter(upload_id=good).count(), 1)
+
+    def test_an_upload_that_ends_before_its_row_is_written_gets_one(self) -> None:
+        # Submitted as the view does, but no MediaUpload row yet: the hook
+        # makes it from the upload's context.
+        upload_id = services.uploads().submit(
+            self.jpeg, "early.jpg", context={"keep_id": str(self.keep.pk), "user_id": str(self.alice.pk),
+                                             "caption": "Early"})
+        row = self.wait_row(upload_id, "completed")
+        self.assertEqual((row.keep, row.uploaded_by, row.caption, row.original_filename),
+                         (self.keep, self.alice, "Early", "early.jpg"))
+        self.assertEqual(KeepMedia.objects.filter(upload_id=upload_id).count(), 1)
+
+    def test_reconcile_applies_what_the_hook_missed(self) -> None:
+        since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        services.uploads().set_end_hook(None)  # as if the worker died between record and hook
+        upload_id = self.post(self.jpeg, "IMG_2.jpg")
+        self.assertEqual(services.uploads().wait(upload_id, 60).state, "completed")
+        self.assertEqual(MediaUpload.objects.get(pk=upload_id).status, "pending")
+        self.assertFalse(KeepMedia.objects.filter(upload_id=upload_id).exists())
+        out = io.StringIO()
+        call_command("reconcile_media", minutes=5, stdout=out)
+        self.assertIn("reconciled", out.getvalue())
+        self.assertEqual(MediaUpload.objects.get(pk=upload_id).status, "completed")
+        self.assertEqual(KeepMedia.objects.filter(upload_id=upload_id).count(), 1)
+        self.assertGreaterEqual(services.reconcile(since), 1)  # again: idempotent
+        self.assertEqual(KeepMedia.objects.filter(upload_id=upload_id).count(), 1)

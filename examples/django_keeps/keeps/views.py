@@ -73,14 +73,18 @@ def upload(request: HttpRequest) -> JsonResponse:
         return _error(413, str(e))
     except mediastore.InvalidArgumentError as e:
         return _error(400, str(e))
-    record = MediaUpload.objects.create(
+    # The worker's end hook may have written the row already (a fast upload
+    # ends before this line): fill it in, keeping the status it wrote.
+    record, _ = MediaUpload.objects.update_or_create(
         id=upload_id,
-        keep=keep,
-        uploaded_by=user,
-        media_type=media_type,
-        caption=caption,
-        original_filename=f.name,
-        size=f.size,
+        defaults=dict(
+            keep=keep,
+            uploaded_by=user,
+            media_type=media_type,
+            caption=caption,
+            original_filename=f.name,
+            size=f.size,
+        ),
     )
     return JsonResponse(
         {

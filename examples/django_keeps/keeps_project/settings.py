@@ -32,6 +32,12 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("KEEPS_DB", str(BASE_DIR / "keeps.sqlite3")),
+        # Worker threads write through the end hook while requests run: wait
+        # for SQLite's write lock rather than fail at once.
+        "OPTIONS": {"timeout": 30},
+        # Tests: a file (KEEPS_TEST_DB) rather than a shared in-memory
+        # database, whose table locks other threads' connections cannot wait on.
+        "TEST": {"NAME": os.environ.get("KEEPS_TEST_DB") or None},
     }
 }
 

@@ -291,6 +291,65 @@ inline void records(const Fixture& fx) {
   CHECK(other->count_records().value()["failed"] == 2);
 }
 
+inline std::vector<std::string> ids_of(const Result<std::vector<JobRecord>>& r) {
+  REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+  std::vector<std::string> out;
+  for (auto& rec : r.value()) out.push_back(rec.id);
+  return out;
+}
+
+// Tags (put_record with tags) and list_records_by_tag / list_records_since,
+// seen through another handle: tags follow the record's replacement and
+// removal; the queries answer oldest first, bounded by limit.
+inline void record_tags_and_since(const Fixture& fx) {
+  auto opts = fresh_options();
+  auto q = must_open(fx, opts);
+  auto other = must_open(fx, opts);
+  using V = std::vector<std::string>;
+  // Whole milliseconds: the backends keep times in ms.
+  const SystemTime t0 =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now() - 10min);
+  REQUIRE(q->put_record({"a", "pending", t0, "A"}, {"keep=1", "user=x"}).ok());
+  REQUIRE(q->put_record({"b", "completed", t0 + 1min, "B"}, {"keep=1", "keep=1"}).ok());  // duplicate counts once
+  REQUIRE(q->put_record({"c", "completed", t0 + 2min, "C"}, {"keep=2"}).ok());
+  REQUIRE(q->put_record({"d", "failed", t0 + 3min, "D"}).ok());
+  CHECK(ids_of(other->list_records_by_tag("keep=1", 10)) == V{"a", "b"});
+  CHECK(ids_of(other->list_records_by_tag("keep=1", 1)) == V{"a"});
+  CHECK(ids_of(other->list_records_by_tag("user=x", 10)) == V{"a"});
+  CHECK(ids_of(other->list_records_by_tag("keep=3", 10)).empty());
+  auto full = other->list_records_by_tag("keep=2", 10);
+  REQUIRE(full.ok());
+  REQUIRE(full->size() == 1);
+  CHECK(full.value()[0].state == "completed");
+  CHECK(full.value()[0].body == "C");
+  CHECK(full.value()[0].updated_at == t0 + 2min);
+  // A put replaces the tags; a put without tags drops them; so does removal.
+  REQUIRE(q->put_record({"a", "completed", t0 + 4min, "A2"}, {"keep=2"}).ok());
+  CHECK(ids_of(other->list_records_by_tag("keep=1", 10)) == V{"b"});
+  CHECK(ids_of(other->list_records_by_tag("user=x", 10)).empty());
+  CHECK(ids_of(other->list_records_by_tag("keep=2", 10)) == V{"c", "a"});
+  REQUIRE(q->put_record({"b", "completed", t0 + 1min, "B"}).ok());
+  CHECK(ids_of(other->list_records_by_tag("keep=1", 10)).empty());
+  REQUIRE(q->remove_record("c").ok());
+  CHECK(ids_of(other->list_records_by_tag("keep=2", 10)) == V{"a"});
+  // Bad tags are refused, naming the problem; the record is not written.
+  Status bad = q->put_record({"e", "pending", {}, "E"}, {"ok", std::string("bad\ntag")});
+  CHECK(bad.is(ErrorCode::invalid_argument));
+  CHECK(bad.message().find("control characters") != std::string::npos);
+  CHECK(q->put_record({"e", "pending", {}, "E"}, {""}).is(ErrorCode::invalid_argument));
+  CHECK(q->put_record({"e", "pending", {}, "E"}, {std::string(513, 't')}).is(ErrorCode::invalid_argument));
+  CHECK(other->get_record("e").status().is(ErrorCode::not_found));
+
+  // Since: at or after the time, per state, oldest first.
+  CHECK(ids_of(other->list_records_since("completed", t0, 10)) == V{"b", "a"});
+  CHECK(ids_of(other->list_records_since("completed", t0 + 1min, 10)) == V{"b", "a"});
+  CHECK(ids_of(other->list_records_since("completed", t0 + 1min + 1ms, 10)) == V{"a"});
+  CHECK(ids_of(other->list_records_since("completed", t0, 1)) == V{"b"});
+  CHECK(ids_of(other->list_records_since("failed", t0, 10)) == V{"d"});
+  CHECK(ids_of(other->list_records_since("failed", t0 + 3min + 1ms, 10)).empty());
+  CHECK(ids_of(other->list_records_since("completed", t0, 0)).empty());
+}
+
 // create_record: one winner among handles and threads racing on one id; the
 // loser's body never overwrites the winner's.
 inline void create_record_once(const Fixture& fx) {
@@ -635,6 +694,7 @@ inline void busy_worker_killed_at_random_loses_nothing(const Fixture& fx, const 
   TEST_CASE(NAME ": remove") { queue_suite::remove_cancels(FX); }                                                      \
   TEST_CASE(NAME ": record store") { queue_suite::records(FX); }                                                       \
   TEST_CASE(NAME ": create_record has one winner") { queue_suite::create_record_once(FX); }                            \
+  TEST_CASE(NAME ": record tags and time queries") { queue_suite::record_tags_and_since(FX); }                         \
   TEST_CASE(NAME ": concurrent consumers get each job once") {                                                         \
     queue_suite::concurrent_consumers_get_each_job_once(FX);                                                           \
   }                                                                                                                    \

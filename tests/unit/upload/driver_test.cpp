@@ -158,7 +158,8 @@ TEST_CASE("driver: a transient failure is retried only where the stage retries")
       CHECK(env.queued() == 0);
       CHECK(env.im.queue->stats()->dead == 0);  // acked, not dead-lettered
       CHECK(env.im.failed.load() == 1);
-      CHECK_FALSE(std::filesystem::exists(env.im.spool_file("u1")));
+      // Transient: the spool file stays for UploadService::retry() (until cleanup).
+      CHECK(std::filesystem::exists(env.im.spool_file("u1")));
     }
   }
 }

@@ -473,8 +473,11 @@ TEST_CASE("upload: transient failures beyond max attempts fail and dead-letter")
   REQUIRE(dead.ok());
   REQUIRE(dead->size() == 1);
   CHECK(dead.value()[0].id == id);
-  CHECK_FALSE(std::filesystem::exists(env.spool(id)));
+  // A transient cause keeps the spool file for retry(), until cleanup.
+  CHECK(std::filesystem::exists(env.spool(id)));
   CHECK(env.objects(id).empty());
+  REQUIRE(env.service->cleanup_failed_uploads(std::chrono::seconds(0)).ok());
+  CHECK_FALSE(std::filesystem::exists(env.spool(id)));
 }
 
 TEST_CASE("upload: a permanent storage failure fails at once") {

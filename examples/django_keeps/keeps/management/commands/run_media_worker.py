@@ -1,5 +1,6 @@
 """Runs upload workers until interrupted (for sqlite/redis queues shared
-with the web processes)."""
+with the web processes). Their end hook writes each ended upload to the
+database (MediaUpload, KeepMedia), so nothing waits for a client to poll."""
 
 import signal
 import threading
