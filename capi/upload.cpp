@@ -27,7 +27,9 @@ using namespace mediastore::capi;
 
 namespace {
 
-static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed), "ms_upload_state mirrors UploadState");
+static_assert(MS_UPLOAD_FAILED == static_cast<int>(ms::UploadState::failed) &&
+                  MS_UPLOAD_AWAITING_UPLOAD == static_cast<int>(ms::UploadState::awaiting_upload),
+              "ms_upload_state mirrors UploadState");
 static_assert(MS_STAGE_DONE == static_cast<int>(ms::UploadStage::done) &&
                   MS_STAGE_SCANNING == static_cast<int>(ms::UploadStage::scanning) &&
                   MS_STAGE_DEDUPLICATING == static_cast<int>(ms::UploadStage::deduplicating) &&
@@ -201,7 +203,7 @@ int with_metrics(T** out, ms_uploads* uploads, Fill&& fill) noexcept {
 extern "C" {
 
 const char* ms_upload_state_name(int state) {
-  if (state < 0 || state > MS_UPLOAD_FAILED) return "unknown";
+  if (state < 0 || state > MS_UPLOAD_AWAITING_UPLOAD) return "unknown";
   return ms::upload_state_name(static_cast<ms::UploadState>(state));
 }
 
@@ -327,6 +329,7 @@ int ms_upload_cleanup(ms_cleanup_report** out, ms_uploads* uploads, int64_t olde
     rep->staging_objects_removed = r->staging_objects_removed;
     rep->multipart_uploads_aborted = r->multipart_uploads_aborted;
     rep->records_expired = r->records_expired;
+    rep->expired_direct_uploads = r->expired_direct_uploads;
     *out = rep;
     return MS_OK;
   });

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "direct_put.hpp"
 #include "mediastore/upload.hpp"
 
 namespace mediastore::cli {
@@ -216,6 +217,36 @@ void add_worker(CLI::App& app, Context& ctx) {
   });
 }
 
+// The whole client side of a direct upload, as a browser or a phone does it:
+// a plan from the service, FILE's bytes PUT with its presigned requests (in
+// order; the ETags kept), then the completion. The file's SHA-256 goes with
+// the plan so that the worker checks the bytes that arrived.
+Result<std::string> direct_upload(UploadService& svc, const std::string& file, const UploadRequest& r) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec) return Status::NotFound("cannot read " + file + ": " + ec.message());
+  auto sha = sha256_file(file);
+  if (!sha.ok()) return sha.status();
+  DirectUploadRequest dr;
+  dr.original_filename = r.original_filename;
+  dr.size = size;
+  dr.content_type = r.content_type;
+  dr.media_kind = r.media_kind;
+  dr.context = r.context;
+  dr.sha256 = sha.value();
+  auto d = svc.create_direct_upload(dr);
+  if (!d.ok()) return d.status();
+  std::vector<UploadedPart> parts;
+  for (const auto& req : d->plan.requests) {
+    auto etag = send_planned_request(file, req);
+    if (!etag.ok()) return etag.status().with_context("direct upload " + d->id);
+    if (d->plan.multipart()) parts.push_back(UploadedPart{req.part_number, etag.value()});
+  }
+  auto done = svc.complete_direct_upload(d->id, parts);
+  if (!done.ok()) return done.status();
+  return d->id;
+}
+
 void add_upload(CLI::App& app, Context& ctx) {
   struct Args {
     std::string file;
@@ -224,6 +255,7 @@ void add_upload(CLI::App& app, Context& ctx) {
     std::string name;
     std::vector<std::string> context;
     bool wait = false;
+    bool direct = false;
     ServiceArgs service;
   };
   auto a = std::make_shared<Args>();
@@ -234,6 +266,9 @@ void add_upload(CLI::App& app, Context& ctx) {
   cmd->add_option("--content-type", a->content_type, "Declared content type (informational)");
   cmd->add_option("--name", a->name, "Original file name (default: FILE's name)");
   cmd->add_option("--context", a->context, "Caller context KEY=VALUE (e.g. keep_id=42); repeatable");
+  cmd->add_flag("--direct", a->direct,
+                "A direct upload: ask for a plan (create_direct_upload), send FILE's bytes straight to the object "
+                "store with its presigned PUTs, then complete it (S3 backends only)");
   cmd->add_flag("--wait", a->wait,
                 "Show progress until the upload ends; exit non-zero if it failed (always on with the memory queue, "
                 "whose worker runs inside this process)");
@@ -253,7 +288,7 @@ void add_upload(CLI::App& app, Context& ctx) {
           return ctx.fail(Status::InvalidArgument("--context '" + kv + "' must be KEY=VALUE"));
         r.context[kv.substr(0, eq)] = kv.substr(eq + 1);
       }
-      auto id = svc.value()->submit_upload(r);
+      auto id = a->direct ? direct_upload(*svc.value(), a->file, r) : svc.value()->submit_upload(r);
       if (!id.ok()) return ctx.fail(id.status());
       // With the in-process queue nobody else will ever see the job.
       const bool in_process = ctx.config()->queue == QueueKind::memory;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mediastore/config.hpp"
+#include "mediastore/direct.hpp"
 #include "mediastore/export.hpp"
 #include "mediastore/grant.hpp"
 #include "mediastore/log.hpp"

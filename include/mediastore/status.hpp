@@ -37,10 +37,11 @@ enum class ErrorCode : int {
   unavailable = 14,       // the service is temporarily unavailable (5xx)
   cancelled = 15,         // the caller cancelled the operation
   internal = 16,          // a bug or an unexpected condition inside the library
+  not_supported = 17,     // this backend or build does not offer the operation (e.g. direct uploads on local)
 };
 
 // Number of codes including ok; codes are 0 .. kErrorCodeCount-1.
-inline constexpr int kErrorCodeCount = 17;
+inline constexpr int kErrorCodeCount = 18;
 
 // Stable lower-case name of a code ("not_found"); "unknown" for values out of
 // range. The returned pointer is static.
@@ -75,6 +76,7 @@ class [[nodiscard]] MS_API Status {
   static Status Unavailable(std::string m) { return {ErrorCode::unavailable, std::move(m)}; }
   static Status Cancelled(std::string m) { return {ErrorCode::cancelled, std::move(m)}; }
   static Status Internal(std::string m) { return {ErrorCode::internal, std::move(m)}; }
+  static Status NotSupported(std::string m) { return {ErrorCode::not_supported, std::move(m)}; }
 
   bool ok() const noexcept { return code_ == ErrorCode::ok; }
   explicit operator bool() const noexcept { return ok(); }

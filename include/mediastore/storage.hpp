@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mediastore/config.hpp"
+#include "mediastore/direct.hpp"
 #include "mediastore/export.hpp"
 #include "mediastore/status.hpp"
 
@@ -263,6 +264,38 @@ class MS_API StorageBackend {
   // Checks that the backend answers (the bucket exists, the root is writable).
   virtual Status ping() = 0;
 
+  // ---- direct uploads (direct.hpp): the client sends the bytes itself ----
+
+  // Plans the upload of spec.size bytes to key: one presigned PUT below the
+  // multipart threshold, else a multipart upload created now with one
+  // presigned UploadPart per part. Nothing is stored until the client sends
+  // the bytes; a plan never completed must be aborted (abort_direct_upload)
+  // or its parts stay in the store. invalid_argument for a bad key or spec,
+  // too_large above 5 TiB. S3 URLs are made on S3Settings::public_endpoint
+  // when set. Default (the local backend): not_supported, naming the
+  // alternatives. Thread-safe.
+  virtual Result<DirectUploadPlan> begin_direct_upload(std::string_view key, const DirectUploadSpec& spec);
+
+  // Finishes a plan once the client has sent everything: for multipart, the
+  // client's ETags are checked against the store's parts (ListParts: every
+  // part 1..N present, of the planned size, with that ETag) and the upload
+  // completed; then the object is checked (HEAD: it exists and has
+  // plan.size bytes). Returns its info. Reads plan.key, size, upload_id and
+  // part_size only. Errors name the part or the size at fault:
+  // invalid_argument (parts missing from or repeated in `parts`, an empty
+  // ETag), not_found (nothing uploaded, a part never sent, the multipart
+  // upload gone), conflict (a part or the object of another size, an ETag
+  // that is not the stored part's). Calling it again after a success
+  // succeeds again (the object is checked once more). Default:
+  // not_supported. Thread-safe.
+  virtual Result<ObjectInfo> complete_direct_upload(const DirectUploadPlan& plan,
+                                                    const std::vector<UploadedPart>& parts);
+
+  // Drops a plan: aborts its multipart upload (its parts are deleted) and
+  // removes whatever object the client stored at plan.key. Succeeds when
+  // there is nothing left to drop. Default: not_supported. Thread-safe.
+  virtual Status abort_direct_upload(const DirectUploadPlan& plan);
+
   // ---- conveniences built on the primitives above (non-virtual) ----
 
   // The service's save(): stores content under a fresh unique key
@@ -314,6 +347,14 @@ class MS_API StorageWrapper : public StorageBackend {
     return target_->url(key, options);
   }
   Status ping() override { return target_->ping(); }
+  Result<DirectUploadPlan> begin_direct_upload(std::string_view key, const DirectUploadSpec& spec) override {
+    return target_->begin_direct_upload(key, spec);
+  }
+  Result<ObjectInfo> complete_direct_upload(const DirectUploadPlan& plan,
+                                            const std::vector<UploadedPart>& parts) override {
+    return target_->complete_direct_upload(plan, parts);
+  }
+  Status abort_direct_upload(const DirectUploadPlan& plan) override { return target_->abort_direct_upload(plan); }
   StorageBackend& target() { return *target_; }
 
  private:

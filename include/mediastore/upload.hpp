@@ -40,8 +40,13 @@
 
 namespace mediastore {
 
-enum class UploadState { pending, processing, retrying, completed, failed };
-// "pending", "processing", "retrying", "completed", "failed".
+// The numbers are ABI (the C ms_upload_state mirrors them): new states are
+// appended. awaiting_upload: a direct upload (create_direct_upload) whose
+// client has not completed it yet; it has no job until
+// complete_direct_upload.
+enum class UploadState { pending, processing, retrying, completed, failed, awaiting_upload };
+// "pending", "processing", "retrying", "completed", "failed",
+// "awaiting_upload".
 MS_API const char* upload_state_name(UploadState state) noexcept;
 
 // Where processing is; progress_percentage rises through them. The numbers
@@ -149,6 +154,17 @@ struct UploadStatus {
   // from Config::effective_staging(); a worker follows the record, whatever
   // its own config says. Default: "" (local spool).
   std::string staged_key;
+  // A direct upload (create_direct_upload): what the client declared and
+  // the plan it was given; nullopt for submit_upload's uploads.
+  struct Direct {
+    std::uint64_t size = 0;  // the declared bytes
+    std::string sha256;      // the client's SHA-256 (hex), "" if none; checked by the worker
+    std::string upload_id;   // the store's multipart upload ID, "" for a single PUT
+    std::uint64_t part_size = 0;
+    SystemTime expires_at{};  // when the plan's URLs expire
+    bool completed = false;   // complete_direct_upload has queued it
+  };
+  std::optional<Direct> direct;
 };
 
 // Histogram bounds of processing time in seconds (the last bucket is +Inf).
@@ -191,7 +207,47 @@ struct CleanupReport {
   // Ended status records (and idempotency markers) older than
   // UploadOptions::record_ttl, removed.
   std::uint64_t records_expired = 0;
+  // Direct uploads still awaiting_upload past their plan's expiry (plus
+  // kDirectUploadGrace), marked failed and their staged bytes (object,
+  // multipart upload) removed.
+  std::uint64_t expired_direct_uploads = 0;
 };
+
+// A direct upload: the bytes go from the client straight to the storage
+// backend (direct.hpp), under Config::staging_prefix, whatever MEDIA_STAGING
+// says; the web process only signs.
+struct DirectUploadRequest {
+  std::string original_filename;  // required; used for the extension check
+  std::uint64_t size = 0;         // exact bytes; 1 .. Config::max_upload_size
+  // What the client declared; a single PUT must send exactly this
+  // Content-Type. Default: application/octet-stream.
+  std::string content_type;
+  MediaKind media_kind = MediaKind::photo;     // Default: photo
+  std::map<std::string, std::string> context;  // kept with the status
+  // The SHA-256 of the file (64 hex digits), when the client knows it: signed
+  // into a single PUT (x-amz-checksum-sha256) and checked by the worker
+  // against the bytes it processes, single PUT or multipart. Default: "".
+  std::string sha256;
+  // Content-MD5 (base64 of the MD5) for a single PUT, which every S3 store
+  // checks (direct.hpp). Default: "".
+  std::string content_md5;
+  // How long the plan's URLs are valid: 1 s .. 7 days, and with
+  // kDirectUploadGrace below UploadOptions::staging_orphan_age (cleanup
+  // aborts older multipart uploads). Default: 1 hour.
+  std::chrono::seconds expires_in{3600};
+};
+
+// What create_direct_upload returns: the id (state awaiting_upload) and the
+// plan for the client (its URLs are secrets while valid).
+struct DirectUpload {
+  std::string id;
+  DirectUploadPlan plan;
+};
+
+// How long after its URLs expire a direct upload may still be completed
+// (a last part that finished just in time); afterwards
+// cleanup_failed_uploads marks it failed (expired).
+inline constexpr std::chrono::seconds kDirectUploadGrace{15 * 60};
 
 struct UploadOptions {
   // Attempts per upload before it fails (transient errors only). Default: 5.
@@ -293,6 +349,33 @@ class MS_API UploadService {
   // source), not_found/permission_denied (source file), too_large (over
   // max_upload_size) or the queue's error.
   Result<std::string> submit_upload(const UploadRequest& request);
+
+  // A direct upload (see DirectUploadRequest): plans it in the storage
+  // backend at "<Config::staging_prefix><id>" (direct.hpp: one presigned PUT
+  // below the multipart threshold, else a multipart upload with equal
+  // parts), records it as awaiting_upload (other processes on the queue
+  // backend see it) and returns the id and the plan. Nothing is queued.
+  // Fails, with no URL made, with invalid_argument (no name, size 0, a bad
+  // sha256 or expiry), too_large (size above Config::max_upload_size or
+  // 5 GiB, the largest staged object the worker copies into place), or
+  // not_supported (a backend without direct uploads: the local one).
+  Result<DirectUpload> create_direct_upload(const DirectUploadRequest& request);
+
+  // Completes a direct upload once the client has sent every byte: checks
+  // the staged object (multipart: the client's ETags of every part,
+  // CompleteMultipartUpload; then it exists with the declared size), then
+  // queues it exactly as submit_upload does (record pending, job queued) and
+  // returns the status. `sha256`: the client's SHA-256 when it gives it only
+  // now (it must equal one given at create); the worker checks the bytes
+  // against it (failed, corrupt_media, on a mismatch). Calling it again
+  // returns the current status (idempotent). Errors (the upload stays
+  // awaiting_upload, so the client may fix and call again): not_found
+  // (unknown id, nothing uploaded, a part never sent), invalid_argument (a
+  // part missing from `parts`, not a direct upload), conflict (a size or
+  // ETag other than the plan's; the upload already failed, e.g. expired or
+  // cancelled).
+  Result<UploadStatus> complete_direct_upload(std::string_view id, const std::vector<UploadedPart>& parts,
+                                              std::string_view sha256 = {});
 
   // The current status; not_found for an id never submitted.
   Result<UploadStatus> status(std::string_view id);

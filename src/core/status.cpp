@@ -25,6 +25,7 @@ const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::unavailable: return "unavailable";
     case ErrorCode::cancelled: return "cancelled";
     case ErrorCode::internal: return "internal";
+    case ErrorCode::not_supported: return "not_supported";
   }
   return "unknown";
 }

@@ -663,44 +663,4 @@ Status Client::create_bucket() {
   return Status::Ok();
 }
 
-// ---------------------------------------------------------------- presign
-
-Result<std::string> Client::presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
-                                    std::chrono::system_clock::time_point now) const {
-  return presign(method, key, expires, {}, nullptr, now);
-}
-
-Result<std::string> Client::presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
-                                    const std::vector<std::pair<std::string, std::string>>& query, const Endpoint* on,
-                                    std::chrono::system_clock::time_point now) const {
-  if (expires.count() < 1 || expires.count() > 604800) {
-    return Status::InvalidArgument(
-        fmt::format("presigned URL expiry for '{}' must be 1 s .. 7 days (604800 s), got {} s", key, expires.count()));
-  }
-  if (method != "GET" && method != "PUT" && method != "HEAD" && method != "DELETE") {
-    return Status::InvalidArgument(fmt::format("presigned URL method '{}' is not GET, PUT, HEAD or DELETE", method));
-  }
-  const Endpoint& ep = on != nullptr ? *on : endpoint_;
-  const Target target = make_target(ep, settings_.bucket, key, settings_.path_style);
-  SignableRequest sr;
-  sr.method = std::string(method);
-  sr.path = target.path;
-  sr.query = query;
-  sr.headers.emplace_back("host", target.host);
-  sr.payload_hash = "UNSIGNED-PAYLOAD";
-  SigningParams params;
-  params.region = settings_.region;
-  params.time = now;
-  auto creds = credentials_->get();
-  if (!creds.ok()) return creds.status().with_context(fmt::format("presigning {} {}", method, key));
-  const std::string signed_query = presign_query(sr, creds.value(), params, static_cast<long>(expires.count()));
-  return fmt::format("{}://{}{}?{}", ep.scheme, target.host, target.path, signed_query);
-}
-
-std::string Client::plain_url(std::string_view key, const Endpoint* on) const {
-  const Endpoint& ep = on != nullptr ? *on : endpoint_;
-  const Target target = make_target(ep, settings_.bucket, key, settings_.path_style);
-  return fmt::format("{}://{}{}", ep.scheme, target.host, target.path);
-}
-
 }  // namespace mediastore::s3

@@ -176,6 +176,22 @@ class Client {
                               const std::vector<std::pair<std::string, std::string>>& query,
                               const Endpoint* on = nullptr,
                               std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+  // The general form: query parameters and headers signed into the URL.
+  // Every header in `headers` becomes a signed header (X-Amz-SignedHeaders),
+  // so the request made with the URL must carry it with exactly that value
+  // or the server refuses it (403 SignatureDoesNotMatch): this is how a
+  // presigned upload fixes Content-Length, Content-Type, Content-MD5 or
+  // x-amz-checksum-sha256. Names are sent as given; never-signed names
+  // (sigv4.hpp) are invalid_argument, as are names or values with control
+  // characters. PUT with query partNumber/uploadId is a presigned UploadPart.
+  struct PresignRequest {
+    std::vector<std::pair<std::string, std::string>> query;  // Default: none
+    Headers headers;                                         // Default: none (only host is signed)
+    const Endpoint* on = nullptr;                            // Default: the client's endpoint
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now();  // signing time
+  };
+  Result<std::string> presign(std::string_view method, std::string_view key, std::chrono::seconds expires,
+                              const PresignRequest& request) const;
   // The plain (unsigned) URL of key on `on` (Default: the client's endpoint).
   std::string plain_url(std::string_view key, const Endpoint* on = nullptr) const;
 

@@ -1,6 +1,7 @@
 // The S3 backend (MEDIA_STORAGE_BACKEND=minio|s3): StorageBackend on
 // s3::Client. Keys are validated on every call; list() page tokens are S3
-// continuation tokens; get_url() gives a presigned GET URL.
+// continuation tokens; get_url() gives a presigned GET URL; direct uploads
+// are s3_direct.cpp's.
 #include "storage/s3_backend.hpp"
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "core/log_internal.hpp"
 #include "s3/client.hpp"
 #include "storage/key.hpp"
+#include "storage/s3_direct.hpp"
 
 namespace mediastore::detail {
 
@@ -92,16 +94,7 @@ class S3StorageBackend final : public StorageBackend {
       }
       return h.status();
     }
-    ObjectInfo info;
-    info.key = std::string(key);
-    info.size = h->size;
-    info.content_type = h->content_type.empty() ? "application/octet-stream" : h->content_type;
-    info.etag = h->etag;
-    info.last_modified = h->last_modified;
-    info.cache_control = h->cache_control;
-    info.content_disposition = h->content_disposition;
-    info.user_metadata = h->metadata;
-    return info;
+    return object_info_from_head(key, h.value());
   }
 
   Status remove(std::string_view key) override {
@@ -285,6 +278,25 @@ class S3StorageBackend final : public StorageBackend {
     const s3::Endpoint* on = public_endpoint_ ? &*public_endpoint_ : nullptr;
     if (!sign) return client_->plain_url(key, on);
     return client_->presign(method, key, options.expires_in, query, on);
+  }
+
+  Result<DirectUploadPlan> begin_direct_upload(std::string_view key, const DirectUploadSpec& spec) override {
+    MS_RETURN_IF_ERROR(validate_key(key));
+    MS_RETURN_IF_ERROR(ensure_bucket());
+    return s3_begin_direct_upload(*client_, public_endpoint_ ? &*public_endpoint_ : nullptr, key, spec);
+  }
+
+  Result<ObjectInfo> complete_direct_upload(const DirectUploadPlan& plan,
+                                            const std::vector<UploadedPart>& parts) override {
+    MS_RETURN_IF_ERROR(validate_key(plan.key));
+    MS_RETURN_IF_ERROR(ensure_bucket());
+    return s3_complete_direct_upload(*client_, plan, parts);
+  }
+
+  Status abort_direct_upload(const DirectUploadPlan& plan) override {
+    MS_RETURN_IF_ERROR(validate_key(plan.key));
+    MS_RETURN_IF_ERROR(ensure_bucket());
+    return s3_abort_direct_upload(*client_, plan);
   }
 
   Status ping() override {

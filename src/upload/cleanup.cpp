@@ -82,6 +82,9 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
     rep.dead_lettered++;
   }
 
+  // Direct uploads never completed, past their plan's expiry.
+  MS_RETURN_IF_ERROR(im.expire_direct_uploads(rep));
+
   // Unfinished uploads whose job is gone (a crash between record and
   // enqueue, or a lost queue).
   for (const char* state : {"pending", "processing", "retrying"}) {
@@ -129,10 +132,10 @@ Result<CleanupReport> UploadService::cleanup_failed_uploads(std::chrono::seconds
   MS_RETURN_IF_ERROR(im.expire_records(rep));
 
   MS_LOGF(info, "upload", {},
-          "cleanup (older than {} s): {} failed, {} abandoned, {} dead-lettered; removed {} spool files, {} objects, "
-          "{} staged objects; aborted {} multipart uploads",
-          older_than.count(), rep.failed_uploads, rep.abandoned_uploads, rep.dead_lettered, rep.spool_files_removed,
-          rep.objects_removed, rep.staging_objects_removed, rep.multipart_uploads_aborted);
+          "cleanup (older than {} s): {} failed, {} abandoned, {} dead-lettered, {} direct uploads expired; removed {} "
+          "spool files, {} objects, {} staged objects; aborted {} multipart uploads",
+          older_than.count(), rep.failed_uploads, rep.abandoned_uploads, rep.dead_lettered, rep.expired_direct_uploads,
+          rep.spool_files_removed, rep.objects_removed, rep.staging_objects_removed, rep.multipart_uploads_aborted);
   return rep;
 }
 

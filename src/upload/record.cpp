@@ -17,6 +17,7 @@ const char* upload_state_name(UploadState state) noexcept {
     case UploadState::retrying: return "retrying";
     case UploadState::completed: return "completed";
     case UploadState::failed: return "failed";
+    case UploadState::awaiting_upload: return "awaiting_upload";
   }
   return "unknown";
 }
@@ -77,12 +78,21 @@ StoredObject object_from_json(const json& j, const char* format_default) {
 }
 
 json request_json(const UploadStatus& s) {
-  return json{{"filename", s.original_filename},
-              {"content_type", s.content_type},
-              {"media_kind", media_kind_name(s.media_kind)},
-              {"context", s.context},
-              {"created_ms", to_ms(s.created_at)},
-              {"staged_key", s.staged_key}};
+  json j{{"filename", s.original_filename},
+         {"content_type", s.content_type},
+         {"media_kind", media_kind_name(s.media_kind)},
+         {"context", s.context},
+         {"created_ms", to_ms(s.created_at)},
+         {"staged_key", s.staged_key}};
+  if (s.direct) {
+    j["direct"] = json{{"size", s.direct->size},
+                       {"sha256", s.direct->sha256},
+                       {"upload_id", s.direct->upload_id},
+                       {"part_size", s.direct->part_size},
+                       {"expires_ms", to_ms(s.direct->expires_at)},
+                       {"completed", s.direct->completed}};
+  }
+  return j;
 }
 
 void request_from(const json& j, UploadStatus& s) {
@@ -94,6 +104,17 @@ void request_from(const json& j, UploadStatus& s) {
   s.created_at = from_ms(j.value("created_ms", std::int64_t{0}));
   // Records and jobs written before storage staging existed: the local spool.
   s.staged_key = j.value("staged_key", "");
+  if (j.contains("direct") && j["direct"].is_object()) {
+    const json& d = j["direct"];
+    UploadStatus::Direct direct;
+    direct.size = d.value("size", std::uint64_t{0});
+    direct.sha256 = d.value("sha256", "");
+    direct.upload_id = d.value("upload_id", "");
+    direct.part_size = d.value("part_size", std::uint64_t{0});
+    direct.expires_at = from_ms(d.value("expires_ms", std::int64_t{0}));
+    direct.completed = d.value("completed", false);
+    s.direct = std::move(direct);
+  }
 }
 
 }  // namespace
@@ -145,8 +166,8 @@ Result<UploadStatus> status_from_json(const std::string& id, const std::string& 
     UploadStatus s;
     s.id = id;
     request_from(j, s);
-    static UploadState states[] = {UploadState::pending, UploadState::processing, UploadState::retrying,
-                                   UploadState::completed, UploadState::failed};
+    static UploadState states[] = {UploadState::pending,   UploadState::processing, UploadState::retrying,
+                                   UploadState::completed, UploadState::failed,     UploadState::awaiting_upload};
     static const auto stages = [] {
       std::array<UploadStage, kUploadStageCount> all{};
       for (int i = 0; i < kUploadStageCount; ++i) all[static_cast<std::size_t>(i)] = static_cast<UploadStage>(i);

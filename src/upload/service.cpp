@@ -173,6 +173,9 @@ Status UploadService::cancel(std::string_view id_in) {
   if (s->state == UploadState::completed || s->state == UploadState::failed)
     return Status::Conflict(fmt::format("upload '{}' already {}", id, upload_state_name(s->state)));
   MS_RETURN_IF_ERROR(im.queue->remove(id));
+  // A direct upload not completed yet: its URLs stay valid until they
+  // expire, but what they upload goes now and the plan is dropped.
+  if (s->state == UploadState::awaiting_upload) MS_RETURN_IF_ERROR(im.drop_direct(s.value()));
   UploadState before = s->state;
   s->state = UploadState::failed;
   s->error_code = ErrorCode::cancelled;

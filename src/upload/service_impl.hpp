@@ -90,6 +90,14 @@ struct UploadService::Impl {
       const std::string& id, const std::optional<std::string>& staged_key = std::nullopt, bool keep_source = false);
   // The staging-prefix part of cleanup_failed_uploads (cleanup.cpp).
   Status clean_staging(CleanupReport& rep);
+  // Direct uploads (direct.cpp): the storage plan a record describes (key,
+  // size, upload ID, part size; no URLs), dropping it (abort the multipart
+  // upload, remove the staged object; ok for uploads that are not direct),
+  // and cleanup's expiry of awaiting_upload records past their plan's
+  // expiry plus kDirectUploadGrace.
+  static DirectUploadPlan direct_plan_of(const UploadStatus& s);
+  Status drop_direct(const UploadStatus& s);
+  Status expire_direct_uploads(CleanupReport& rep);
   void observe_time(double seconds);
   int effective_max_attempts() const;
   std::chrono::milliseconds backoff(int attempt) const;

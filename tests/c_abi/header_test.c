@@ -15,6 +15,7 @@ int main(void) {
   ms_upload_options upload = MS_UPLOAD_OPTIONS_INIT;
   ms_upload_request request = MS_UPLOAD_REQUEST_INIT;
   ms_worker_options worker = MS_WORKER_OPTIONS_INIT;
+  ms_direct_upload_request direct = MS_DIRECT_UPLOAD_REQUEST_INIT;
   ms_thumbnail_spec spec = {"small", 150, 150, MS_FIT_INSIDE, 85, 0};
   ms_log_fn fn = on_log;
   (void)put;
@@ -23,6 +24,7 @@ int main(void) {
   (void)upload;
   (void)request;
   (void)worker;
+  (void)direct;
   (void)spec;
   (void)fn;
   return MS_OK;

@@ -40,6 +40,7 @@ def test_exception_hierarchy_carries_codes(store: mediastore.Store) -> None:
         mediastore.TooLargeError,
         mediastore.CancelledError,
         mediastore.InternalError,
+        mediastore.NotSupportedError,
     ):
         assert issubclass(cls, mediastore.MediaStoreError)
 

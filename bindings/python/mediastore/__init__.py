@@ -48,6 +48,7 @@ from ._errors import (
     MediaStoreTimeoutError,
     NetworkError,
     NotFoundError,
+    NotSupportedError,
     PermissionDeniedError,
     StorageIOError,
     ThrottledError,
@@ -74,7 +75,18 @@ from ._media import (
 from ._migrate import MigrateReport, migrate
 from ._store import ListPage, ObjectInfo, Store, validate_key, verify_local_url
 from ._uploads import SimilarUpload
-from ._uploads import DeadJob, StoredObject, UploadResult, UploadStage, UploadState, UploadStatus, Uploads, Worker
+from ._uploads import (
+    DeadJob,
+    DirectRequest,
+    DirectUpload,
+    StoredObject,
+    UploadResult,
+    UploadStage,
+    UploadState,
+    UploadStatus,
+    Uploads,
+    Worker,
+)
 from ._version import __version__ as __version__
 from ._version import version
 
@@ -130,6 +142,7 @@ __all__ += ["DeadJob", "verify_local_url", "MigrateReport", "migrate"]
 __all__ += ["hamming_distance"]
 __all__ += ["UploadGrant", "issue_upload_grant", "verify_upload_grant"]
 __all__ += ["SimilarUpload"]
+__all__ += ["NotSupportedError", "DirectUpload", "DirectRequest"]
 
 # The public classes and functions are defined in the private modules but
 # belong to the package: their names (tracebacks, reprs, pickles) stay

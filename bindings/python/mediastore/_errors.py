@@ -95,6 +95,11 @@ class InternalError(MediaStoreError):
     """A bug or unexpected condition inside the library."""
 
 
+class NotSupportedError(MediaStoreError):
+    """This backend or build does not offer the operation (e.g. direct
+    uploads on the local backend)."""
+
+
 _ERRORS: Dict[int, type] = {
     _native.MS_E_INVALID_ARGUMENT: InvalidArgumentError,
     _native.MS_E_NOT_FOUND: NotFoundError,
@@ -112,6 +117,7 @@ _ERRORS: Dict[int, type] = {
     _native.MS_E_UNAVAILABLE: UnavailableError,
     _native.MS_E_CANCELLED: CancelledError,
     _native.MS_E_INTERNAL: InternalError,
+    _native.MS_E_NOT_SUPPORTED: NotSupportedError,
 }
 for _code, _cls in _ERRORS.items():
     setattr(_cls, "code", _code)

@@ -54,6 +54,7 @@ MS_E_CONFLICT = -13
 MS_E_UNAVAILABLE = -14
 MS_E_CANCELLED = -15
 MS_E_INTERNAL = -16
+MS_E_NOT_SUPPORTED = -17
 
 MS_LOG_TRACE, MS_LOG_DEBUG, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERROR, MS_LOG_OFF = range(6)
 
@@ -253,6 +254,51 @@ class UploadRequest(Structure):
     ]
 
 
+MS_DIRECT_UPLOAD_REQUEST_VERSION = 1
+
+
+class DirectUploadRequest(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("original_filename", c_char_p),
+        ("size", c_uint64),
+        ("content_type", c_char_p),
+        ("media_kind", c_int),
+        ("context_names", POINTER(c_char_p)),
+        ("context_values", POINTER(c_char_p)),
+        ("context_count", c_size_t),
+        ("sha256", c_char_p),
+        ("content_md5", c_char_p),
+        ("expires_in_seconds", c_int64),
+    ]
+
+
+class DirectRequest(Structure):
+    _fields_ = [
+        ("part_number", c_int),
+        ("offset", c_uint64),
+        ("size", c_uint64),
+        ("method", c_char_p),
+        ("url", c_char_p),
+        ("header_count", c_size_t),
+        ("header_names", POINTER(c_char_p)),
+        ("header_values", POINTER(c_char_p)),
+    ]
+
+
+class DirectUpload(Structure):
+    _fields_ = [
+        ("id", c_char_p),
+        ("key", c_char_p),
+        ("size", c_uint64),
+        ("upload_id", c_char_p),
+        ("part_size", c_uint64),
+        ("expires_at_ms", c_int64),
+        ("request_count", c_size_t),
+        ("requests", POINTER(DirectRequest)),
+    ]
+
+
 MS_GRANT_CLAIMS_VERSION = 1
 
 
@@ -337,6 +383,7 @@ class CleanupReport(Structure):
         ("staging_objects_removed", c_uint64),
         ("multipart_uploads_aborted", c_uint64),
         ("records_expired", c_uint64),
+        ("expired_direct_uploads", c_uint64),
     ]
 
 
@@ -592,6 +639,22 @@ _FUNCTIONS = [
     ("ms_upload_wait", c_int, [POINTER(POINTER(UploadStatus)), c_void_p, c_char_p, c_int64]),
     ("ms_upload_retry", c_int, [c_void_p, c_char_p]),
     ("ms_upload_redrive_dead_letters", c_int, [POINTER(c_size_t), c_void_p, c_size_t]),
+    ("ms_direct_upload_request_init", c_int, [POINTER(DirectUploadRequest), c_uint]),
+    ("ms_uploads_create_direct", c_int, [POINTER(POINTER(DirectUpload)), c_void_p, POINTER(DirectUploadRequest)]),
+    ("ms_direct_upload_free", None, [POINTER(DirectUpload)]),
+    (
+        "ms_uploads_complete_direct",
+        c_int,
+        [
+            POINTER(POINTER(UploadStatus)),
+            c_void_p,
+            c_char_p,
+            POINTER(c_int),
+            POINTER(c_char_p),
+            c_size_t,
+            c_char_p,
+        ],
+    ),
 ]
 
 # Declarations of parts that a given library build may not have yet

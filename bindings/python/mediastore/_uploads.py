@@ -51,6 +51,7 @@ class UploadState(_StrEnum):
     RETRYING = "retrying"
     COMPLETED = "completed"
     FAILED = "failed"
+    AWAITING_UPLOAD = "awaiting_upload"
     UNKNOWN = "unknown"
 
 
@@ -94,6 +95,61 @@ class UploadResult:
     original: StoredObject
     thumbnails: List[StoredObject]
     metadata: Dict[str, str]
+
+
+@dataclass(frozen=True)
+class DirectRequest:
+    """One request of a direct upload's plan, made by the client (a browser,
+    a phone): ``method`` to ``url`` (presigned: a secret while valid) with
+    bytes ``[offset, offset + size)`` of the file and exactly these
+    ``headers`` (a browser sets Content-Length itself). ``part_number`` is
+    1.. for a part of a multipart plan, 0 for the single PUT."""
+
+    part_number: int
+    offset: int
+    size: int
+    method: str
+    url: str
+    headers: Dict[str, str]
+
+
+@dataclass(frozen=True)
+class DirectUpload:
+    """What :meth:`Uploads.create_direct` returns: the upload ``id`` (state
+    ``awaiting_upload``), where the bytes go (``key``), the store's
+    multipart ``upload_id`` ("" for a single PUT), the ``part_size`` of every
+    part but the last, when the URLs expire, and the ``requests``. For a
+    multipart plan the client sends back the ETag header of each part's
+    answer to :meth:`Uploads.complete_direct`."""
+
+    id: str
+    key: str
+    size: int
+    upload_id: str
+    part_size: int
+    expires_at: _dt.datetime
+    requests: List[DirectRequest]
+
+    @property
+    def multipart(self) -> bool:
+        return bool(self.upload_id)
+
+
+def _direct(c: _native.DirectUpload) -> DirectUpload:
+    reqs = []
+    for i in range(c.request_count):
+        r = c.requests[i]
+        headers = {_s(r.header_names[k]): _s(r.header_values[k]) for k in range(r.header_count)}
+        reqs.append(DirectRequest(int(r.part_number), int(r.offset), int(r.size), _s(r.method), _s(r.url), headers))
+    return DirectUpload(
+        id=_s(c.id),
+        key=_s(c.key),
+        size=int(c.size),
+        upload_id=_s(c.upload_id),
+        part_size=int(c.part_size),
+        expires_at=_time_ms(c.expires_at_ms),
+        requests=reqs,
+    )
 
 
 @dataclass(frozen=True)
@@ -389,6 +445,90 @@ class Uploads(_Handle):
         out = c_void_p()
         _check(lib.ms_upload_submit(byref(out), self._h(), byref(r)))
         return _native.take_string(out)
+
+    def create_direct(
+        self,
+        filename: str,
+        size: int,
+        *,
+        content_type: Optional[str] = None,
+        media_kind: str = "photo",
+        context: Optional[Mapping[str, str]] = None,
+        sha256: Optional[str] = None,
+        content_md5: Optional[str] = None,
+        expires_in: Union[int, _dt.timedelta] = 3600,
+    ) -> DirectUpload:
+        """Plans a direct upload: the client sends the file's ``size`` bytes
+        straight to the object store with the returned requests, then the
+        host calls :meth:`complete_direct`. The upload is recorded as
+        ``awaiting_upload``; nothing is queued yet. ``sha256`` (hex) is
+        checked by the worker against the bytes that arrived; ``content_md5``
+        (base64) is signed into a single PUT. Raises TooLargeError over
+        MAX_UPLOAD_SIZE (before any URL is made), NotSupportedError on the
+        local backend, InvalidArgumentError for bad arguments."""
+        lib = _lib()
+        r = _native.DirectUploadRequest()
+        _check(lib.ms_direct_upload_request_init(byref(r), _native.MS_DIRECT_UPLOAD_REQUEST_VERSION))
+        keep: List[Any] = []
+        r.original_filename = _text(filename, "filename")
+        if not isinstance(size, int) or not 0 <= size < 2**64:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"size out of range: {size!r}")
+        r.size = size
+        if content_type is not None:
+            r.content_type = _text(content_type, "content_type")
+        r.media_kind = _kind(media_kind)
+        items = list((context or {}).items())
+        if items:
+            names = (ctypes.c_char_p * len(items))(*[_text(k, "context name") for k, _ in items])
+            values = (ctypes.c_char_p * len(items))(*[_text(str(v), "context value") for _, v in items])
+            keep += [names, values]
+            r.context_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
+            r.context_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
+            r.context_count = len(items)
+        if sha256 is not None:
+            r.sha256 = _text(sha256, "sha256")
+        if content_md5 is not None:
+            r.content_md5 = _text(content_md5, "content_md5")
+        if isinstance(expires_in, _dt.timedelta):
+            expires_in = int(expires_in.total_seconds())
+        if not isinstance(expires_in, int) or not -(2**63) <= expires_in < 2**63:
+            raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"expires_in out of range: {expires_in!r}")
+        r.expires_in_seconds = expires_in
+        out = POINTER(_native.DirectUpload)()
+        _check(lib.ms_uploads_create_direct(byref(out), self._h(), byref(r)))
+        return _native.take_struct(out, _direct, "ms_direct_upload_free")
+
+    def complete_direct(
+        self,
+        upload_id: str,
+        parts: Optional[Mapping[int, str]] = None,
+        *,
+        sha256: Optional[str] = None,
+    ) -> UploadStatus:
+        """Completes a direct upload once the client has sent every byte:
+        ``parts`` maps each part number of a multipart plan to the ETag the
+        client got back (none for a single PUT). The store's object is
+        checked (parts, ETags, size) and the upload queued as :meth:`submit`
+        queues; returns its status. Calling it again returns the current
+        status. Raises NotFoundError (nothing uploaded, a part never sent),
+        InvalidArgumentError (a part missing), ConflictError (another size
+        or ETag; expired or cancelled)."""
+        items = sorted((parts or {}).items())
+        numbers = (ctypes.c_int * max(1, len(items)))(*[int(n) for n, _ in items])
+        etags = (ctypes.c_char_p * max(1, len(items)))(*[_text(e, "etag") for _, e in items])
+        out = POINTER(_native.UploadStatus)()
+        _check(
+            _lib().ms_uploads_complete_direct(
+                byref(out),
+                self._h(),
+                _text(upload_id, "id"),
+                ctypes.cast(numbers, POINTER(ctypes.c_int)),
+                ctypes.cast(etags, POINTER(ctypes.c_char_p)),
+                len(items),
+                _text(sha256, "sha256") if sha256 is not None else None,
+            )
+        )
+        return _native.take_struct(out, _status, "ms_upload_status_free")
 
     def consume_grant(self, grant: UploadGrant) -> None:
         """Uses up a single-use grant (:func:`verify_upload_grant`) in the

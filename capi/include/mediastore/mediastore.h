@@ -71,11 +71,12 @@ typedef enum ms_error_code {
   MS_E_CONFLICT = -13,         /**< a precondition or concurrent change failed */
   MS_E_UNAVAILABLE = -14,      /**< the service is temporarily unavailable */
   MS_E_CANCELLED = -15,        /**< the caller cancelled the operation */
-  MS_E_INTERNAL = -16          /**< a bug or unexpected condition inside the library */
+  MS_E_INTERNAL = -16,         /**< a bug or unexpected condition inside the library */
+  MS_E_NOT_SUPPORTED = -17     /**< this backend or build does not offer the operation */
 } ms_error_code;
 
 /** Number of codes including MS_OK: valid codes are 0 .. -(MS_ERROR_CODE_COUNT-1). */
-#define MS_ERROR_CODE_COUNT 17
+#define MS_ERROR_CODE_COUNT 18
 
 /**
  * @brief Stable lower-case name of a code ("not_found"); "unknown" for values
@@ -902,7 +903,8 @@ typedef enum ms_upload_state {
   MS_UPLOAD_PROCESSING = 1,
   MS_UPLOAD_RETRYING = 2,
   MS_UPLOAD_COMPLETED = 3,
-  MS_UPLOAD_FAILED = 4
+  MS_UPLOAD_FAILED = 4,
+  MS_UPLOAD_AWAITING_UPLOAD = 5 /**< a direct upload the client has not completed yet */
 } ms_upload_state;
 
 /** Processing stages; numbers mirror mediastore::UploadStage. */
@@ -1079,6 +1081,8 @@ typedef struct ms_cleanup_report {
   uint64_t multipart_uploads_aborted;
   /* Appended (the library allocates this struct; callers only read it). */
   uint64_t records_expired; /**< ended status records and idempotency keys older than record_ttl_seconds */
+  /** Direct uploads never completed, past their expiry: failed, their bytes removed. */
+  uint64_t expired_direct_uploads;
 } ms_cleanup_report;
 
 /**
@@ -1365,6 +1369,87 @@ MS_EXTERN int ms_upload_grant_check(const ms_upload_grant* grant, const char* co
  * not single use: MS_OK, nothing recorded.
  */
 MS_EXTERN int ms_upload_grant_consume(ms_uploads* uploads, const ms_upload_grant* grant);
+
+/**@}*/
+
+/* ------------------------------------------------------------------------ */
+/** @name Direct uploads (the client sends the bytes to the object store) */
+/**@{*/
+
+#define MS_DIRECT_UPLOAD_REQUEST_VERSION 1
+
+/** A direct upload to plan (mediastore::DirectUploadRequest). */
+typedef struct ms_direct_upload_request {
+  unsigned int version;          /**< MS_DIRECT_UPLOAD_REQUEST_VERSION */
+  const char* original_filename; /**< required */
+  uint64_t size;                 /**< exact bytes: 1 .. MAX_UPLOAD_SIZE */
+  const char* content_type;      /**< a single PUT must send exactly this. Default (NULL): application/octet-stream */
+  int media_kind;                /**< ms_media_kind; Default: MS_KIND_PHOTO */
+  const char* const* context_names;
+  const char* const* context_values;
+  size_t context_count;       /**< Default: 0 (max 64) */
+  const char* sha256;         /**< 64 hex digits, checked by the worker; Default (NULL): none */
+  const char* content_md5;    /**< base64 MD5, signed into a single PUT; Default (NULL): none */
+  int64_t expires_in_seconds; /**< validity of the URLs, 1 .. 604800; Default: 3600 */
+} ms_direct_upload_request;
+
+#define MS_DIRECT_UPLOAD_REQUEST_INIT \
+  { MS_DIRECT_UPLOAD_REQUEST_VERSION, NULL, 0, NULL, MS_KIND_PHOTO, NULL, NULL, 0, NULL, NULL, 3600 }
+
+/** @brief Fills req with the defaults of `version`. */
+MS_EXTERN int ms_direct_upload_request_init(ms_direct_upload_request* req, unsigned int version);
+
+/** One request of a plan, made by the client; strings owned by the plan. */
+typedef struct ms_direct_request {
+  int part_number; /**< 1.. for a part, 0 for the single PUT */
+  uint64_t offset; /**< the bytes it carries: [offset, offset + size) */
+  uint64_t size;
+  char* method;        /**< "PUT" */
+  char* url;           /**< presigned: a secret while valid */
+  size_t header_count; /**< headers to send exactly as given (Content-Length: browsers set it themselves) */
+  char** header_names;
+  char** header_values;
+} ms_direct_request;
+
+/** A planned direct upload; everything owned by the struct. */
+typedef struct ms_direct_upload {
+  char* id;  /**< the upload id (state MS_UPLOAD_AWAITING_UPLOAD) */
+  char* key; /**< where the bytes go: "<MEDIA_STAGING_PREFIX><id>" */
+  uint64_t size;
+  char* upload_id;       /**< the store's multipart upload ID; "" for a single PUT */
+  uint64_t part_size;    /**< every part but the last; the size for a single PUT */
+  int64_t expires_at_ms; /**< when the URLs expire (ms since the epoch) */
+  size_t request_count;
+  ms_direct_request* requests;
+} ms_direct_upload;
+
+/**
+ * @brief Plans a direct upload and records it as awaiting_upload
+ * (UploadService::create_direct_upload). Nothing is queued.
+ * @param[out] out free with ms_direct_upload_free().
+ * @return MS_OK; #MS_E_TOO_LARGE over MAX_UPLOAD_SIZE (no URL made),
+ * #MS_E_INVALID_ARGUMENT, #MS_E_NOT_SUPPORTED (the local backend).
+ */
+MS_EXTERN int ms_uploads_create_direct(ms_direct_upload** out, ms_uploads* uploads,
+                                       const ms_direct_upload_request* req);
+
+/** @brief Frees a plan. NULL-safe. */
+MS_EXTERN void ms_direct_upload_free(ms_direct_upload* plan);
+
+/**
+ * @brief Completes a direct upload: checks the staged object (multipart:
+ * the client's ETags, one per part) and queues it as ms_upload_submit does.
+ * Calling it again returns the current status.
+ * @param[out] out the status; free with ms_upload_status_free().
+ * @param part_numbers, etags part_count entries (0 and NULL for a single PUT).
+ * @param sha256 the client's SHA-256, or NULL.
+ * @return MS_OK; #MS_E_NOT_FOUND (unknown id, nothing uploaded, a part never
+ * sent), #MS_E_INVALID_ARGUMENT (a part missing), #MS_E_CONFLICT (another
+ * size or ETag; expired or cancelled).
+ */
+MS_EXTERN int ms_uploads_complete_direct(ms_upload_status** out, ms_uploads* uploads, const char* id,
+                                         const int* part_numbers, const char* const* etags, size_t part_count,
+                                         const char* sha256);
 
 /**@}*/
 

@@ -28,6 +28,14 @@ class ProcessMediaStage final : public Stage {
       return user_facing(processed.status(), ctx);
     }
     ProcessedMedia& pm = processed.value();
+    // A direct upload whose client gave the file's SHA-256: the bytes the
+    // store assembled (which Ceph RGW, unlike AWS S3, does not check against
+    // x-amz-checksum-sha256, and which no store checks for a multipart
+    // upload) must be that file. Checked here, before anything is stored.
+    if (up.direct && !up.direct->sha256.empty() && pm.info.sha256 != up.direct->sha256)
+      return Status::CorruptMedia(
+          fmt::format("{}: the uploaded bytes have SHA-256 {}, the client declared {} (damaged or replaced on the way)",
+                      up.original_filename, pm.info.sha256, up.direct->sha256));
     // Earlier stages (scan) may have added entries already: merge, never replace.
     for (auto& [k, v] : media_metadata(pm.info)) ctx.work.result.metadata[k] = std::move(v);
     ctx.work.media = std::move(pm.info);

@@ -158,6 +158,30 @@ TEST_CASE("process_media: refusals name the user's file and are final") {
   }
 }
 
+TEST_CASE("process_media: a direct upload's declared SHA-256 must be the bytes' (final corrupt_media otherwise)") {
+  const std::string jpeg = upload_test::make_jpeg(64, 48);
+  {
+    StageEnv env(jpeg);
+    env.upload.direct = UploadStatus::Direct{};
+    env.upload.direct->sha256 = std::string(64, '0');
+    auto end = env.run(*make_process_media_stage(env.settings()));
+    REQUIRE_FALSE(end.ok());
+    CHECK(end.status().code() == ErrorCode::corrupt_media);
+    CHECK_FALSE(end.status().transient());
+    CHECK(end.status().message().find("IMG_1.jpg") != std::string::npos);
+    CHECK(end.status().message().find("the client declared " + std::string(64, '0')) != std::string::npos);
+    CHECK(env.work.thumbnails.empty());
+  }
+  {
+    StageEnv env(jpeg);
+    env.upload.direct = UploadStatus::Direct{};
+    env.upload.direct->sha256 = detail::hex_lower(detail::sha256(jpeg));
+    auto end = env.run(*make_process_media_stage(env.settings()));
+    REQUIRE_MESSAGE(end.ok(), end.status().to_string());
+    CHECK(env.work.thumbnails.size() == 3);
+  }
+}
+
 TEST_CASE("process_media: the thumbnail specs come from the options") {
   StageEnv env(upload_test::make_jpeg(640, 480));
   env.options.thumbnails = std::vector<ThumbnailSpec>{ThumbnailSpec{"tiny", 32, 32}};
