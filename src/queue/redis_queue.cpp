@@ -454,22 +454,21 @@ class RedisQueue final : public JobQueue {
 
   Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
                                               std::size_t limit) override {
-    std::vector<JobRecord> out;
-    if (limit == 0) return out;
-    auto r = eval(kListRecords, {std::string(state), std::to_string(to_ms(updated_before)), std::to_string(limit)});
-    if (!r.ok()) return r.status();
-    redisReply* a = r.value().get();
-    for (std::size_t i = 0; i + 2 < a->elements; i += 3)
-      out.push_back(JobRecord{str(a->element[i]), std::string(state),
-                              from_ms(std::atoll(str(a->element[i + 1]).c_str())), str(a->element[i + 2])});
-    return out;
+    return records_in_state(kListRecords, state, updated_before, limit);
   }
 
   Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
                                                     std::size_t limit) override {
+    return records_in_state(kListRecordsSince, state, updated_since, limit);
+  }
+
+  // Runs a script that lists the records of `state` on one side of `at`,
+  // answering flat (id, updated ms, body) triples.
+  Result<std::vector<JobRecord>> records_in_state(const char* script, std::string_view state, SystemTime at,
+                                                  std::size_t limit) {
     std::vector<JobRecord> out;
     if (limit == 0) return out;
-    auto r = eval(kListRecordsSince, {std::string(state), std::to_string(to_ms(updated_since)), std::to_string(limit)});
+    auto r = eval(script, {std::string(state), std::to_string(to_ms(at)), std::to_string(limit)});
     if (!r.ok()) return r.status();
     redisReply* a = r.value().get();
     for (std::size_t i = 0; i + 2 < a->elements; i += 3)

@@ -251,32 +251,29 @@ class SqliteQueue final : public JobQueue {
 
   Result<std::vector<JobRecord>> list_records(std::string_view state, SystemTime updated_before,
                                               std::size_t limit) override {
-    std::lock_guard lock(mu_);
-    Stmt st(db_, fmt::format("SELECT id, updated, body FROM {}_records WHERE state = ? AND updated < ? ORDER BY updated"
-                             " LIMIT ?",
-                             t_));
-    st.bind(1, state).bind(2, to_ms(updated_before)).bind(3, static_cast<std::int64_t>(limit));
-    std::vector<JobRecord> out;
-    int rc;
-    while ((rc = st.step()) == SQLITE_ROW)
-      out.push_back(JobRecord{st.text(0), std::string(state), from_ms(st.i64(1)), st.text(2)});
-    if (rc != SQLITE_DONE) return error("list_records");
-    return out;
+    return records_in_state("updated <", state, updated_before, limit, "list_records");
   }
 
   Result<std::vector<JobRecord>> list_records_since(std::string_view state, SystemTime updated_since,
                                                     std::size_t limit) override {
-    std::lock_guard lock(mu_);
     // The (state, updated) index: a range scan.
-    Stmt st(db_, fmt::format("SELECT id, updated, body FROM {}_records WHERE state = ? AND updated >= ?"
-                             " ORDER BY updated LIMIT ?",
-                             t_));
-    st.bind(1, state).bind(2, to_ms(updated_since)).bind(3, static_cast<std::int64_t>(limit));
+    return records_in_state("updated >=", state, updated_since, limit, "list_records_since");
+  }
+
+  // Records of `state` whose update time satisfies "<condition> at", oldest
+  // first; `what` names the call in errors.
+  Result<std::vector<JobRecord>> records_in_state(std::string_view condition, std::string_view state, SystemTime at,
+                                                  std::size_t limit, const char* what) {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, fmt::format("SELECT id, updated, body FROM {}_records WHERE state = ? AND {} ? ORDER BY updated"
+                             " LIMIT ?",
+                             t_, condition));
+    st.bind(1, state).bind(2, to_ms(at)).bind(3, static_cast<std::int64_t>(limit));
     std::vector<JobRecord> out;
     int rc;
     while ((rc = st.step()) == SQLITE_ROW)
       out.push_back(JobRecord{st.text(0), std::string(state), from_ms(st.i64(1)), st.text(2)});
-    if (rc != SQLITE_DONE) return error("list_records_since");
+    if (rc != SQLITE_DONE) return error(what);
     return out;
   }
 

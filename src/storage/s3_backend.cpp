@@ -18,6 +18,17 @@ namespace mediastore::detail {
 
 namespace {
 
+// The headers an object gets from PutOptions: content type, cache control,
+// content disposition and user metadata (a put and a copy with REPLACE).
+s3::PutObjectOptions object_headers(const PutOptions& options) {
+  s3::PutObjectOptions o;
+  o.content_type = options.content_type;
+  o.cache_control = options.cache_control;
+  o.content_disposition = options.content_disposition;
+  o.metadata = options.user_metadata;
+  return o;
+}
+
 // The storage byte streams seen as S3 bodies.
 class SourceAdapter final : public s3::BodySource {
  public:
@@ -59,11 +70,7 @@ class S3StorageBackend final : public StorageBackend {
     MS_RETURN_IF_ERROR(validate_key(key));
     MS_RETURN_IF_ERROR(detail::validate_put_options(key, options));
     MS_RETURN_IF_ERROR(ensure_bucket());
-    s3::PutObjectOptions o;
-    o.content_type = options.content_type;
-    o.cache_control = options.cache_control;
-    o.content_disposition = options.content_disposition;
-    o.metadata = options.user_metadata;
+    s3::PutObjectOptions o = object_headers(options);
     o.progress = options.progress;
     o.payload_sha256 = options.sha256;
     o.if_none_match = options.if_none_match;
@@ -183,12 +190,7 @@ class S3StorageBackend final : public StorageBackend {
     MS_RETURN_IF_ERROR(validate_key(to_key));
     MS_RETURN_IF_ERROR(detail::validate_put_options(to_key, options));
     MS_RETURN_IF_ERROR(ensure_bucket());
-    s3::PutObjectOptions o;
-    o.content_type = options.content_type;
-    o.cache_control = options.cache_control;
-    o.content_disposition = options.content_disposition;
-    o.metadata = options.user_metadata;
-    auto r = client_->copy_object(from_key, to_key, o);
+    auto r = client_->copy_object(from_key, to_key, object_headers(options));
     if (!r.ok()) {
       if (r.status().is(ErrorCode::not_found)) {
         return Status::NotFound(

@@ -86,15 +86,8 @@ Result<DirectUpload> UploadService::create_direct_upload(const DirectUploadReque
         fmt::format("create_direct_upload: {}: sha256 must be 64 hex digits", request.original_filename));
 
   const std::string id = detail::uuid4();
-  UploadStatus s;
-  s.id = id;
-  s.state = UploadState::awaiting_upload;
-  s.stage = UploadStage::queued;
-  s.original_filename = request.original_filename;
-  s.content_type = request.content_type;
-  s.media_kind = request.media_kind;
-  s.context = request.context;
-  s.created_at = now();
+  UploadStatus s = detail::new_upload_status(id, UploadState::awaiting_upload, request.original_filename,
+                                             request.content_type, request.media_kind, request.context);
   s.staged_key = im.staging_key(id);
 
   DirectUploadSpec spec;

@@ -109,16 +109,9 @@ Result<std::string> UploadService::submit_upload(const UploadRequest& request) {
       warn_if_failed(id, "removal of the empty spool file", detail::spool_remove(im.spool_file(id)).status());
     return Status::InvalidArgument(fmt::format("submit_upload: {} is empty", request.original_filename));
   }
-  UploadStatus s;
+  UploadStatus s = detail::new_upload_status(id, UploadState::pending, request.original_filename, request.content_type,
+                                             request.media_kind, request.context);
   s.staged_key = staged_key;
-  s.id = id;
-  s.state = UploadState::pending;
-  s.stage = UploadStage::queued;
-  s.original_filename = request.original_filename;
-  s.content_type = request.content_type;
-  s.media_kind = request.media_kind;
-  s.context = request.context;
-  s.created_at = now();
   // The record first, then the job: a worker never sees a job without a
   // status, and a crash between the two leaves a pending record without a
   // job, which cleanup_failed_uploads marks abandoned.

@@ -16,6 +16,21 @@ namespace mediastore {
 using detail::now;
 using detail::upload_field;
 
+UploadStatus detail::new_upload_status(const std::string& id, UploadState state, const std::string& filename,
+                                       const std::string& content_type, MediaKind kind,
+                                       const std::map<std::string, std::string>& context) {
+  UploadStatus s;
+  s.id = id;
+  s.state = state;
+  s.stage = UploadStage::queued;
+  s.original_filename = filename;
+  s.content_type = content_type;
+  s.media_kind = kind;
+  s.context = context;
+  s.created_at = now();
+  return s;
+}
+
 void detail::warn_if_failed(const std::string& id, std::string_view what, const Status& st) {
   if (!st.ok()) MS_LOGF(warn, "upload", upload_field(id), "upload {}: {} failed: {}", id, what, st.to_string());
 }

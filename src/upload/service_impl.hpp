@@ -33,6 +33,13 @@ inline std::vector<LogField> upload_field(const std::string& id) { return {LogFi
 // "failed.cleaned"). Defined in service_impl.cpp.
 void warn_if_failed(const std::string& id, std::string_view what, const Status& st);
 
+// A new upload's first status: id, state, stage queued, the request's file
+// name, content type, kind and context, created now (submit_upload and
+// create_direct_upload).
+UploadStatus new_upload_status(const std::string& id, UploadState state, const std::string& filename,
+                               const std::string& content_type, MediaKind kind,
+                               const std::map<std::string, std::string>& context);
+
 // The record tag that indexes context pair key = value ("ctx:<key>=<value>";
 // a pair too long for a tag, or holding control characters, is indexed by
 // its SHA-256 instead). Defined in lifecycle.cpp.

@@ -87,11 +87,7 @@ struct Env {
     return id.value();
   }
 
-  UploadStatus status(const std::string& id) {
-    auto s = a->status(id);
-    REQUIRE_MESSAGE(s.ok(), s.status().to_string());
-    return s.value();
-  }
+  UploadStatus status(const std::string& id) { return upload_test::status_of(*a, id); }
 
   // Both services process until every upload of `ids` has ended (a bounded
   // number of rounds, not a time limit).

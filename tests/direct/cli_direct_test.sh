@@ -13,18 +13,8 @@ set -euo pipefail
 ms=$1
 data=$2
 python=$3
-work=$(mktemp -d)
-worker_pid=""
-cleanup() {
-  [ -n "$worker_pid" ] && kill -KILL "$worker_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  [ -f "$work/worker.log" ] && tail -20 "$work/worker.log" >&2
-  exit 1
-}
+# $work, $worker_pid, cleanup at exit, fail MESSAGE
+. "$(dirname "$0")/../support/cli_test_lib.sh"
 
 run_id=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export MINIO_BUCKET_NAME=ms-direct-cli MEDIA_QUEUE_BACKEND=redis MEDIA_QUEUE_URL=${MS_REDIS_URL%/*}/5

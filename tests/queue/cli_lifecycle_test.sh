@@ -7,14 +7,8 @@
 set -euo pipefail
 ms=$1
 data=$2
-work=$(mktemp -d)
-worker_pid=""
-cleanup() {
-  [ -n "$worker_pid" ] && kill -KILL "$worker_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# $work, $worker_pid, cleanup at exit, fail MESSAGE
+. "$(dirname "$0")/../support/cli_test_lib.sh"
 
 export MEDIA_STORAGE_BACKEND=local MEDIA_ROOT=$work/media MEDIA_QUEUE_BACKEND=sqlite MEDIA_QUEUE_URL=$work/queue.db
 mkdir -p "$MEDIA_ROOT"

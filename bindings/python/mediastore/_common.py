@@ -10,7 +10,7 @@ import datetime as _dt
 import os
 import threading
 from ctypes import c_void_p
-from typing import Any, Callable, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Tuple, TypeVar, Union
 
 from . import _native
 from ._errors import InvalidArgumentError, MediaStoreError, _check
@@ -53,6 +53,23 @@ def _text(value: Any, what: str) -> bytes:
     if b"\0" in raw:
         raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"{what} contains a NUL character")
     return raw
+
+
+class _Pairs:
+    """A mapping as the C name/value arrays of a call (values turned into
+    text), alive as long as this object: keep it until the call returns.
+    ``names``/``values`` are None when the mapping is empty."""
+
+    def __init__(self, items: Optional[Mapping[str, Any]], what: str) -> None:
+        pairs = list((items or {}).items())
+        self.count = len(pairs)
+        self.names: Any = None
+        self.values: Any = None
+        if pairs:
+            self._n = (ctypes.c_char_p * len(pairs))(*[_text(k, f"{what} name") for k, _ in pairs])
+            self._v = (ctypes.c_char_p * len(pairs))(*[_text(str(v), f"{what} value") for _, v in pairs])
+            self.names = ctypes.cast(self._n, ctypes.POINTER(ctypes.c_char_p))
+            self.values = ctypes.cast(self._v, ctypes.POINTER(ctypes.c_char_p))
 
 
 def _buffer(data: Any) -> Tuple[Any, int]:

@@ -16,27 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _native
-from ._common import _s, _text, _time_ms
+from ._common import _Pairs, _s, _text, _time_ms
 from ._errors import InvalidArgumentError, _check
 from ._log import _lib
 from ._media import _KINDS, _kind
 
 #: How long a grant issued without ``expires_in`` is valid: 15 minutes.
 DEFAULT_GRANT_LIFETIME = _dt.timedelta(minutes=15)
-
-
-class _Pairs:
-    """Keeps the C arrays of a mapping alive for the duration of a call."""
-
-    def __init__(self, items: Mapping[str, Any], what: str) -> None:
-        pairs = list(items.items())
-        n = max(1, len(pairs))
-        self.names = (ctypes.c_char_p * n)(*[_text(k, f"{what} name") for k, _ in pairs])
-        self.values = (ctypes.c_char_p * n)(*[_text(str(v), f"{what} value") for _, v in pairs])
-        self.count = len(pairs)
-
-    def pointers(self) -> Tuple[Any, Any]:
-        return ctypes.cast(self.names, POINTER(ctypes.c_char_p)), ctypes.cast(self.values, POINTER(ctypes.c_char_p))
 
 
 def _kinds_mask(kinds: Iterable[str]) -> int:
@@ -61,8 +47,8 @@ class UploadGrant:
         g = _native.UploadGrant()
         pairs = _Pairs(self.context, "context")
         keep.append(pairs)
-        g.context_names, g.context_values = pairs.pointers()
-        g.context_count = pairs.count
+        if pairs.count:
+            g.context_names, g.context_values, g.context_count = pairs.names, pairs.values, pairs.count
         g.max_bytes = self.max_bytes
         g.kinds = _kinds_mask(self.kinds)
         g.expires_at_ms = int(self.expires_at.timestamp() * 1000)
@@ -84,14 +70,13 @@ class UploadGrant:
         yet. Does not use up a single-use grant (``Uploads.consume_grant``)."""
         keep: List[Any] = []
         g = self._native(keep)
-        pairs = _Pairs(context or {}, "context")
-        names, values = pairs.pointers()
+        pairs = _Pairs(context, "context")
         if size is not None and size < 0:
             raise InvalidArgumentError(_native.MS_E_INVALID_ARGUMENT, f"size must be >= 0, got {size}")
         kind = -1 if media_kind is None else _kind(media_kind)
         _check(
             _lib().ms_upload_grant_check(
-                byref(g), names, values, pairs.count, -1 if size is None else int(size), kind
+                byref(g), pairs.names, pairs.values, pairs.count, -1 if size is None else int(size), kind
             )
         )
 
@@ -122,10 +107,9 @@ def issue_upload_grant(
     lib = _lib()
     c = _native.GrantClaims()
     _check(lib.ms_grant_claims_init(byref(c), _native.MS_GRANT_CLAIMS_VERSION))
-    pairs = _Pairs(context or {}, "context")
+    pairs = _Pairs(context, "context")
     if pairs.count:
-        c.context_names, c.context_values = pairs.pointers()
-        c.context_count = pairs.count
+        c.context_names, c.context_values, c.context_count = pairs.names, pairs.values, pairs.count
     c.max_bytes = int(max_bytes)
     c.kinds = _kinds_mask(kinds)
     now = _dt.datetime.now(tz=_dt.timezone.utc)

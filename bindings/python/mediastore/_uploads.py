@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Union
 
 from . import _native
-from ._common import Bytes, _buffer, _Handle, _s, _text, _time_ms
+from ._common import _Pairs, Bytes, _buffer, _Handle, _s, _text, _time_ms
 from ._config import Config, _with_config
 from ._errors import InvalidArgumentError, _check
 from ._log import _lib
@@ -432,14 +432,10 @@ class Uploads(_Handle):
         if content_type is not None:
             r.content_type = _text(content_type, "content_type")
         r.media_kind = _kind(media_kind)
-        items = list((context or {}).items())
-        if items:
-            names = (ctypes.c_char_p * len(items))(*[_text(k, "context name") for k, _ in items])
-            values = (ctypes.c_char_p * len(items))(*[_text(str(v), "context value") for _, v in items])
-            keep += [names, values]
-            r.context_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
-            r.context_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
-            r.context_count = len(items)
+        pairs = _Pairs(context, "context")
+        keep.append(pairs)
+        if pairs.count:
+            r.context_names, r.context_values, r.context_count = pairs.names, pairs.values, pairs.count
         if idempotency_key is not None:
             r.idempotency_key = _text(idempotency_key, "idempotency_key")
         out = c_void_p()
@@ -477,14 +473,10 @@ class Uploads(_Handle):
         if content_type is not None:
             r.content_type = _text(content_type, "content_type")
         r.media_kind = _kind(media_kind)
-        items = list((context or {}).items())
-        if items:
-            names = (ctypes.c_char_p * len(items))(*[_text(k, "context name") for k, _ in items])
-            values = (ctypes.c_char_p * len(items))(*[_text(str(v), "context value") for _, v in items])
-            keep += [names, values]
-            r.context_names = ctypes.cast(names, POINTER(ctypes.c_char_p))
-            r.context_values = ctypes.cast(values, POINTER(ctypes.c_char_p))
-            r.context_count = len(items)
+        pairs = _Pairs(context, "context")
+        keep.append(pairs)
+        if pairs.count:
+            r.context_names, r.context_values, r.context_count = pairs.names, pairs.values, pairs.count
         if sha256 is not None:
             r.sha256 = _text(sha256, "sha256")
         if content_md5 is not None:

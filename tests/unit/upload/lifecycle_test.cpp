@@ -75,21 +75,10 @@ struct Env {
     return id.value();
   }
 
-  UploadStatus status(const std::string& id) {
-    auto s = service->status(id);
-    REQUIRE_MESSAGE(s.ok(), s.status().to_string());
-    return s.value();
-  }
+  UploadStatus status(const std::string& id) { return upload_test::status_of(*service, id); }
 
   UploadStatus run_until_done(const std::string& id) {
-    for (int i = 0; i < 100; ++i) {
-      auto n = service->process_next(1, 100ms);
-      REQUIRE_MESSAGE(n.ok(), n.status().to_string());
-      auto s = status(id);
-      if (s.state == UploadState::completed || s.state == UploadState::failed) return s;
-    }
-    FAIL("upload " << id << " did not end");
-    return {};
+    return upload_test::process_until_ended(*service, *service, id, 100, 100ms);
   }
 
   std::string spool(const std::string& id) const { return config.effective_spool_dir() + "/" + id + ".spool"; }

@@ -76,21 +76,10 @@ struct Env {
     return web->submit_upload(r);
   }
 
-  UploadStatus status(const std::string& id) {
-    auto s = web->status(id);
-    REQUIRE_MESSAGE(s.ok(), s.status().to_string());
-    return s.value();
-  }
+  UploadStatus status(const std::string& id) { return upload_test::status_of(*web, id); }
 
   UploadStatus run_until_done(const std::string& id) {
-    for (int i = 0; i < 100; ++i) {
-      auto n = worker->process_next(1, 100ms);
-      REQUIRE_MESSAGE(n.ok(), n.status().to_string());
-      auto s = status(id);
-      if (s.state == UploadState::completed || s.state == UploadState::failed) return s;
-    }
-    FAIL("upload " << id << " did not finish");
-    return {};
+    return upload_test::process_until_ended(*worker, *web, id, 100, 100ms);
   }
 
   std::vector<std::string> keys(const std::string& prefix) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "mediastore/storage.hpp"
+#include "mediastore/upload.hpp"
 #include "support/temp_dir.hpp"
 
 namespace upload_test {
@@ -22,6 +24,29 @@ namespace upload_test {
 using namespace mediastore;
 
 using test::TempDir;
+
+// The status of upload id (the test fails if it cannot be read).
+inline UploadStatus status_of(UploadService& service, const std::string& id) {
+  auto s = service.status(id);
+  REQUIRE_MESSAGE(s.ok(), s.status().to_string());
+  return s.value();
+}
+
+// Processes jobs with `worker`, one at a time (each waiting up to `wait`),
+// until upload id has ended (completed or failed) as `reader` sees it; the
+// test fails after `rounds` jobs.
+inline UploadStatus process_until_ended(UploadService& worker, UploadService& reader, const std::string& id,
+                                        int rounds = 200,
+                                        std::chrono::milliseconds wait = std::chrono::milliseconds(200)) {
+  for (int i = 0; i < rounds; ++i) {
+    auto n = worker.process_next(1, wait);
+    REQUIRE_MESSAGE(n.ok(), n.status().to_string());
+    auto s = status_of(reader, id);
+    if (s.state == UploadState::completed || s.state == UploadState::failed) return s;
+  }
+  FAIL("upload " << id << " did not end");
+  return {};
+}
 
 // A local backend under <dir>/media; sets config.media_root and
 // config.media_url ("/media/") to match.

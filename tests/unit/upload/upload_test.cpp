@@ -66,22 +66,11 @@ struct Env {
     return id.value();
   }
 
-  UploadStatus status(const std::string& id) {
-    auto s = service->status(id);
-    REQUIRE_MESSAGE(s.ok(), s.status().to_string());
-    return s.value();
-  }
+  UploadStatus status(const std::string& id) { return upload_test::status_of(*service, id); }
 
   // Processes jobs until the upload ends (completed or failed).
   UploadStatus run_until_done(const std::string& id) {
-    for (int i = 0; i < 200; ++i) {
-      auto n = service->process_next(1, 200ms);
-      REQUIRE_MESSAGE(n.ok(), n.status().to_string());
-      auto s = status(id);
-      if (s.state == UploadState::completed || s.state == UploadState::failed) return s;
-    }
-    FAIL("upload " << id << " did not finish");
-    return {};
+    return upload_test::process_until_ended(*service, *service, id);
   }
 
   std::string spool(const std::string& id) const { return config.effective_spool_dir() + "/" + id + ".spool"; }
