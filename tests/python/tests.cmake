@@ -34,6 +34,8 @@ set_tests_properties(python.mypy PROPERTIES LABELS python TIMEOUT 300)
 # client with a real worker, against the local backend and against RGW.
 set(ms_keeps_src ${PROJECT_SOURCE_DIR}/examples/django_keeps)
 set(ms_keeps_dir ${CMAKE_CURRENT_BINARY_DIR}/django-keeps)
+# The test databases (KEEPS_TEST_DB) go here; SQLite does not make folders.
+file(MAKE_DIRECTORY ${ms_keeps_dir})
 set(ms_keeps_env
   MEDIASTORE_LIBRARY=$<TARGET_FILE:mediastore_c>
   PYTHONPATH=${PROJECT_SOURCE_DIR}/bindings/python
